@@ -1,0 +1,2 @@
+#define INI_HANDLER_LINENO 1
+#include <ini.h>

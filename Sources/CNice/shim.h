@@ -1,0 +1,3 @@
+#include <agent.h>
+#include <glib.h>
+#include <gio/gio.h>

@@ -1,0 +1,52 @@
+import Foundation
+
+/// A network namespace that exists for the lifetime of a test. Call `destroy()` when done;
+/// deleting the namespace also deletes the links inside it (and so stops wireguard-go).
+public final class NetNS: Sendable {
+    public let name: String
+
+    public init(prefix: String = "wgit") throws {
+        name = "\(prefix)-\(uniqueSuffix())"
+        try runChecked(["ip", "netns", "add", name])
+        try exec(["ip", "link", "set", "lo", "up"])
+    }
+
+    /// Runs a command inside the namespace; throws unless it exits 0.
+    @discardableResult
+    public func exec(_ argv: [String], input: String? = nil, environment: [String: String] = [:]) throws -> CommandResult {
+        try runChecked(["ip", "netns", "exec", name] + argv, input: input, environment: environment)
+    }
+
+    /// Runs a command inside the namespace and returns its result whatever the exit status.
+    @discardableResult
+    public func tryExec(_ argv: [String], input: String? = nil, environment: [String: String] = [:]) throws -> CommandResult {
+        try run(["ip", "netns", "exec", name] + argv, input: input, environment: environment)
+    }
+
+    /// Creates a wireguard-go interface in this namespace and waits for its UAPI socket.
+    /// The name is unique because `/var/run/wireguard` is shared by all namespaces.
+    public func addWireGuardGo(prefix: String = "wgt") throws -> String {
+        let ifname = "\(prefix)\(uniqueSuffix())".prefix(15)
+        try exec(["wireguard-go", String(ifname)])
+        let socket = "/var/run/wireguard/\(ifname).sock"
+        for _ in 0..<100 where !FileManager.default.fileExists(atPath: socket) { usleep(20_000) }
+        guard FileManager.default.fileExists(atPath: socket) else {
+            throw CommandError(argv: ["wireguard-go", String(ifname)],
+                               result: CommandResult(status: -1, stdout: "", stderr: "no UAPI socket at \(socket)"))
+        }
+        return String(ifname)
+    }
+
+    public func destroy() {
+        // Links go first so wireguard-go notices and removes its socket before the namespace vanishes.
+        if let links = try? tryExec(["ip", "-o", "link", "show"]).stdout {
+            for line in links.split(separator: "\n") {
+                let fields = line.split(separator: ":", maxSplits: 2)
+                guard fields.count > 1 else { continue }
+                let name = fields[1].trimmingCharacters(in: .whitespaces).split(separator: "@").first.map(String.init) ?? ""
+                if name != "lo" { _ = try? tryExec(["ip", "link", "del", name]) }
+            }
+        }
+        _ = try? run(["ip", "netns", "del", name])
+    }
+}
