@@ -21,10 +21,13 @@ let package = Package(
 
         .target(name: "ConfParser", dependencies: ["CInih"]),
         .target(name: "CLISupport", dependencies: [argumentParser, logging]),
+        .systemLibrary(name: "CNetlink"),
+        .target(name: "WireGuard", dependencies: ["CSodium", "CNetlink"]),
 
         .executableTarget(name: "wg-ice-hook", dependencies: ["ConfParser", "CLISupport", argumentParser, logging]),
 
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "ConfParserTests", dependencies: ["ConfParser", "TestSupport"]),
+        .testTarget(name: "WireGuardTests", dependencies: ["WireGuard", "TestSupport"]),
     ]
 )

@@ -1,0 +1,6 @@
+// Linux netlink and inotify declarations that Swift's Glibc module does not export.
+#include <sys/socket.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
+#include <linux/if_link.h>
+#include <sys/inotify.h>
