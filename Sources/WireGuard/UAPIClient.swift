@@ -58,6 +58,8 @@ public final class UAPIClient: WireGuardControl {
             } catch {
                 Glibc.close(fd)
                 fd = -1
+                // A daemon that hung up and took its socket with it means the interface is gone.
+                if case .protocolError = error, access(socketPath, F_OK) != 0 { throw .noSuchInterface(interface) }
                 throw error
             }
         }

@@ -2,8 +2,8 @@ import CNetlink
 import Glibc
 
 /// Kernel link appearances and disappearances from rtnetlink's RTMGRP_LINK multicast group, read without
-/// blocking (the monitor polls `fd`).
-final class LinkWatcher {
+/// blocking (the monitor polls `fd`). It may move between threads, but only one may drain it at a time.
+final class LinkWatcher: @unchecked Sendable {
     enum Event: Equatable {
         case added(RTNL.Link)
         case removed(RTNL.Link)

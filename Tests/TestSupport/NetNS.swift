@@ -27,7 +27,15 @@ public final class NetNS: Sendable {
     /// The name is unique because `/var/run/wireguard` is shared by all namespaces.
     public func addWireGuardGo(prefix: String = "wgt") throws -> String {
         let ifname = "\(prefix)\(uniqueSuffix())".prefix(15)
-        try exec(["wireguard-go", String(ifname)])
+        // Foreground, not waited for: the daemonising form leaves a grandchild holding a descriptor that
+        // Foundation's Process watches, so waiting for `wireguard-go IFACE` to return can hang forever.
+        let daemon = Process()
+        daemon.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        daemon.arguments = ["PATH=/usr/bin:/bin:/usr/sbin:/sbin", "ip", "netns", "exec", name, "wireguard-go", "-f", String(ifname)]
+        daemon.standardInput = FileHandle.nullDevice
+        daemon.standardOutput = FileHandle.nullDevice
+        daemon.standardError = FileHandle.nullDevice
+        try daemon.run()
         let socket = "/var/run/wireguard/\(ifname).sock"
         for _ in 0..<100 where !FileManager.default.fileExists(atPath: socket) { usleep(20_000) }
         guard FileManager.default.fileExists(atPath: socket) else {
