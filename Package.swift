@@ -29,5 +29,7 @@ let package = Package(
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "ConfParserTests", dependencies: ["ConfParser", "TestSupport"]),
         .testTarget(name: "WireGuardTests", dependencies: ["WireGuard", "TestSupport"]),
+        // Drives the WireGuard module from bench/uapi.sh and tests/kernel-netlink.sh; not a product.
+        .executableTarget(name: "wireguard-driver", dependencies: ["WireGuard", "TestSupport"], path: "Tests/WireGuardDriver"),
     ]
 )

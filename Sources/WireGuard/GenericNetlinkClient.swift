@@ -9,6 +9,10 @@ public final class GenericNetlinkClient: WireGuardControl {
     private let family: UInt16
     private let messageLimit: Int
     private let socket: Mutex<NetlinkSocket?>
+    private let restarts = Atomic<Int>(0)
+
+    /// How many GET_DEVICE dumps were started over because a change raced them (NLM_F_DUMP_INTR).
+    public var restartedDumps: Int { restarts.load(ordering: .relaxed) }
 
     /// `messageLimit` caps each SET_DEVICE message; the default is wireguard-tools' choice.
     public init(interface: String, messageLimit: Int = GenericNetlinkClient.defaultMessageLimit) throws(WireGuardError) {
@@ -34,6 +38,7 @@ public final class GenericNetlinkClient: WireGuardControl {
                 if !reply.interrupted {
                     return try WireGuardNetlinkCodec.decodeDevice(reply.messages, interface: interface)
                 }
+                restarts.add(1, ordering: .relaxed)
             }
             throw .protocolError(interface: interface, "GET_DEVICE dump interrupted 100 times in a row")
         }
