@@ -17,8 +17,10 @@ public struct Key: Hashable, Sendable {
         self.init(bytes: Array(data))
     }
 
-    public init?(hex: some StringProtocol) {
-        let utf8 = Array(hex.utf8)
+    public init?(hex: some StringProtocol) { self.init(hex: Array(hex.utf8)) }
+
+    init?(hex utf8: some Collection<UInt8>) {
+        let utf8 = Array(utf8)
         guard utf8.count == 2 * Key.length else { return nil }
         var bytes = [UInt8](repeating: 0, count: Key.length)
         for i in 0..<Key.length {

@@ -54,6 +54,7 @@ enum UAPICodec {
         return abs(code)
     }
 
+    /// Parses a `get=1` reply. It works on bytes: a thousand-peer reply has tens of thousands of lines.
     static func parseGet(_ reply: [UInt8], interface: String) throws(WireGuardError) -> Device {
         var device = Device(name: interface)
         var peer: Peer?
@@ -68,18 +69,22 @@ enum UAPICodec {
             handshakeSeconds = 0
             handshakeNanos = 0
         }
-        for rawLine in reply.split(separator: 10) {
-            let line = String(decoding: rawLine, as: UTF8.self)
-            guard let eq = line.firstIndex(of: "=") else {
-                throw .protocolError(interface: interface, "UAPI reply line without '=': \(line)")
+        for line in reply.split(separator: 10) {
+            guard let eq = line.firstIndex(of: UInt8(ascii: "=")) else {
+                throw .protocolError(interface: interface, "UAPI reply line without '=': \(String(decoding: line, as: UTF8.self))")
             }
-            let key = line[..<eq], value = line[line.index(after: eq)...]
+            // Keys are at most 31 bytes, which Swift stores inline: no allocation per line.
+            let key = String(decoding: line[..<eq], as: UTF8.self), value = line[(eq + 1)...]
             func bad() -> WireGuardError {
                 .protocolError(interface: interface, "UAPI reply has an invalid \(key) value")
             }
+            func number<T: FixedWidthInteger>(_: T.Type) throws(WireGuardError) -> T {
+                guard let v = parseDecimal(value, as: T.self) else { throw bad() }
+                return v
+            }
             switch key {
             case "errno":
-                guard let code = Int32(value) else { throw bad() }
+                let code = try number(Int32.self)
                 if code != 0 { throw .rejected(interface: interface, errno: abs(code), rejected: "get=1") }
             case "public_key":
                 finishPeer()
@@ -91,42 +96,46 @@ enum UAPICodec {
                     guard let k = Key(hex: value) else { throw bad() }
                     peer!.presharedKey = k.isZero ? nil : k
                 case "endpoint":
-                    guard let e = Endpoint(value) else { throw bad() }
+                    guard let e = Endpoint(String(decoding: value, as: UTF8.self)) else { throw bad() }
                     peer!.endpoint = e
-                case "persistent_keepalive_interval":
-                    guard let v = UInt16(value) else { throw bad() }
-                    peer!.persistentKeepalive = v
+                case "persistent_keepalive_interval": peer!.persistentKeepalive = try number(UInt16.self)
                 case "allowed_ip":
-                    guard let ip = AllowedIP(value) else { throw bad() }
+                    guard let ip = AllowedIP(utf8: value) else { throw bad() }
                     peer!.allowedIPs.append(ip)
-                case "last_handshake_time_sec":
-                    guard let v = Int64(value) else { throw bad() }
-                    handshakeSeconds = v
-                case "last_handshake_time_nsec":
-                    guard let v = Int64(value) else { throw bad() }
-                    handshakeNanos = v
-                case "rx_bytes":
-                    guard let v = UInt64(value) else { throw bad() }
-                    peer!.rxBytes = v
-                case "tx_bytes":
-                    guard let v = UInt64(value) else { throw bad() }
-                    peer!.txBytes = v
+                case "last_handshake_time_sec": handshakeSeconds = try number(Int64.self)
+                case "last_handshake_time_nsec": handshakeNanos = try number(Int64.self)
+                case "rx_bytes": peer!.rxBytes = try number(UInt64.self)
+                case "tx_bytes": peer!.txBytes = try number(UInt64.self)
                 default: break  // protocol_version and keys newer than this client
                 }
             case "private_key":
                 guard let k = Key(hex: value) else { throw bad() }
                 device.privateKey = k.isZero ? nil : k
                 device.publicKey = k.isZero ? nil : k.publicKey
-            case "listen_port":
-                guard let v = UInt16(value) else { throw bad() }
-                device.listenPort = v
-            case "fwmark":
-                guard let v = UInt32(value) else { throw bad() }
-                device.fwmark = v
+            case "listen_port": device.listenPort = try number(UInt16.self)
+            case "fwmark": device.fwmark = try number(UInt32.self)
             default: break
             }
         }
         finishPeer()
         return device
     }
+}
+
+/// An optionally negative decimal number, as UAPI writes them; nil on anything else or overflow.
+func parseDecimal<T: FixedWidthInteger>(_ digits: some Collection<UInt8>, as: T.Type) -> T? {
+    var rest = digits[...]
+    let negative = rest.first == UInt8(ascii: "-")
+    if negative { rest = rest.dropFirst() }
+    guard !rest.isEmpty, negative ? T.isSigned : true else { return nil }
+    var value: T = 0
+    for c in rest {
+        guard c >= UInt8(ascii: "0"), c <= UInt8(ascii: "9") else { return nil }
+        let (times10, o1) = value.multipliedReportingOverflow(by: 10)
+        let (sum, o2) = negative ? times10.subtractingReportingOverflow(T(c - UInt8(ascii: "0")))
+            : times10.addingReportingOverflow(T(c - UInt8(ascii: "0")))
+        guard !o1, !o2 else { return nil }
+        value = sum
+    }
+    return value
 }

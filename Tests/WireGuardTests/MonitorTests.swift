@@ -51,7 +51,9 @@ import TestSupport
         await log.wait { $0.count >= 3 }
         monitor.cancel()
         try await Task.sleep(for: .milliseconds(300))
-        #expect(log.all == [.interfaceAdded(name)] + peers.map { .peerAdded(interface: name, peer: $0) })
+        // wireguard-go lists peers in Go map order, so only the set of peer events is fixed.
+        #expect(log.all.count == 3 && log.all.first == .interfaceAdded(name))
+        #expect(Set(log.all.dropFirst().map { "\($0)" }) == Set(peers.map { "\(WireGuardEvent.peerAdded(interface: name, peer: $0))" }))
     }
 
     /// Two namespaces joined by a veth pair (named otherwise, libnice ignores veth*), one wireguard-go
