@@ -85,6 +85,9 @@ private final class MonitorWorker: Sendable {
         state = Mutex(State(links: links, sockets: sockets))
     }
 
+    // The eventfd lives as long as the worker, so a late `stop()` never writes to a reused descriptor number.
+    deinit { close(wake) }
+
     func stop() {
         var one: UInt64 = 1
         _ = write(wake, &one, 8)
@@ -119,7 +122,6 @@ private final class MonitorWorker: Sendable {
             for tracked in state.tracked.values { tracked.control.close() }
             state.tracked = [:]
         }
-        close(wake)
         continuation.finish()
     }
 
