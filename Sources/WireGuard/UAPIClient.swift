@@ -13,6 +13,9 @@ public final class UAPIClient: WireGuardControl {
     public let interface: String
     public let socketPath: String
     private let fd: Mutex<Int32>
+    /// How many times this client connected (1 unless the daemon hung up); lets tests prove a connection survived.
+    var connections: Int { connectCount.load(ordering: .relaxed) }
+    private let connectCount = Atomic<Int>(1)
 
     public init(interface: String, socketPath: String? = nil) throws(WireGuardError) {
         self.interface = interface
@@ -51,7 +54,10 @@ public final class UAPIClient: WireGuardControl {
     /// Sends one request and reads the reply up to its terminating blank line.
     private func exchange(_ request: String) throws(WireGuardError) -> [UInt8] {
         try fd.withLock { (fd: inout Int32) throws(WireGuardError) -> [UInt8] in
-            if fd < 0 { fd = try UAPIClient.connect(socketPath, interface: interface) }
+            if fd < 0 {
+                fd = try UAPIClient.connect(socketPath, interface: interface)
+                connectCount.add(1, ordering: .relaxed)
+            }
             do throws(WireGuardError) {
                 try sendAll(fd, Array(request.utf8))
                 return try readReply(fd)

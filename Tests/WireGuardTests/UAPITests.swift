@@ -34,6 +34,7 @@ import TestSupport
         #expect(device.peers[1].allowedIPs == [AllowedIP("10.0.1.1/32")!])
         #expect(device.peers[1].presharedKey == nil)
         #expect(sortedPeers(device.showconf) == (try wgShowconf(name)))
+        #expect(client.connections == 1)
         #expect(try runChecked(["wg", "show", name, "public-key"]).stdout == privateKey.publicKey.base64 + "\n")
     }
 
@@ -116,6 +117,7 @@ import TestSupport
         let device = try client.device()
         #expect(device.listenPort == port + 1)
         #expect(device.peers.map(\.publicKey) == [peer])
+        #expect(client.connections == 1)
     }
 
     @Test func vanishedInterfaceIsAClearError() throws {
