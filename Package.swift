@@ -21,10 +21,16 @@ let package = Package(
 
         .target(name: "ConfParser", dependencies: ["CInih"]),
         .target(name: "CLISupport", dependencies: [argumentParser, logging]),
+        // ICE: libnice behind a Swift API; CNiceShim wraps the variadic GObject calls.
+        .target(name: "CNiceShim", dependencies: ["CNice"]),
+        .target(name: "ICE", dependencies: ["CNice", "CNiceShim", logging]),
+        // One ICE agent per process, driven over stdin/stdout, for the network-namespace tests and bench/ice.sh.
+        .executableTarget(name: "ice-peer", dependencies: ["ICE"]),
 
         .executableTarget(name: "wg-ice-hook", dependencies: ["ConfParser", "CLISupport", argumentParser, logging]),
 
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "ConfParserTests", dependencies: ["ConfParser", "TestSupport"]),
+        .testTarget(name: "ICETests", dependencies: ["ICE", "TestSupport"]),
     ]
 )

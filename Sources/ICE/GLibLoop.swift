@@ -1,0 +1,56 @@
+import CNice
+import Foundation
+
+/// The process's GLib main loop, running on its own thread. Every libnice call that can emit
+/// signals is made on this thread (through `run`), so libnice callbacks arrive here too.
+public final class GLibLoop: Sendable {
+    public static let shared = GLibLoop()
+
+    /// `GMainContext` is documented thread-safe (it has its own lock); the pointer never changes.
+    struct Context: @unchecked Sendable { let raw: OpaquePointer }
+    let context: Context
+
+    private init() {
+        let context = Context(raw: g_main_context_new()!)
+        self.context = context
+        let thread = Thread {
+            // libnice's async operations (close_async) complete in the thread-default context.
+            g_main_context_push_thread_default(context.raw)
+            let loop = g_main_loop_new(context.raw, 0)
+            g_main_loop_run(loop)
+        }
+        thread.name = "wg-ice-glib"
+        thread.start()
+    }
+
+    /// Runs `body` on the loop thread and returns its result.
+    public func run<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, Error>) in
+            invoke { continuation.resume(with: Result { try body() }) }
+        }
+    }
+
+    /// Runs `body` on the loop thread and returns its result.
+    public func run<T: Sendable>(_ body: @escaping @Sendable () -> T) async -> T {
+        await withCheckedContinuation { (continuation: CheckedContinuation<T, Never>) in
+            invoke { continuation.resume(returning: body()) }
+        }
+    }
+
+    /// Queues `body` to run on the loop thread (immediately if called from it).
+    func invoke(_ body: @escaping @Sendable () -> Void) {
+        let job = Unmanaged.passRetained(Job(body)).toOpaque()
+        g_main_context_invoke_full(context.raw, G_PRIORITY_DEFAULT, { data in
+            Unmanaged<Job>.fromOpaque(data!).takeRetainedValue().body()
+            return 0 // G_SOURCE_REMOVE
+        }, job, nil)
+    }
+
+    /// True when called on the loop thread.
+    var isCurrent: Bool { g_main_context_is_owner(context.raw) != 0 }
+
+    private final class Job: Sendable {
+        let body: @Sendable () -> Void
+        init(_ body: @escaping @Sendable () -> Void) { self.body = body }
+    }
+}
