@@ -1,0 +1,76 @@
+import Foundation
+import Testing
+
+/// Two `ice-peer` processes in two network namespaces behind nftables NAT, with a real coturn.
+@Suite(.serialized) struct NATLabTests {
+    private let turnCredentials = ["--username", NATLab.turnUser, "--password", NATLab.turnPassword]
+
+    private func withLab(aPublic: Bool = false, bPublic: Bool = false,
+                         _ body: (NATLab) async throws -> Void) async throws {
+        let lab = try NATLab(aPublic: aPublic, bPublic: bPublic)
+        do {
+            try await body(lab)
+        } catch {
+            lab.destroy()
+            throw error
+        }
+        lab.destroy()
+    }
+
+    /// Connects the two peers and returns their `pair` lines (`pair LTYPE LTRANSPORT LADDR RTYPE RTRANSPORT RADDR`).
+    private func connect(_ a: PeerProcess, _ b: PeerProcess) async throws -> (a: [Substring], b: [Substring]) {
+        var pairs: (a: [Substring], b: [Substring]) = ([], [])
+        try await withPeerProcesses(a, b) {
+            let pairA = try await a.waitFor("pair ", seconds: 20)
+            let pairB = try await b.waitFor("pair ", seconds: 20)
+            try await exchangeData(a, b)
+            pairs = (pairA.split(separator: " "), pairB.split(separator: " "))
+        }
+        return pairs
+    }
+
+    @Test func relayOnlyOverTurnUDP() async throws {
+        try await withLab { lab in
+            let args = ["--candidate-types", "relay", "--urls", "turn:\(NATLab.turnAddress):3478"] + turnCredentials
+            let (a, b) = try await connect(lab.peer("a", at: lab.a, ["--role", "controlling"] + args),
+                                           lab.peer("b", at: lab.b, ["--role", "controlled"] + args))
+            #expect(a[1] == "relay" && a[4] == "relay", "\(a)")
+            #expect(b[1] == "relay" && b[4] == "relay", "\(b)")
+        }
+    }
+
+    /// UDP is dropped by both NAT routers, so the only way out is TURN over TCP.
+    @Test func relayOnlyOverTurnTCPWithUDPBlocked() async throws {
+        try await withLab { lab in
+            try lab.blockUDP(lab.a)
+            try lab.blockUDP(lab.b)
+            let args = ["--candidate-types", "relay",
+                        "--urls", "turn:\(NATLab.turnAddress):3478?transport=tcp"] + turnCredentials
+            let (a, b) = try await connect(lab.peer("a", at: lab.a, ["--role", "controlling"] + args),
+                                           lab.peer("b", at: lab.b, ["--role", "controlled"] + args))
+            #expect(a[1] == "relay" && b[1] == "relay", "\(a) / \(b)")
+        }
+    }
+
+    /// One site's UDP is blocked and both offer every candidate type: TURN over TCP gets that site out.
+    @Test func udpBlockedOnOneSideConnectsThroughTurnTCP() async throws {
+        try await withLab { lab in
+            try lab.blockUDP(lab.a)
+            let args = ["--urls", "stun:\(NATLab.turnAddress):3478,turn:\(NATLab.turnAddress):3478,turn:\(NATLab.turnAddress):3478?transport=tcp"] + turnCredentials
+            let (a, _) = try await connect(lab.peer("a", at: lab.a, ["--role", "controlling"] + args),
+                                           lab.peer("b", at: lab.b, ["--role", "controlled"] + args))
+            #expect(a[1] == "relay" || a[2].hasPrefix("tcp"), "\(a)")
+        }
+    }
+
+    /// UDP blocked and no TURN at all: ICE-TCP from the NATed site to a public host's passive candidate.
+    @Test func udpBlockedConnectsOverICETCP() async throws {
+        try await withLab(bPublic: true) { lab in
+            try lab.blockUDP(lab.a)
+            let (a, b) = try await connect(lab.peer("a", at: lab.a, ["--role", "controlling"]),
+                                           lab.peer("b", at: lab.b, ["--role", "controlled"]))
+            #expect(a[2] == "tcp-active" && a[5] == "tcp-passive", "\(a)")
+            #expect(b[2].hasPrefix("tcp"), "\(b)")
+        }
+    }
+}
