@@ -255,12 +255,16 @@ final class AgentCore: Sendable {
         nice_agent_attach_recv(agent.raw, stream, 1, loop.context.raw, nil, nil)
         events.finish()
         datagrams.finish()
-        // close_async deallocates TURN allocations, then calls back in this thread's default context (the loop).
+        // `done` runs when the agent is finalized (its sockets and sources gone), which is after close_async
+        // has released the TURN allocations and its GTask has dropped its own reference.
         let completion = Unmanaged.passRetained(Completion(done)).toOpaque()
-        nice_agent_close_async(agent.raw, { source, _, data in
-            g_object_unref(UnsafeMutableRawPointer(source))
+        g_object_weak_ref(UnsafeMutableRawPointer(agent.raw).assumingMemoryBound(to: GObject.self), { data, _ in
             Unmanaged<Completion>.fromOpaque(data!).takeRetainedValue().done()
         }, completion)
+        // close_async calls back in this thread's default context, the loop.
+        nice_agent_close_async(agent.raw, { source, _, _ in
+            g_object_unref(UnsafeMutableRawPointer(source))
+        }, nil)
         Unmanaged.passUnretained(self).release() // the reference the C callbacks held
     }
 

@@ -40,7 +40,7 @@ public final class ICEAgent: Sendable {
         let servers = try configuration.servers.map { ($0, try $0.resolvedAddress()) }
         let addresses = configuration.interfaces.isEmpty && configuration.usesIPv4 == configuration.usesIPv6
             ? nil
-            : LocalAddresses.matching(configuration.interfaces.isEmpty ? ["*", "!lo"] : configuration.interfaces,
+            : LocalAddresses.matching(configuration.interfaces,
                                       ipv4: configuration.usesIPv4, ipv6: configuration.usesIPv6)
         if let addresses, addresses.isEmpty {
             throw ICEError.invalidConfiguration("no local address matches Interfaces \(configuration.interfaces)")

@@ -83,7 +83,8 @@ public struct ICEConfiguration: Sendable {
     public var password: String?
     public var candidateTypes: Set<CandidateType> = Set(CandidateType.allCases)
     public var networkTypes: Set<NetworkType> = Set(NetworkType.allCases)
-    /// Interface name globs for gathering; `!glob` excludes. Empty: libnice's own choice (all up, non-loopback).
+    /// Interface name globs for gathering; `!glob` excludes. Empty, or only excludes: starting from every
+    /// up, non-loopback interface (libnice's default).
     public var interfaces: [String] = []
     public var portRange: ClosedRange<UInt16>?
 

@@ -6,16 +6,18 @@ enum LocalAddresses {
         var interface: String
         var ip: String
         var isIPv6: Bool
+        var isLoopback: Bool
     }
 
-    /// Addresses of up interfaces whose name matches at least one include glob (all, if there are only
-    /// excludes) and no exclude glob. IPv6 link-local addresses are skipped: candidates carry no scope.
+    /// Addresses of up interfaces whose name matches at least one include glob and no exclude glob.
+    /// With only excludes, the start is libnice's own default: every interface but loopback.
+    /// IPv6 link-local addresses are skipped: candidates carry no scope.
     static func matching(_ patterns: [String], ipv4: Bool, ipv6: Bool) -> [Address] {
         let excludes = patterns.filter { $0.hasPrefix("!") }.map { String($0.dropFirst()) }
         let includes = patterns.filter { !$0.hasPrefix("!") }
         return all().filter { a in
             (a.isIPv6 ? ipv6 : ipv4)
-                && (includes.isEmpty || includes.contains { fnmatch($0, a.interface, 0) == 0 })
+                && (includes.isEmpty ? !a.isLoopback : includes.contains { fnmatch($0, a.interface, 0) == 0 })
                 && !excludes.contains { fnmatch($0, a.interface, 0) == 0 }
         }
     }
@@ -36,7 +38,8 @@ enum LocalAddresses {
             guard getnameinfo(sa, length, &host, socklen_t(host.count), nil, 0, NI_NUMERICHOST) == 0 else { continue }
             let ip = String(cBuffer: host)
             if family == AF_INET6, ip.lowercased().hasPrefix("fe80") { continue }
-            result.append(Address(interface: String(cString: entry.ifa_name), ip: ip, isIPv6: family == AF_INET6))
+            result.append(Address(interface: String(cString: entry.ifa_name), ip: ip, isIPv6: family == AF_INET6,
+                                  isLoopback: entry.ifa_flags & UInt32(IFF_LOOPBACK) != 0))
         }
         return result
     }

@@ -19,10 +19,18 @@ func fail(_ message: String) -> Never {
     exit(2)
 }
 
-/// Sockets this process has open: all of them are the agent's (stdio are pipes).
-func openSockets() -> Int {
+func sockets() -> Set<String> {
     let fds = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd")) ?? []
-    return fds.filter { ((try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/fd/\($0)")) ?? "").hasPrefix("socket:") }.count
+    return Set(fds.compactMap { try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/fd/\($0)") }
+        .filter { $0.hasPrefix("socket:") })
+}
+
+/// Sockets inherited from the parent (a test runner may leak some) are not the agent's.
+let inheritedSockets = sockets()
+
+/// Sockets this process opened.
+func openSockets() -> Int {
+    sockets().subtracting(inheritedSockets).count
 }
 
 let options: [String: String] = {

@@ -74,6 +74,13 @@ final class NATLab: Sendable {
                     type nat hook postrouting priority srcnat; policy accept;
                     oifname "wan0" masquerade
                 }
+                # A home router's firewall. It also keeps the mapping endpoint-independent: an unsolicited
+                # packet to the router would otherwise leave a conntrack entry that makes the masquerade
+                # pick another port for the host's own packet to the same peer (hole punching would fail).
+                chain input {
+                    type filter hook input priority filter; policy accept;
+                    iifname "wan0" ct state new drop
+                }
             }
             """)
         try host.exec(["ip", "addr", "add", "192.168.\(index).2/24", "dev", "lan0"])

@@ -73,4 +73,21 @@ import Testing
             #expect(b[2].hasPrefix("tcp"), "\(b)")
         }
     }
+
+    /// Both behind NAT with only STUN: a direct pair through the NATs; then the path dies and consent is lost.
+    @Test func directPairThroughNATThenConsentLost() async throws {
+        try await withLab { lab in
+            let args = ["--urls", "stun:\(NATLab.turnAddress):3478", "--network-types", "udp4"]
+            let a = try lab.peer("a", at: lab.a, ["--role", "controlling"] + args)
+            let b = try lab.peer("b", at: lab.b, ["--role", "controlled"] + args)
+            try await withPeerProcesses(a, b) {
+                let pair = try await a.waitFor("pair ").split(separator: " ")
+                try await exchangeData(a, b)
+                #expect(pair[1] != "relay" && pair[4] != "relay" && pair[2] == "udp", "\(pair)")
+                #expect(pair[6].hasPrefix("203.0.113."), "remote address is B's NAT: \(pair)")
+                try lab.blockUDP(lab.a)
+                _ = try await a.waitFor("state consent-lost", seconds: 40)
+            }
+        }
+    }
 }

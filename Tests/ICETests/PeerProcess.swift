@@ -98,6 +98,8 @@ func withPeerProcesses(_ a: PeerProcess, _ b: PeerProcess,
 
 /// Sends text both ways and waits for it to arrive.
 func exchangeData(_ a: PeerProcess, _ b: PeerProcess) async throws {
+    _ = try await a.waitFor("pair ")
+    _ = try await b.waitFor("pair ")
     a.send("send from-\(a.name)")
     b.send("send from-\(b.name)")
     _ = try await b.waitFor("recv from-\(a.name)", seconds: 5)
