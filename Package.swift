@@ -26,6 +26,7 @@ let package = Package(
         .target(name: "ICE", dependencies: ["CNice", "CNiceShim", logging]),
         // One ICE agent per process, driven over stdin/stdout, for the network-namespace tests and bench/ice.sh.
         .executableTarget(name: "ice-peer", dependencies: ["ICE"]),
+        .executableTarget(name: "ice-bench", dependencies: ["ICE"]),
 
         .executableTarget(name: "wg-ice-hook", dependencies: ["ConfParser", "CLISupport", argumentParser, logging]),
 
