@@ -1,5 +1,6 @@
 import CNice
 import CNiceShim
+import Logging
 import Synchronization
 
 /// A `NiceAgent *` that may be passed between threads: the GObject reference is owned by `AgentCore`
@@ -29,12 +30,15 @@ final class AgentCore: Sendable {
     let loop: GLibLoop
     let events: AsyncStream<ICEEvent>.Continuation
     let datagrams: AsyncStream<[UInt8]>.Continuation
+    let logger: Logger
     let state = Mutex(State())
     /// False once closing has begun; held while sending so `close` never frees the agent under a sender.
     let open = Mutex(true)
 
     private init(agent: AgentPointer, stream: guint, configuration: ICEConfiguration, loop: GLibLoop,
-                 events: AsyncStream<ICEEvent>.Continuation, datagrams: AsyncStream<[UInt8]>.Continuation) {
+                 events: AsyncStream<ICEEvent>.Continuation, datagrams: AsyncStream<[UInt8]>.Continuation,
+                 logger: Logger) {
+        self.logger = logger
         self.agent = agent
         self.stream = stream
         self.configuration = configuration
@@ -44,7 +48,7 @@ final class AgentCore: Sendable {
     }
 
     static func make(configuration c: ICEConfiguration, role: ICERole, servers: [(ICEServer, String)],
-                     addresses: [String], loop: GLibLoop,
+                     addresses: [String], loop: GLibLoop, logger: Logger,
                      events: AsyncStream<ICEEvent>.Continuation,
                      datagrams: AsyncStream<[UInt8]>.Continuation) throws -> AgentCore {
         // Aggressive nomination (libnice's default without REGULAR_NOMINATION) connects in fewer round trips.
@@ -84,7 +88,7 @@ final class AgentCore: Sendable {
             }
         }
         let core = AgentCore(agent: AgentPointer(raw: agent), stream: stream, configuration: c, loop: loop,
-                             events: events, datagrams: datagrams)
+                             events: events, datagrams: datagrams, logger: logger)
         // The C side holds this reference until `close` disconnects the callbacks.
         let context = Unmanaged.passRetained(core).toOpaque()
         var callbacks = WgIceCallbacks(new_candidate: onNewCandidate, gathering_done: onGatheringDone,
@@ -299,7 +303,11 @@ private func onStateChanged(_ context: UnsafeMutableRawPointer?, _ stream: guint
         return s.componentState
     }
     guard new != old else { return }
-    if new == .failed, old == .connected || old == .ready { core.events.yield(.consentLost) }
+    core.logger.debug("ICE state \(old.rawValue) -> \(new.rawValue)")
+    if new == .failed, old == .connected || old == .ready {
+        core.logger.notice("ICE consent lost: the peer stopped answering on the selected pair")
+        core.events.yield(.consentLost)
+    }
     core.events.yield(.stateChanged(new))
 }
 
@@ -310,6 +318,7 @@ private func onSelectedPair(_ context: UnsafeMutableRawPointer?, _ stream: guint
           let remote = ICECandidate(r, agent: core.agent.raw) else { return }
     let pair = SelectedPair(local: local, remote: remote)
     core.state.withLock { $0.selected = pair }
+    core.logger.info("ICE selected pair \(local.type)/\(local.transport.rawValue) \(local.address):\(local.port) -> \(remote.type)/\(remote.transport.rawValue) \(remote.address):\(remote.port)")
     core.events.yield(.selectedPairChanged(pair))
 }
 

@@ -1,5 +1,4 @@
-import CNice
-import CNiceShim
+import Logging
 import Synchronization
 
 /// One ICE agent (one stream, one component) for one WireGuard peer.
@@ -26,7 +25,8 @@ public final class ICEAgent: Sendable {
     public static let maxRemoteCandidates = 25
 
     /// Creates the agent and starts gathering; local candidates then arrive on `events`.
-    public init(configuration: ICEConfiguration, role: ICERole, loop: GLibLoop = .shared) async throws {
+    public init(configuration: ICEConfiguration, role: ICERole, loop: GLibLoop = .shared,
+                logger: Logger = Logger(label: "wg-ice.ice")) async throws {
         try configuration.validate()
         self.role = role
         self.configuration = configuration
@@ -47,7 +47,8 @@ public final class ICEAgent: Sendable {
         }
         core = try await loop.run {
             try AgentCore.make(configuration: configuration, role: role, servers: servers,
-                          addresses: addresses?.map(\.ip) ?? [], loop: loop, events: eventSink, datagrams: dataSink)
+                          addresses: addresses?.map(\.ip) ?? [], loop: loop, logger: logger,
+                          events: eventSink, datagrams: dataSink)
         }
     }
 
@@ -99,6 +100,11 @@ public final class ICEAgent: Sendable {
     @discardableResult
     public func send(_ bytes: [UInt8]) -> Bool {
         bytes.withUnsafeBytes { core.send($0) }
+    }
+
+    /// An agent dropped without `close` is closed in the background.
+    deinit {
+        loop.invoke { [core] in core.close {} }
     }
 
     /// Releases TURN allocations, closes every socket and GLib source, and finishes both streams.
