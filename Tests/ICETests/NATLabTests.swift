@@ -90,4 +90,24 @@ import Testing
             }
         }
     }
+
+    /// An ICE restart over TURN: both sides get new credentials, a pair is selected again and data flows.
+    @Test func restartOverTurnRelay() async throws {
+        try await withLab { lab in
+            let args = ["--candidate-types", "relay", "--urls", "turn:\(NATLab.turnAddress):3478"] + turnCredentials
+            let a = try lab.peer("a", at: lab.a, ["--role", "controlling"] + args)
+            let b = try lab.peer("b", at: lab.b, ["--role", "controlled"] + args)
+            try await withPeerProcesses(a, b) {
+                try await exchangeData(a, b)
+                a.send("restart")
+                try await waitUntil("new credentials on both sides and a new pair") {
+                    let credA = await a.log.all("cred ").count, credB = await b.log.all("cred ").count
+                    let pairsA = await a.log.all("pair ").count, pairsB = await b.log.all("pair ").count
+                    return credA == 2 && credB == 2 && pairsA >= 2 && pairsB >= 2
+                }
+                a.send("send after-restart")
+                _ = try await b.waitFor("recv after-restart", seconds: 5)
+            }
+        }
+    }
 }
