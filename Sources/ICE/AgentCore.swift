@@ -15,6 +15,8 @@ struct AgentPointer: @unchecked Sendable {
 final class AgentCore: Sendable {
     struct State {
         var remoteCredentials: ICECredentials?
+        /// Earlier remote ufrags (the last few): credentials that come back late are stale, not a restart.
+        var staleUfrags: [String] = []
         /// This agent initiated a restart; the peer's next new credentials answer it.
         var restartPending = false
         var queued: [(sdp: String, ufrag: String?)] = []
@@ -119,11 +121,15 @@ final class AgentCore: Sendable {
 
     func setRemoteCredentials(_ credentials: ICECredentials) throws {
         try checkOpen()
-        let (previous, answering) = state.withLock { s in
-            defer { s.restartPending = false }
-            return (s.remoteCredentials, s.restartPending)
+        let (previous, answering, stale) = state.withLock {
+            ($0.remoteCredentials, $0.restartPending, $0.staleUfrags.contains(credentials.ufrag))
         }
-        if previous == credentials { return }
+        // A repeated or late message changes nothing (and must not count as the answer to a pending restart).
+        if previous == credentials || stale { return }
+        state.withLock { s in
+            s.restartPending = false
+            if let previous { s.staleUfrags = (s.staleUfrags + [previous.ufrag]).suffix(8) }
+        }
         if previous != nil, !answering { try restartStream() }
         guard nice_agent_set_remote_credentials(agent.raw, stream, credentials.ufrag, credentials.pwd) != 0 else {
             throw ICEError.libnice("libnice rejected the remote credentials")

@@ -30,13 +30,6 @@ public final class GLibLoop: Sendable {
         }
     }
 
-    /// Runs `body` on the loop thread and returns its result.
-    public func run<T: Sendable>(_ body: @escaping @Sendable () -> T) async -> T {
-        await withCheckedContinuation { (continuation: CheckedContinuation<T, Never>) in
-            invoke { continuation.resume(returning: body()) }
-        }
-    }
-
     /// Queues `body` to run on the loop thread (immediately if called from it).
     func invoke(_ body: @escaping @Sendable () -> Void) {
         let job = Unmanaged.passRetained(Job(body)).toOpaque()
@@ -45,9 +38,6 @@ public final class GLibLoop: Sendable {
             return 0 // G_SOURCE_REMOVE
         }, job, nil)
     }
-
-    /// True when called on the loop thread.
-    var isCurrent: Bool { g_main_context_is_owner(context.raw) != 0 }
 
     private final class Job: Sendable {
         let body: @Sendable () -> Void
