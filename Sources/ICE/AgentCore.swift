@@ -200,11 +200,8 @@ final class AgentCore: Sendable {
     @discardableResult
     private func restartStream() throws -> ICECredentials {
         guard nice_agent_restart_stream(agent.raw, stream) != 0 else { throw ICEError.libnice("ICE restart failed") }
-        state.withLock { s in
-            s.remoteCount = 0
-            s.queued = []
-            s.queuedGatheringDone = false
-        }
+        // libnice dropped the remote candidates; queued ones may belong to the new generation and stay.
+        state.withLock { $0.remoteCount = 0 }
         let credentials = try localCredentials()
         events.yield(.restarted(credentials))
         // Peer-reflexive local candidates were learned from checks; ICE never signals them.

@@ -36,6 +36,25 @@ import Testing
         await b.close()
     }
 
+    /// A candidate tagged with a ufrag the agent has not seen waits for those credentials (a restart).
+    @Test func candidatesForTheNextGenerationWaitForItsCredentials() async throws {
+        let agent = try await ICEAgent(configuration: ICEConfiguration(interfaces: ["lo"]), role: .controlled)
+        let pwd = String(repeating: "p", count: 22)
+        try await agent.setRemoteCredentials(ICECredentials(ufrag: "gen1", pwd: pwd))
+        try await agent.addRemoteCandidate("candidate:1 1 UDP 2015364095 192.0.2.1 1111 typ host", ufrag: "gen1")
+        try await agent.addRemoteCandidate("candidate:2 1 UDP 2015364095 192.0.2.2 2222 typ host", ufrag: "gen2")
+        #expect(try await agent.remoteCandidates().map(\.port) == [1111])
+        try await agent.setRemoteCredentials(ICECredentials(ufrag: "gen2", pwd: pwd))
+        #expect(try await agent.remoteCandidates().map(\.port) == [2222])
+        var sawRestart = false
+        for await event in agent.events {
+            if case .restarted = event { sawRestart = true }
+            if sawRestart, event == .gatheringDone { break }
+        }
+        #expect(sawRestart)
+        await agent.close()
+    }
+
     @Test func rejectsGarbageAndTooManyCandidates() async throws {
         let agent = try await ICEAgent(configuration: ICEConfiguration(interfaces: ["lo"]), role: .controlled)
         await #expect(throws: ICEError.self) { try await agent.addRemoteCandidate("candidate:1 1 UDP nonsense") }
