@@ -30,6 +30,19 @@ public final class GLibLoop: Sendable {
         }
     }
 
+    /// How many GLib sources are attached to the loop (diagnostics: a closed agent must leave none behind).
+    /// Counting includes the source that runs the count itself.
+    public func attachedSourceCount() async throws -> Int {
+        try await run { [context] in
+            // Source IDs are handed out in increasing order; a new source's ID bounds all existing ones.
+            let probe = g_idle_source_new()!
+            let bound = g_source_attach(probe, context.raw)
+            g_source_destroy(probe)
+            g_source_unref(probe)
+            return (1..<bound).filter { g_main_context_find_source_by_id(context.raw, $0) != nil }.count
+        }
+    }
+
     /// Queues `body` to run on the loop thread (immediately if called from it).
     func invoke(_ body: @escaping @Sendable () -> Void) {
         let job = Unmanaged.passRetained(Job(body)).toOpaque()

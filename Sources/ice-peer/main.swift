@@ -4,8 +4,8 @@
 // Options: --role controlling|controlled, --interfaces GLOB,..., --urls URL,..., --username U, --password P,
 //          --candidate-types host,..., --network-types udp4,..., --port-range LO-HI
 // stdout: cred UFRAG PWD | cand SDP | done | state STATE | pair LTYPE LTRANSPORT LADDR:LPORT RTYPE RTRANSPORT RADDR:RPORT
-//         | base ADDR:PORT | recv TEXT | sockets N | error TEXT
-// stdin:  cred UFRAG PWD | cand SDP | done | send TEXT | restart | sockets | close
+//         | base ADDR:PORT | recv TEXT | sockets N | sources N (GLib sources beyond those before the agent) | error TEXT
+// stdin:  cred UFRAG PWD | cand SDP | done | send TEXT | restart | sockets | sources | close
 import Foundation
 import ICE
 
@@ -75,8 +75,10 @@ extension Set {
 
 let role: ICERole = options["role"] == "controlling" ? .controlling : .controlled
 
+let sourcesBefore: Int
 let agent: ICEAgent
 do {
+    sourcesBefore = try await GLibLoop.shared.attachedSourceCount()
     agent = try await ICEAgent(configuration: configuration, role: role)
     let credentials = try await agent.localCredentials()
     emit("cred \(credentials.ufrag) \(credentials.pwd)")
@@ -125,11 +127,13 @@ for await line in lines {
         case "send": agent.send(Array(argument.utf8))
         case "restart": try await agent.restart()
         case "sockets": emit("sockets \(openSockets())")
+        case "sources": emit("sources \(try await GLibLoop.shared.attachedSourceCount() - sourcesBefore)")
         case "close":
             await agent.close()
             _ = await eventTask.value
             _ = await receiveTask.value
             emit("sockets \(openSockets())")
+            emit("sources \(try await GLibLoop.shared.attachedSourceCount() - sourcesBefore)")
             exit(0)
         default: throw ICEError.invalidConfiguration("unknown command \(command)")
         }
