@@ -36,6 +36,8 @@ final class AgentCore: Sendable {
     let state = Mutex(State())
     /// False once closing has begun; held while sending so `close` never frees the agent under a sender.
     let open = Mutex(true)
+    /// Set by the data path to take datagrams without a copy; nil: they go to `datagrams`.
+    let receiveHandler = Mutex<ICEAgent.ReceiveHandler?>(nil)
 
     private init(agent: AgentPointer, stream: guint, configuration: ICEConfiguration, loop: GLibLoop,
                  events: AsyncStream<ICEEvent>.Continuation, datagrams: AsyncStream<[UInt8]>.Continuation,
@@ -328,6 +330,11 @@ private func onSelectedPair(_ context: UnsafeMutableRawPointer?, _ stream: guint
 private func onReceive(_ agent: OpaquePointer?, _ stream: guint, _ component: guint, _ length: guint,
                        _ buffer: UnsafeMutablePointer<gchar>?, _ context: gpointer?) {
     guard let buffer else { return }
-    let bytes = [UInt8](UnsafeRawBufferPointer(start: buffer, count: Int(length)))
-    core(context).datagrams.yield(bytes)
+    let core = core(context)
+    let bytes = UnsafeRawBufferPointer(start: buffer, count: Int(length))
+    if let handler = core.receiveHandler.withLock({ $0 }) {
+        handler(bytes)
+    } else {
+        core.datagrams.yield([UInt8](bytes))
+    }
 }

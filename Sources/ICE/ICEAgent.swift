@@ -91,6 +91,15 @@ public final class ICEAgent: Sendable {
     public var selectedPair: SelectedPair? { core.state.withLock { $0.selected } }
     public var state: ICEState { core.state.withLock { $0.componentState } }
 
+    public typealias ReceiveHandler = @Sendable (UnsafeRawBufferPointer) -> Void
+
+    /// Hands received datagrams to `handler` instead of `datagrams`, without copying: for a data path that
+    /// forwards each one at once. It runs on the GLib thread, must not block, and the buffer is only valid
+    /// during the call. Pass nil to go back to `datagrams`.
+    public func setReceiveHandler(_ handler: ReceiveHandler?) {
+        core.receiveHandler.withLock { $0 = handler }
+    }
+
     /// Sends one datagram on the selected pair. Returns false if there is no pair yet or the socket would block.
     @discardableResult
     public func send(_ bytes: UnsafeRawBufferPointer) -> Bool {

@@ -2,6 +2,7 @@
 // Run through bench/ice.sh. Usage: ice-bench [RUNS] [SECONDS] [DATAGRAM_SIZE]
 import Foundation
 import ICE
+import Synchronization
 
 let arguments = CommandLine.arguments.dropFirst().compactMap { Int($0) }
 let runs = arguments.count > 0 ? arguments[0] : 20
@@ -58,27 +59,34 @@ times.sort()
 print(String(format: "connect: runs=%d median=%.1f ms p90=%.1f ms min=%.1f ms max=%.1f ms",
              runs, times[runs / 2], times[min(runs - 1, runs * 9 / 10)], times[0], times[runs - 1]))
 
-// Throughput: A sends as fast as the socket accepts for `seconds`; B counts what arrives.
-let (a, b, tasks, _) = try await connectedPair()
-let counter = Task.detached {
-    var bytes = 0, datagrams = 0
-    for await d in b.datagrams {
-        bytes += d.count
-        datagrams += 1
+/// A sends as fast as the socket accepts for `seconds`; B counts what arrives, either through the
+/// `datagrams` stream (one copy per datagram) or the zero-copy receive handler.
+func throughput(handler: Bool) async throws {
+    let (a, b, tasks, _) = try await connectedPair()
+    let received = Atomic<Int>(0)
+    let counter: Task<Void, Never>
+    if handler {
+        b.setReceiveHandler { _ in received.add(1, ordering: .relaxed) }
+        counter = Task {}
+    } else {
+        counter = Task.detached { for await _ in b.datagrams { received.add(1, ordering: .relaxed) } }
     }
-    return (bytes, datagrams)
+    let payload = [UInt8](repeating: 0x5a, count: size)
+    let clock = ContinuousClock()
+    let start = clock.now
+    var sent = 0, refused = 0
+    while clock.now - start < .seconds(seconds) {
+        if a.send(payload) { sent += 1 } else { refused += 1 }
+    }
+    try await Task.sleep(for: .milliseconds(300))
+    await close(a, b, tasks)
+    await counter.value
+    let count = received.load(ordering: .relaxed), elapsed = Double(seconds)
+    print(String(format: "throughput (%@): size=%d B sent=%.0f/s refused(EAGAIN)=%d received=%.0f/s = %.1f Mbit/s, loss %.1f%%",
+                 handler ? "receive handler" : "datagrams stream", size, Double(sent) / elapsed, refused,
+                 Double(count) / elapsed, Double(count * size) * 8 / elapsed / 1e6,
+                 sent > 0 ? 100 * Double(sent - count) / Double(sent) : 0))
 }
-let payload = [UInt8](repeating: 0x5a, count: size)
-let clock = ContinuousClock()
-let start = clock.now
-var sent = 0, refused = 0
-while clock.now - start < .seconds(seconds) {
-    if a.send(payload) { sent += 1 } else { refused += 1 }
-}
-try await Task.sleep(for: .milliseconds(300))
-await close(a, b, tasks)
-let (bytes, received) = await counter.value
-let elapsed = Double(seconds)
-print(String(format: "throughput: size=%d B sent=%d (%.0f/s) refused(EAGAIN)=%d received=%d (%.0f/s) %.1f Mbit/s loss=%.2f%%",
-             size, sent, Double(sent) / elapsed, refused, received, Double(received) / elapsed,
-             Double(bytes) * 8 / elapsed / 1e6, sent > 0 ? 100 * Double(sent - received) / Double(sent) : 0))
+
+try await throughput(handler: false)
+try await throughput(handler: true)

@@ -1,5 +1,6 @@
 import Foundation
 import ICE
+import Synchronization
 import Testing
 
 /// Two agents in one process over the loopback interface.
@@ -76,6 +77,20 @@ import Testing
             #expect(!selected.isDirectUDP)
             #expect(pair.a.send(Array("over tcp".utf8)))
             try await waitUntil("data over TCP") { await pair.logB.receivedTexts == ["over tcp"] }
+        }
+    }
+
+    @Test func receiveHandlerTakesDatagramsInsteadOfTheStream() async throws {
+        try await withAgentPair(ICEConfiguration(networkTypes: [.udp4], interfaces: ["lo"])) { pair in
+            try await pair.waitConnected()
+            let seen = Mutex<[[UInt8]]>([])
+            pair.b.setReceiveHandler { bytes in seen.withLock { $0.append(Array(bytes)) } }
+            #expect(pair.a.send(Array("direct".utf8)))
+            try await waitUntil("the handler to see the datagram") { seen.withLock { $0.count } == 1 }
+            pair.b.setReceiveHandler(nil)
+            #expect(pair.a.send(Array("stream".utf8)))
+            try await waitUntil("the stream to see the next one") { await pair.logB.receivedTexts == ["stream"] }
+            #expect(seen.withLock { $0 } == [Array("direct".utf8)])
         }
     }
 }
