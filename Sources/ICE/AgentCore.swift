@@ -37,7 +37,14 @@ final class AgentCore: Sendable {
     /// False once closing has begun; held while sending so `close` never frees the agent under a sender.
     let open = Mutex(true)
     /// Set by the data path to take datagrams without a copy; nil: they go to `datagrams`.
-    let receiveHandler = Mutex<ICEAgent.ReceiveHandler?>(nil)
+    let receiveHandler = Mutex<ReceiveHandlerBox?>(nil)
+
+    /// Keeps the closure at its concrete type: stored directly as the Mutex's generic value, each read
+    /// would add a reabstraction thunk to the per-datagram path.
+    final class ReceiveHandlerBox: Sendable {
+        let call: ICEAgent.ReceiveHandler
+        init(_ call: @escaping ICEAgent.ReceiveHandler) { self.call = call }
+    }
 
     private init(agent: AgentPointer, stream: guint, configuration: ICEConfiguration, loop: GLibLoop,
                  events: AsyncStream<ICEEvent>.Continuation, datagrams: AsyncStream<[UInt8]>.Continuation,
@@ -333,7 +340,7 @@ private func onReceive(_ agent: OpaquePointer?, _ stream: guint, _ component: gu
     let core = core(context)
     let bytes = UnsafeRawBufferPointer(start: buffer, count: Int(length))
     if let handler = core.receiveHandler.withLock({ $0 }) {
-        handler(bytes)
+        handler.call(bytes)
     } else {
         core.datagrams.yield([UInt8](bytes))
     }

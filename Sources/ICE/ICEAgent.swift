@@ -97,7 +97,7 @@ public final class ICEAgent: Sendable {
     /// forwards each one at once. It runs on the GLib thread, must not block, and the buffer is only valid
     /// during the call. Pass nil to go back to `datagrams`.
     public func setReceiveHandler(_ handler: ReceiveHandler?) {
-        core.receiveHandler.withLock { $0 = handler }
+        core.receiveHandler.withLock { $0 = handler.map(AgentCore.ReceiveHandlerBox.init) }
     }
 
     /// Sends one datagram on the selected pair. Returns false if there is no pair yet or the socket would block.
