@@ -122,7 +122,8 @@ public struct ICEConfiguration: Sendable {
     var usesIPv4: Bool { networkTypes.contains(.udp4) || networkTypes.contains(.tcp4) }
     var usesIPv6: Bool { networkTypes.contains(.udp6) || networkTypes.contains(.tcp6) }
 
-    /// Whether a candidate (local or remote) passes the CandidateTypes and NetworkTypes filters.
+    /// Whether a candidate (local or remote) passes the CandidateTypes and NetworkTypes filters
+    /// (and is not IPv6 link-local).
     func allows(_ c: ICECandidate) -> Bool {
         let network: NetworkType = switch (c.transport.isTCP, c.isIPv6) {
         case (false, false): .udp4
@@ -130,6 +131,6 @@ public struct ICEConfiguration: Sendable {
         case (true, false): .tcp4
         case (true, true): .tcp6
         }
-        return candidateTypes.contains(c.type) && networkTypes.contains(network)
+        return candidateTypes.contains(c.type) && networkTypes.contains(network) && !c.isLinkLocal
     }
 }

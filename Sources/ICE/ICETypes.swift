@@ -46,6 +46,8 @@ public struct ICECandidate: Sendable, Equatable {
     public var baseAddress: String
     public var basePort: UInt16
     public var isIPv6: Bool { address.contains(":") }
+    /// IPv6 link-local: unusable without a scope, which candidates do not carry.
+    public var isLinkLocal: Bool { address.lowercased().hasPrefix("fe80:") }
 }
 
 /// The pair ICE selected for data: what the data path needs to know.

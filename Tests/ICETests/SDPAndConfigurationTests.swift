@@ -159,6 +159,9 @@ import Testing
         #expect(try await agent.addRemoteCandidate("candidate:2 1 UDP 2015364351 2001:db8::1 4000 typ host") == false)
         #expect(try await agent.addRemoteCandidate("candidate:3 1 UDP 100 192.0.2.1 4000 typ relay raddr 0.0.0.0 rport 0") == false)
         #expect(try await agent.addRemoteCandidate("candidate:4 1 UDP 2015364095 192.0.2.1 4000 typ host"))
+        let linkLocal = try await ICEAgent(configuration: ICEConfiguration(), role: .controlled)
+        #expect(try await linkLocal.addRemoteCandidate("candidate:5 1 UDP 2015364351 fe80::1 4000 typ host") == false)
+        await linkLocal.close()
         await agent.close()
     }
 
