@@ -9,7 +9,9 @@ cd "$(dirname "$0")/.."
 PEERS=${PEERS:-1000} IPS=${IPS:-20} RUNS=${RUNS:-7}
 
 # Optimised like an installed binary would be; builds only this target and its dependencies.
-swift build -c release --product wireguard-driver >/dev/null
+build_log=$(mktemp)
+swift build -c release --product wireguard-driver >"$build_log" 2>&1 || { cat "$build_log" >&2; exit 1; }
+rm -f "$build_log"
 driver="$(swift build -c release --show-bin-path)/wireguard-driver"
 ns="wgbench-$$" iface="wgb$$"
 conf=$(mktemp)
