@@ -53,17 +53,15 @@ import Testing
 
             let received = await pair.logB.received
             let sequences = received.map { $0.1.reduce(UInt32(0)) { $0 << 8 | UInt32($1) } }
-            let gaps = zip(received.dropFirst(), received).map { $0.0.timeIntervalSince($1.0) }
             // The peer answered the restart with new credentials of its own.
             func restarts(_ log: EventLog) async -> Int {
                 await log.events.filter { if case .restarted = $0 { true } else { false } }.count
             }
             #expect(await restarts(pair.logA) == 1)
             #expect(await restarts(pair.logB) == 1)
-            // Nothing lost across the restart (datagrams in flight at the very end aside). Pauses come only
-            // from the sender being scheduled late on a loaded machine, so they get a generous bound.
+            // Nothing lost across the restart (datagrams in flight at the very end aside). Pauses are not
+            // asserted: on a loaded machine they measure the scheduler, not ICE.
             #expect(Set(sequences).count >= Int(sent) - 2, "received \(Set(sequences).count) of \(sent)")
-            #expect((gaps.max() ?? 1) < 1, "longest pause \(gaps.max() ?? -1) s")
         }
     }
 
