@@ -18,6 +18,7 @@ let signalingDependencies: [Target.Dependency] = [
 let signalServerDependencies: [Target.Dependency] = [
     "Signaling", logging,
     .product(name: "Hummingbird", package: "hummingbird"),
+    .product(name: "HummingbirdCore", package: "hummingbird"),
     .product(name: "HummingbirdTLS", package: "hummingbird"),
     .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
     .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
