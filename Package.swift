@@ -60,7 +60,7 @@ let package = Package(
         .target(name: "Signaling", dependencies: signalingDependencies),
         .target(name: "SignalServer", dependencies: signalServerDependencies),
         .executableTarget(name: "wg-ice-signal", dependencies: ["SignalServer", "CLISupport", argumentParser, logging]),
-        .testTarget(name: "SignalingTests", dependencies: ["Signaling", "TestSupport", wsClient]),
+        .testTarget(name: "SignalingTests", dependencies: ["Signaling", "TestSupport"] + signalingDependencies),
 
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "ConfParserTests", dependencies: ["ConfParser", "TestSupport"]),
