@@ -81,8 +81,9 @@ struct ServerSession {
             } catch is CancellationError {
                 reason = "shutdown"
             } catch {
+                // Oversized WebSocket messages and undecodable gRPC messages end up here: the transport refused them.
                 reason = "transport error"
-                logger.info("connection ended", metadata: ["error": "\(error)"])
+                logger.notice("closing connection", metadata: ["reason": "transport error", "detail": "\(error)"])
             }
             post.finish()
             await group.waitForAll()
