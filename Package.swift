@@ -60,6 +60,7 @@ let package = Package(
         .target(name: "Signaling", dependencies: signalingDependencies),
         .target(name: "SignalServer", dependencies: signalServerDependencies),
         .executableTarget(name: "wg-ice-signal", dependencies: ["SignalServer", "CLISupport", argumentParser, logging]),
+        .executableTarget(name: "signal-bench", dependencies: ["Signaling", logging], path: "Sources/signal-bench"),
         .testTarget(name: "SignalingTests", dependencies: ["Signaling", "TestSupport"] + signalingDependencies),
 
         .target(name: "TestSupport", path: "Tests/TestSupport"),
