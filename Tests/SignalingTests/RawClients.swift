@@ -25,9 +25,12 @@ func rawWebSocket(_ url: String, text: Bool = false, timeout: Duration = .second
             try await WebSocketClient.connect(url: url + SignalProtocol.webSocketPath, configuration: config,
                                               logger: Logger(label: "raw")) { inbound, outbound, _ in
                 var messages = inbound.messages(maxSize: 1 << 20).makeAsyncIterator()
-                guard case .binary(let first)? = try await messages.next(),
-                      case .challenge(let challenge)? = try ServerFrame(serializedBytes: Array(buffer: first)).frame
-                else { throw Timeout(description: "no challenge") }
+                guard case .binary(let first)? = try await messages.next() else { throw Timeout(description: "no first frame") }
+                let hello = try ServerFrame(serializedBytes: Array(buffer: first))
+                guard case .challenge(let challenge)? = hello.frame else {
+                    outcome.withLock { $0.frames.append(hello) }  // e.g. SERVER_FULL instead of a challenge
+                    return
+                }
                 for message in try script(challenge) {
                     if text {
                         try await outbound.write(.text(String(decoding: message, as: UTF8.self)))

@@ -192,6 +192,30 @@ import TestSupport
         await b.close()
     }
 
+    @Test func connectionLimitAndHoldTimeAreEnforced() async throws {
+        let server = try ServerProcess(listen: ["ws://127.0.0.1:0"], extra: ["--max-connections", "2", "--hold-ttl", "1", "--auth-timeout", "2", "--log-level", "debug"])
+        let ws = server.url("ws")
+        let a = try TestPeer(url: ws), b = try TestPeer(url: ws)
+        try await a.waitConnected()
+        try await b.waitConnected()
+        let third = try await rawWebSocket(ws) { _ in [] }
+        #expect(third.error == .serverFull, "\(third) \(server.log)")
+        // Held for an offline recipient for one second only.
+        let late = PrivateKey.generate()
+        try await a.channel.send(.candidate("expires"), to: late.publicKey)
+        try await Task.sleep(for: .milliseconds(2500))
+        await b.close()  // frees a slot
+        try await Task.sleep(for: .milliseconds(300))
+        let c = try TestPeer(url: ws, key: late)
+        try await c.waitConnected()
+        try await a.channel.send(.candidate("fresh"), to: late.publicKey)
+        try await c.waitReceived(1)
+        try await Task.sleep(for: .milliseconds(300))
+        #expect(c.received.map(\.payload.candidate.sdp) == ["fresh"])
+        await a.close()
+        await c.close()
+    }
+
     @Test func tlsTransportsAndHealthEndpoint() async throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("wg-ice-tls-\(uniqueSuffix())")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
