@@ -206,6 +206,9 @@ import TestSupport
         let third = try await rawGRPC(server.url("grpc")) { _ in [] }
         #expect(third.error == .serverFull)
         #expect(server.log.contains("server full"))
+        let metrics = try runChecked(["curl", "-sS", ws.replacingOccurrences(of: "ws://", with: "http://") + "/metrics"]).stdout
+        #expect(metrics.contains("wg_ice_signal_connections 2\n"))
+        #expect(metrics.contains("wg_ice_signal_subscribed_keys 2\n"))
         // Held for an offline recipient for one second only.
         let late = PrivateKey.generate()
         try await a.channel.send(.candidate("expires"), to: late.publicKey)
