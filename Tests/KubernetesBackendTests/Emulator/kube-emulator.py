@@ -19,7 +19,8 @@ label selectors, no watch history and no expiry, so this subclass adds what a re
 - the real Status reasons NotFound and AlreadyExists instead of kmock's prose ones.
 
 and test controls under /_control/: drop all watch streams (optionally refusing new ones until resumed),
-compact the history (forcing 410 on resume), rotate the accepted token, and count objects.
+compact the history (forcing 410 on resume), rotate the accepted token, and report the stored objects and
+how many inbox lists and watches were served.
 
 Prints "listening <port>" on stdout once it accepts connections.
 """
@@ -29,8 +30,10 @@ import base64
 import binascii
 import datetime
 import re
+import os
 import ssl
 import sys
+import threading
 import uuid
 
 import aiohttp.web
@@ -236,7 +239,11 @@ class Emulator(kmock.KubernetesEmulator):
         async with self._changed:
             self._changed.notify_all()
         names = sorted(key[2] for key, obj in self.objects.items() if not obj.deleted)
-        return aiohttp.web.json_response({'resourceVersion': self._version, 'objects': names})
+        # Lists with a label selector are a client (re-)listing its inbox; GC sweeps list without one.
+        lists = sum(1 for r in self._requests if r.action == kmock.action.LIST and 'labelSelector' in r.params)
+        watches = sum(1 for r in self._requests if r.action == kmock.action.WATCH)
+        return aiohttp.web.json_response({'resourceVersion': self._version, 'objects': names,
+                                          'lists': lists, 'watches': watches})
 
 
 class _Recorders(dict):
@@ -255,6 +262,12 @@ class _Recorders(dict):
         return Recorder()
 
 
+def _exit_with_parent() -> None:
+    """The test keeps our stdin open; EOF means it is gone, and so should we be."""
+    sys.stdin.buffer.read()
+    os._exit(0)
+
+
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--crd', required=True, help='the CustomResourceDefinition YAML to serve and enforce')
@@ -263,7 +276,10 @@ async def main() -> None:
     parser.add_argument('--tls-cert')
     parser.add_argument('--tls-key')
     parser.add_argument('--bookmark-interval', type=float, default=1.0)
+    parser.add_argument('--exit-on-stdin-eof', action='store_true')
     args = parser.parse_args()
+    if args.exit_on_stdin_eof:
+        threading.Thread(target=_exit_with_parent, daemon=True).start()
     with open(args.crd) as f:
         crd = yaml.safe_load(f)
     context = None
