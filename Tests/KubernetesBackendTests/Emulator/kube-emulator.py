@@ -31,6 +31,7 @@ import binascii
 import datetime
 import re
 import os
+import signal
 import ssl
 import sys
 import threading
@@ -278,6 +279,8 @@ async def main() -> None:
     parser.add_argument('--bookmark-interval', type=float, default=1.0)
     parser.add_argument('--exit-on-stdin-eof', action='store_true')
     args = parser.parse_args()
+    # A parent with blocked signals (Swift's Foundation.Process passes its mask on) must still be able to stop us.
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM, signal.SIGINT})
     if args.exit_on_stdin_eof:
         threading.Thread(target=_exit_with_parent, daemon=True).start()
     with open(args.crd) as f:
