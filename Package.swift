@@ -18,6 +18,7 @@ let signalingDependencies: [Target.Dependency] = [
 let signalServerDependencies: [Target.Dependency] = [
     "Signaling", logging,
     .product(name: "Hummingbird", package: "hummingbird"),
+    .product(name: "HummingbirdCore", package: "hummingbird"),
     .product(name: "HummingbirdTLS", package: "hummingbird"),
     .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
     .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -68,7 +69,8 @@ let package = Package(
         .target(name: "Signaling", dependencies: signalingDependencies + kubernetesDependencies),
         .target(name: "SignalServer", dependencies: signalServerDependencies),
         .executableTarget(name: "wg-ice-signal", dependencies: ["SignalServer", "CLISupport", argumentParser, logging]),
-        .testTarget(name: "SignalingTests", dependencies: ["Signaling", "TestSupport", wsClient]),
+        .executableTarget(name: "signal-bench", dependencies: ["Signaling", logging], path: "Sources/signal-bench"),
+        .testTarget(name: "SignalingTests", dependencies: ["Signaling", "TestSupport"] + signalingDependencies),
         .testTarget(name: "KubernetesBackendTests", dependencies: [
             "Signaling", "TestSupport", .product(name: "AsyncHTTPClient", package: "async-http-client"),
         ], exclude: ["Emulator"]),
