@@ -157,6 +157,27 @@ struct KubernetesBackendTests {
         }
     }
 
+    /// Other clients' traffic moves the namespace's resourceVersion while this client's inbox is idle; only
+    /// bookmarks tell it so. After a compaction it can then still resume instead of getting 410 and re-listing.
+    @Test func bookmarksKeepAnIdleWatchResumable() async throws {
+        try await withEmulator { emulator in
+            let a = try Peer(url: emulator.url()), b = try Peer(url: emulator.url())
+            try await a.send("first", to: b.key.publicKey)  // b now holds a real resourceVersion, not "0" (= any)
+            #expect(await b.inbox.wait { await $0.messages == ["first"] })
+            let listsBefore = try await emulator.control("objects").lists
+            for i in 1...3 { try await a.send("elsewhere\(i)", to: PrivateKey.generate().publicKey) }
+            #expect(try await eventually(emulator) { $0.objects.count == 3 })
+            try await Task.sleep(for: .seconds(1.5))  // bookmark interval 0.5 s
+            try await emulator.control("compact")
+            try await emulator.control("drop-watches")
+            try await a.send("to b", to: b.key.publicKey)
+            #expect(await b.inbox.wait { await $0.messages == ["first", "to b"] })
+            #expect(try await emulator.control("objects").lists == listsBefore, "an idle watch fell behind and re-listed")
+            await a.close()
+            await b.close()
+        }
+    }
+
     @Test func envelopesPastTheTTLAreCollectedAndNotDelivered() async throws {
         try await withEmulator { emulator in
             let absent = PrivateKey.generate().publicKey

@@ -99,7 +99,7 @@ class Emulator(kmock.KubernetesEmulator):
 
     _version: int = attrs.field(default=0, init=False)
     _history: list = attrs.field(factory=list, init=False)  # (resourceVersion, resource, event)
-    _oldest: int = attrs.field(default=0, init=False)  # watching from before this answers 410
+    _oldest: int = attrs.field(default=0, init=False)  # watching from an older resourceVersion answers 410
     _changed: asyncio.Condition = attrs.field(factory=asyncio.Condition, init=False)
     _writes: asyncio.Lock = attrs.field(factory=asyncio.Lock, init=False)
     _drops: int = attrs.field(default=0, init=False)
@@ -230,9 +230,9 @@ class Emulator(kmock.KubernetesEmulator):
             self._held = request.params.get('hold') == 'true'
         elif action == 'resume':
             self._held = False
-        elif action == 'compact':  # forget all events so far: any older resourceVersion gets 410
+        elif action == 'compact':  # like etcd compaction at the current revision: watching from before it gets 410
             self._history.clear()
-            self._oldest = self._version + 1
+            self._oldest = self._version
         elif action == 'token':
             self.token = request.text.strip()
         elif action != 'objects':
