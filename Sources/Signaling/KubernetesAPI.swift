@@ -225,7 +225,10 @@ final class KubernetesAPI: Sendable {
     static let maxLine = 256 * 1024
 
     let endpoint: KubernetesEndpoint
-    private let http: HTTPClient
+    private let configuration: HTTPClient.Configuration
+    /// Created on first use, so a backend that is built but never started owns nothing to shut down
+    /// (async-http-client insists on shutdown before deinit); nil again, and refused, after `shutdown()`.
+    private let http = Mutex<(client: HTTPClient?, shutDown: Bool)>((nil, false))
     private let tokens: TokenSource
     private let collection: String
 
@@ -233,14 +236,29 @@ final class KubernetesAPI: Sendable {
         self.endpoint = endpoint
         // No data on a watch for longer than its server-side timeout means the connection is dead.
         let timeout = HTTPClient.Configuration.Timeout(connect: .seconds(10), read: watchTimeout + .seconds(30))
-        http = HTTPClient(eventLoopGroupProvider: .singleton,
-                          configuration: .init(tlsConfiguration: try endpoint.tlsConfiguration(), timeout: timeout))
+        configuration = .init(tlsConfiguration: try endpoint.tlsConfiguration(), timeout: timeout)
         tokens = TokenSource(endpoint.credential)
         collection = endpoint.server.absoluteString
             + "/apis/\(Self.group)/\(Self.version)/namespaces/\(endpoint.namespace)/\(Self.plural)"
     }
 
-    func shutdown() async { try? await http.shutdown() }
+    func shutdown() async {
+        let client = http.withLock { state in
+            defer { state = (nil, true) }
+            return state.client
+        }
+        try? await client?.shutdown()
+    }
+
+    private func client() throws -> HTTPClient {
+        try http.withLock { state in
+            guard !state.shutDown else { throw SignalingError.closed }
+            if let client = state.client { return client }
+            let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+            state.client = client
+            return client
+        }
+    }
 
     func list(labelSelector: String?) async throws -> EnvelopeList {
         let response = try await send(.GET, query(["labelSelector": labelSelector]))
@@ -308,7 +326,7 @@ final class KubernetesAPI: Sendable {
                 request.headers.add(name: "Content-Type", value: "application/json")
                 request.body = .bytes(ByteBuffer(bytes: body))
             }
-            let response = try await http.execute(request, timeout: .seconds(30))
+            let response = try await client().execute(request, timeout: .seconds(30))
             if response.status == .unauthorized, !retried, await tokens.reloadable {
                 _ = try? await response.body.collect(upTo: Self.maxLine)
                 retried = true
