@@ -233,6 +233,21 @@ struct KubernetesBackendTests {
         }
     }
 
+    @Test func serverCertificateFromAnotherCAIsRefused() async throws {
+        try await withEmulator { emulator in
+            let otherCA = emulator.directory.appendingPathComponent("other-ca.crt").path
+            try runChecked(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+                            "-keyout", emulator.directory.appendingPathComponent("other-ca.key").path, "-out", otherCA,
+                            "-days", "2", "-subj", "/CN=some other CA"])
+            let url = "k8s://127.0.0.1:\(emulator.port)?ca-file=\(otherCA)&token-file=\(emulator.tokenFile)"
+            let a = try Peer(url: url)
+            // A client that skipped verification would list within milliseconds; give it three seconds.
+            #expect(await !a.inbox.wait(seconds: 3) { await $0.connections > 0 })
+            #expect(try await emulator.control("objects").lists == 0)
+            await a.close()
+        }
+    }
+
     @Test func wrongTokenIsReportedAsPublishFailure() async throws {
         try await withEmulator { emulator in
             let a = try Peer(url: emulator.url())

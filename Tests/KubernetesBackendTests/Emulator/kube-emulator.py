@@ -196,11 +196,14 @@ class Emulator(kmock.KubernetesEmulator):
         loop = asyncio.get_running_loop()
         deadline = loop.time() + float(request.params.get('timeoutSeconds') or 1800)
         since = request.params.get('resourceVersion') or '0'
+        # Each yield can suspend while the client reads, and events recorded meanwhile must not be skipped:
+        # the cursor only ever moves to a version taken before the events up to it were sent.
         if since == '0':  # "any": the current state as ADDED events, then changes
-            for (resource, _, _), obj in list(self.objects.items()):
-                if not obj.deleted and self._visible(request, resource, obj.raw):
-                    yield {'type': 'ADDED', 'object': obj.raw}
             cursor = self._version
+            current = [obj.raw for (resource, _, _), obj in self.objects.items()
+                       if not obj.deleted and self._visible(request, resource, obj.raw)]
+            for raw in current:
+                yield {'type': 'ADDED', 'object': raw}
         else:
             cursor = int(since)
             if cursor < self._oldest:
@@ -208,20 +211,25 @@ class Emulator(kmock.KubernetesEmulator):
                     410, 'Expired', f'too old resource version: {cursor} ({self._oldest})')}
                 return
         while drops == self._drops and loop.time() < deadline:
-            pending = [(version, event) for version, resource, event in self._history
-                       if version > cursor and self._visible(request, resource, event['object'])]
-            for version, event in pending:
+            upto = self._version
+            pending = [event for version, resource, event in self._history
+                       if cursor < version <= upto and self._visible(request, resource, event['object'])]
+            for event in pending:
                 yield event
-            cursor = self._version
+            cursor = upto
+            if upto != self._version:
+                continue
             async with self._changed:
                 try:
                     await asyncio.wait_for(self._changed.wait(), self.bookmark_interval)
+                    continue
                 except TimeoutError:
-                    if bookmarks and cursor == self._version:
-                        yield {'type': 'BOOKMARK', 'object': {
-                            'apiVersion': f'{request.resource.group}/{request.resource.version}',
-                            'kind': self.crd['spec']['names']['kind'],
-                            'metadata': {'resourceVersion': str(cursor)}}}
+                    pass
+            if bookmarks and cursor == self._version:
+                yield {'type': 'BOOKMARK', 'object': {
+                    'apiVersion': f'{request.resource.group}/{request.resource.version}',
+                    'kind': self.crd['spec']['names']['kind'],
+                    'metadata': {'resourceVersion': str(cursor)}}}
 
     async def _control(self, request: kmock.Request) -> aiohttp.web.StreamResponse:
         action = request.url.path.removeprefix('/_control/')
