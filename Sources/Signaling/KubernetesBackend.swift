@@ -40,7 +40,9 @@ public final class KubernetesBackend: SignalingBackend {
 
     private struct State {
         var closed = false
-        var tasks: [Task<Void, Never>] = []
+        var started = false
+        var watcher: [Task<Void, Never>] = []  // receive and garbage collection: cancelled on close
+        var publisher: Task<Void, Never>?  // not cancelled: it must report every queued envelope
     }
 
     public init(url: String, identity: PublicKey, options shared: SignalingOptions = SignalingOptions(),
@@ -66,8 +68,10 @@ public final class KubernetesBackend: SignalingBackend {
 
     public func start() {
         state.withLock { state in
-            guard !state.closed, state.tasks.isEmpty else { return }
-            state.tasks = [Task { await self.receive() }, Task { await self.publishQueued() }, Task { await self.collectGarbage() }]
+            guard !state.closed, !state.started else { return }
+            state.started = true
+            state.watcher = [Task { await self.receive() }, Task { await self.collectGarbage() }]
+            state.publisher = Task { await self.publishQueued() }
         }
     }
 
@@ -82,17 +86,19 @@ public final class KubernetesBackend: SignalingBackend {
     }
 
     public func close() async {
-        let tasks = state.withLock { state -> [Task<Void, Never>] in
+        let (watcher, publisher) = state.withLock { state in
             state.closed = true
-            return state.tasks
+            return (state.watcher, state.publisher)
         }
         outboxInput.finish()
-        for task in tasks { task.cancel() }
-        for task in tasks { await task.value }
-        if tasks.isEmpty {  // never started: what was queued still has to be reported
+        for task in watcher { task.cancel() }
+        for task in watcher { await task.value }
+        await api.shutdown()  // fails a create in flight; the publisher then reports the rest as failed
+        if let publisher {
+            await publisher.value
+        } else {
             for await queued in outbox { sink.yield(.publishFailed(queued.envelope, reason: "closed")) }
         }
-        await api.shutdown()
         sink.finish()
     }
 
@@ -192,7 +198,11 @@ public final class KubernetesBackend: SignalingBackend {
                         sink.yield(.publishFailed(envelope, reason: "not accepted within the TTL: \(error)"))
                         break
                     }
-                    try? await Task.sleep(for: shared.backoff.delay(attempt: failures))
+                    // Sliced, so close() is not held up by a long backoff (this task is never cancelled).
+                    let until = ContinuousClock.now + shared.backoff.delay(attempt: failures)
+                    while ContinuousClock.now < until, !state.withLock({ $0.closed }) {
+                        try? await Task.sleep(for: min(.milliseconds(100), until - .now))
+                    }
                     failures += 1
                 }
             }

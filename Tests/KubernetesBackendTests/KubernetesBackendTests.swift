@@ -248,6 +248,14 @@ struct KubernetesBackendTests {
         }
     }
 
+    @Test func queuedEnvelopesAreReportedFailedOnClose() async throws {
+        let a = try Peer(url: "k8s://127.0.0.1:1?plaintext=true")  // nothing listens: every create fails
+        for i in 1...3 { try await a.send("queued\(i)", to: PrivateKey.generate().publicKey) }
+        try await Task.sleep(for: .milliseconds(300))
+        await a.close()
+        #expect(await a.inbox.messages == ["publish failed closed", "publish failed closed", "publish failed closed"])
+    }
+
     @Test func wrongTokenIsReportedAsPublishFailure() async throws {
         try await withEmulator { emulator in
             let a = try Peer(url: emulator.url())
