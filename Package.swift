@@ -62,6 +62,14 @@ let package = Package(
 
         .target(name: "ConfParser", dependencies: ["CInih"]),
         .target(name: "CLISupport", dependencies: [argumentParser, logging]),
+        // ICE: libnice behind a Swift API; CNiceShim wraps the variadic GObject calls.
+        .target(name: "CNiceShim", dependencies: ["CNice"]),
+        .target(name: "ICE", dependencies: ["CNice", "CNiceShim", logging]),
+        // One ICE agent per process, driven over stdin/stdout, for the network-namespace tests and bench/ice.sh.
+        .executableTarget(name: "ice-peer", dependencies: ["ICE"]),
+        .executableTarget(name: "ice-bench", dependencies: ["ICE"]),
+        .systemLibrary(name: "CNetlink"),
+        .target(name: "WireGuard", dependencies: ["CSodium", "CNetlink"]),
 
         .executableTarget(name: "wg-ice-hook", dependencies: ["ConfParser", "CLISupport", argumentParser, logging]),
 
@@ -77,5 +85,9 @@ let package = Package(
 
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "ConfParserTests", dependencies: ["ConfParser", "TestSupport"]),
+        .testTarget(name: "ICETests", dependencies: ["ICE", "TestSupport"]),
+        .testTarget(name: "WireGuardTests", dependencies: ["WireGuard", "TestSupport"]),
+        // Drives the WireGuard module from bench/uapi.sh and tests/kernel-netlink.sh; not a product.
+        .executableTarget(name: "wireguard-driver", dependencies: ["WireGuard", "TestSupport"], path: "Tests/WireGuardDriver"),
     ]
 )

@@ -22,9 +22,11 @@ actor Switchboard {
 
     init(config: ServerConfig) { self.config = config }
 
+    var hasRoom: Bool { !stopping && connections.count < config.maxConnections }
+
     /// Admits a connection, or nil when the server is full or stopping.
     func open(_ outbox: Outbox, stop: AsyncStream<Void>.Continuation) -> UInt64? {
-        guard !stopping, connections.count < config.maxConnections else {
+        guard hasRoom else {
             metrics.refused += 1
             return nil
         }

@@ -18,8 +18,17 @@ enum WebSocketListener {
         http.get("/healthz") { _, _ in "ok\n" }
         http.get("/metrics") { _, _ in await switchboard.prometheus() }
         let maxSize = config.maxMessageSize
+        // A full server refuses WebSocket clients at the HTTP level (503 from this route) rather than by
+        // upgrading and closing at once: some clients lose frames that arrive together with the 101 response.
+        http.get(RouterPath(SignalProtocol.webSocketPath)) { _, _ in
+            Response(status: .serviceUnavailable, body: .init(byteBuffer: ByteBuffer(string: "SERVER_FULL: no capacity, retry later\n")))
+        }
         let upgrade = HTTPServerBuilder.http1WebSocketUpgrade(configuration: .init(ws: .init(maxFrameSize: maxSize))) { request, channel, _ in
             guard request.path == SignalProtocol.webSocketPath else { return .dontUpgrade }
+            guard await switchboard.hasRoom else {
+                logger.warning("refusing connection: server full", metadata: ["peer": "\(channel.remoteAddress.map { "\($0)" } ?? "unknown")"])
+                return .dontUpgrade
+            }
             let session = ServerSession(router: switchboard, config: config, transport: "ws",
                                         peer: channel.remoteAddress.map { "\($0)" } ?? "unknown", logger: logger)
             return .upgrade([:]) { inbound, outbound, _ in

@@ -33,6 +33,7 @@ final class FrameClient: SignalingBackend, Sendable {
     private let emit: AsyncStream<SignalingEvent>.Continuation
     private let state: State
     private let runner = TaskHolder()
+    private let abandoned = AbandonedAttempts()
     private let logger: Logger
 
     init(transport: any FrameTransport, key: PrivateKey, options: SignalingOptions) {
@@ -67,10 +68,9 @@ final class FrameClient: SignalingBackend, Sendable {
     private func loop() async {
         var attempt = 0
         while !Task.isCancelled {
-            let session = Session(client: self)
             var reason = "connection closed"
             do {
-                try await transport.connect(session)
+                try await connectOnce()
             } catch {
                 reason = "\(error)"
             }
@@ -87,8 +87,46 @@ final class FrameClient: SignalingBackend, Sendable {
         }
     }
 
+    /// One connection. A server that accepts but never completes the handshake must not stall the
+    /// client: without `Subscribed` in time the attempt is cancelled and abandoned. Abandoning (rather
+    /// than awaiting) matters because swift-websocket waits for the HTTP upgrade on an uncancellable
+    /// future; such an attempt ends only when the server drops the socket. At most
+    /// `maxAbandonedAttempts` may linger; beyond that no new connection is made until one ends.
+    private func connectOnce() async throws {
+        guard abandoned.count < Self.maxAbandonedAttempts else {
+            throw SignalingError.protocolViolation("\(abandoned.count) earlier connection attempts still hanging")
+        }
+        let subscribed = Flag()
+        let (ends, signal) = AsyncStream.makeStream(of: Bool.self)  // true: the attempt ended; false: deadline
+        let attempt = Task {
+            defer { signal.yield(true) }
+            try await transport.connect(Session(client: self, onSubscribed: subscribed))
+        }
+        let timer = Task {
+            try? await Task.sleep(for: options.handshakeTimeout)
+            signal.yield(false)
+        }
+        defer { timer.cancel() }
+        try await withTaskCancellationHandler {
+            for await ended in ends {
+                if ended { return try await attempt.value }
+                if !subscribed.isSet {
+                    attempt.cancel()
+                    abandoned.track(attempt)
+                    throw SignalingError.protocolViolation("not subscribed within \(options.handshakeTimeout)")
+                }
+            }
+        } onCancel: {
+            attempt.cancel()
+            signal.finish()
+        }
+    }
+
+    private static let maxAbandonedAttempts = 4
+
     private struct Session: FrameSession {
         let client: FrameClient
+        let onSubscribed: Flag
 
         func run<Inbound: AsyncSequence>(inbound: Inbound, send: @escaping FrameSender) async throws
             where Inbound.Element == ServerFrame {
@@ -103,6 +141,7 @@ final class FrameClient: SignalingBackend, Sendable {
             case .error(let e)?: throw SignalingError.refused(e.code, e.message)
             default: throw SignalingError.protocolViolation("expected subscribed")
             }
+            onSubscribed.set()
             client.logger.debug("subscribed")
             client.emit.yield(.connected(server: client.transport.url))
             await client.state.attach(send)
@@ -180,6 +219,27 @@ final class FrameClient: SignalingBackend, Sendable {
             frame.publish.id = id
             frame.publish.envelope = envelope
             return frame
+        }
+    }
+}
+
+/// A one-way boolean that concurrent tasks can share.
+final class Flag: Sendable {
+    private let value = Mutex(false)
+    var isSet: Bool { value.withLock { $0 } }
+    func set() { value.withLock { $0 = true } }
+}
+
+/// Connection attempts given up on but not yet ended.
+final class AbandonedAttempts: Sendable {
+    private let pending = Mutex(0)
+    var count: Int { pending.withLock { $0 } }
+
+    func track(_ task: Task<Void, any Error>) {
+        pending.withLock { $0 += 1 }
+        Task {
+            _ = await task.result
+            self.pending.withLock { $0 -= 1 }
         }
     }
 }

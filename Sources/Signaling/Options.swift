@@ -11,6 +11,8 @@ public struct SignalingOptions: Sendable {
     /// Events buffered for a slow consumer (newest kept).
     public var eventBuffer = 1024
     public var backoff = Backoff()
+    /// Time from connecting to `Subscribed` before the attempt is abandoned and retried.
+    public var handshakeTimeout: Duration = .seconds(10)
     /// PEM file of CA certificates to trust for wss:// and grpcs:// instead of the system store.
     public var caFile: String?
     public var logger = Logger(label: "wg-ice.signaling")

@@ -33,7 +33,7 @@ struct WebSocketTransport: FrameTransport {
         config.maxFrameSize = 1 << 20
         try await WebSocketClient.connect(url: url, configuration: config, tlsConfiguration: tls, logger: logger) {
             inbound, outbound, _ in
-            let frames = inbound.messages(maxSize: 1 << 20).map { message throws -> ServerFrame in
+            let frames = inbound.messages(maxSize: 1 << 20).map { @Sendable message throws -> ServerFrame in
                 guard case .binary(let buffer) = message else { throw SignalingError.protocolViolation("text WebSocket message") }
                 return try ServerFrame(serializedBytes: Array(buffer: buffer))
             }

@@ -73,7 +73,11 @@ func rawGRPC(_ url: String, timeout: Duration = .seconds(10),
                     } onResponse: { response in
                         defer { post.finish() }
                         var frames = response.messages.makeAsyncIterator()
-                        guard case .challenge(let challenge)? = try await frames.next()?.frame else { throw Timeout(description: "no challenge") }
+                        guard let hello = try await frames.next() else { throw Timeout(description: "no first frame") }
+                        guard case .challenge(let challenge)? = hello.frame else {
+                            outcome.withLock { $0.frames.append(hello) }  // e.g. SERVER_FULL instead of a challenge
+                            return
+                        }
                         for frame in try script(challenge) { post.yield(frame) }
                         while let frame = try await frames.next() { outcome.withLock { $0.frames.append(frame) } }
                     }

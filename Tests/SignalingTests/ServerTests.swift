@@ -193,13 +193,19 @@ import TestSupport
     }
 
     @Test func connectionLimitAndHoldTimeAreEnforced() async throws {
-        let server = try ServerProcess(listen: ["ws://127.0.0.1:0"], extra: ["--max-connections", "2", "--hold-ttl", "1", "--auth-timeout", "2", "--log-level", "debug"])
+        let server = try ServerProcess(listen: ["ws://127.0.0.1:0", "grpc://127.0.0.1:0"],
+                                       extra: ["--max-connections", "2", "--hold-ttl", "1", "--auth-timeout", "2"])
         let ws = server.url("ws")
-        let a = try TestPeer(url: ws), b = try TestPeer(url: ws)
+        let a = try TestPeer(url: ws), b = try TestPeer(url: server.url("grpc"))
         try await a.waitConnected()
         try await b.waitConnected()
-        let third = try await rawWebSocket(ws) { _ in [] }
-        #expect(third.error == .serverFull, "\(third) \(server.log)")
+        // WebSocket: refused with HTTP 503 instead of an upgrade; gRPC: SERVER_FULL instead of a challenge.
+        await #expect(throws: (any Error).self) { _ = try await rawWebSocket(ws) { _ in [] } }
+        let status = try run(["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", ws.replacingOccurrences(of: "ws://", with: "http://") + SignalProtocol.webSocketPath])
+        #expect(status.stdout == "503")
+        let third = try await rawGRPC(server.url("grpc")) { _ in [] }
+        #expect(third.error == .serverFull)
+        #expect(server.log.contains("server full"))
         // Held for an offline recipient for one second only.
         let late = PrivateKey.generate()
         try await a.channel.send(.candidate("expires"), to: late.publicKey)
@@ -246,5 +252,44 @@ extension String {
     var camelCased: String {
         let parts = lowercased().split(separator: "_")
         return parts.enumerated().map { $0.offset == 0 ? String($0.element) : $0.element.capitalized }.joined()
+    }
+}
+
+@Suite struct ClientRobustnessTests {
+    /// A listener that accepts TCP connections, counts them and never says a word.
+    @Test(arguments: ["ws", "grpc"])
+    func silentServerIsAbandonedAndRetried(scheme: String) async throws {
+        let script = """
+        import socket, sys
+        s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen(16)
+        print(s.getsockname()[1], flush=True)
+        held = []
+        while True:
+            c, _ = s.accept(); held.append(c); print("accept", flush=True)
+        """
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
+        process.arguments = ["-c", script]
+        let out = Pipe()
+        process.standardOutput = out
+        try process.run()
+        defer {
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+        }
+        let lines = Locked([String]())
+        out.fileHandleForReading.readabilityHandler = { h in
+            let text = String(decoding: h.availableData, as: UTF8.self)
+            lines.withLock { $0 += text.split(separator: "\n").map(String.init) }
+        }
+        try await waitUntil(timeout: 10, "fake server port") { !lines.withLock { $0 }.isEmpty }
+        let port = lines.withLock { $0[0] }
+        var options = fastOptions()
+        options.handshakeTimeout = .milliseconds(500)
+        let peer = try TestPeer(url: "\(scheme)://127.0.0.1:\(port)", options: options)
+        try await waitUntil(timeout: 15, "three connection attempts") { lines.withLock { $0.filter { $0 == "accept" }.count } >= 3 }
+        try await Task.sleep(for: .seconds(1))
+        #expect(peer.seen.connects.withLock { $0 } == 0)
+        await peer.close()
     }
 }
