@@ -27,7 +27,9 @@ final class KubeEmulator: @unchecked Sendable {
     }()
 
     /// `tls`: serve HTTPS with a certificate for 127.0.0.1 from a fresh CA (`caFile`). `token`: require it.
-    init(tls: Bool = true, token: String? = "token-\(uniqueSuffix())", bookmarkInterval: Double = 0.5) throws {
+    /// `clientCertificates`: also require a client certificate from that CA (`client.crt`, `client.key`).
+    init(tls: Bool = true, token: String? = "token-\(uniqueSuffix())", clientCertificates: Bool = false,
+         bookmarkInterval: Double = 0.5) throws {
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("kube-emulator-\(uniqueSuffix())")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         self.token = token
@@ -42,6 +44,10 @@ final class KubeEmulator: @unchecked Sendable {
             try Self.makeCertificates(in: directory)
             arguments += ["--tls-cert", directory.appendingPathComponent("server.crt").path,
                           "--tls-key", directory.appendingPathComponent("server.key").path]
+            if clientCertificates {
+                try Self.issue("client", subject: "/CN=wg-ice", in: directory)
+                arguments += ["--client-ca", directory.appendingPathComponent("ca.crt").path]
+            }
         }
         process = Process()
         process.executableURL = URL(fileURLWithPath: Self.python)
@@ -127,10 +133,16 @@ final class KubeEmulator: @unchecked Sendable {
         let ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
         try runChecked(["openssl", "req", "-x509"] + ec + ["-keyout", path("ca.key"), "-out", path("ca.crt"),
                         "-days", "2", "-subj", "/CN=wg-ice test cluster CA"])
-        try runChecked(["openssl", "req"] + ec + ["-keyout", path("server.key"), "-out", path("server.csr"),
-                        "-subj", "/CN=kube-apiserver"])
-        try Data("subjectAltName=IP:127.0.0.1,DNS:localhost\n".utf8).write(to: directory.appendingPathComponent("san.ext"))
-        try runChecked(["openssl", "x509", "-req", "-in", path("server.csr"), "-CA", path("ca.crt"), "-CAkey", path("ca.key"),
-                        "-CAcreateserial", "-days", "2", "-extfile", path("san.ext"), "-out", path("server.crt")])
+        try issue("server", subject: "/CN=kube-apiserver", extensions: "subjectAltName=IP:127.0.0.1,DNS:localhost\n", in: directory)
+    }
+
+    /// NAME.key and NAME.crt signed by the CA in `directory`.
+    private static func issue(_ name: String, subject: String, extensions: String = "", in directory: URL) throws {
+        func path(_ file: String) -> String { directory.appendingPathComponent(file).path }
+        try runChecked(["openssl", "req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+                        "-keyout", path("\(name).key"), "-out", path("\(name).csr"), "-subj", subject])
+        try Data(extensions.utf8).write(to: directory.appendingPathComponent("\(name).ext"))
+        try runChecked(["openssl", "x509", "-req", "-in", path("\(name).csr"), "-CA", path("ca.crt"), "-CAkey", path("ca.key"),
+                        "-CAcreateserial", "-days", "2", "-extfile", path("\(name).ext"), "-out", path("\(name).crt")])
     }
 }

@@ -77,9 +77,9 @@ func eventually(_ emulator: KubeEmulator, seconds: Double = 10, _ condition: (Ku
 }
 
 /// Runs `body` against a fresh emulator process and stops it afterwards, also when `body` throws.
-func withEmulator(tls: Bool = true, token: String? = "token-\(uniqueSuffix())",
+func withEmulator(tls: Bool = true, token: String? = "token-\(uniqueSuffix())", clientCertificates: Bool = false,
                   _ body: (KubeEmulator) async throws -> Void) async throws {
-    let emulator = try KubeEmulator(tls: tls, token: token)
+    let emulator = try KubeEmulator(tls: tls, token: token, clientCertificates: clientCertificates)
     do { try await body(emulator) } catch {
         await emulator.stop()
         throw error
@@ -318,6 +318,30 @@ struct KubernetesBackendTests {
             #expect(await b.inbox.wait { await $0.messages == ["via kubeconfig"] })
             await a.close()
             await b.close()
+        }
+    }
+
+    @Test func kubeconfigWithClientCertificateFiles() async throws {
+        try await withEmulator(token: nil, clientCertificates: true) { emulator in
+            let kubeconfig = emulator.directory.appendingPathComponent("kubeconfig")
+            // Relative paths are relative to the kubeconfig's directory.
+            try """
+                apiVersion: v1
+                kind: Config
+                clusters: [{name: test, cluster: {server: "https://127.0.0.1:\(emulator.port)", certificate-authority: ca.crt}}]
+                users: [{name: node, user: {client-certificate: client.crt, client-key: client.key}}]
+                contexts: [{name: test, context: {cluster: test, user: node}}]
+                current-context: test
+                """.write(to: kubeconfig, atomically: true, encoding: .utf8)
+            let a = try Peer(url: "k8s://\(kubeconfig.path)"), b = try Peer(url: "k8s://\(kubeconfig.path)")
+            try await a.send("with a client certificate", to: b.key.publicKey)
+            #expect(await b.inbox.wait { await $0.messages == ["with a client certificate"] })
+            await a.close()
+            await b.close()
+            // Without the certificate the server refuses the TLS handshake.
+            let anonymous = try Peer(url: emulator.url())
+            #expect(await !anonymous.inbox.wait(seconds: 2) { await $0.connections > 0 })
+            await anonymous.close()
         }
     }
 

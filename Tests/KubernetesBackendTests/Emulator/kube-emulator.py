@@ -13,7 +13,7 @@ label selectors, no watch history and no expiry, so this subclass adds what a re
 - BOOKMARK events when the client sends allowWatchBookmarks=true; timeoutSeconds;
 - an ERROR event with a 410 Expired Status when the requested resourceVersion has been compacted away;
 - bearer-token authentication (401) and validation of SignalEnvelope objects against the CRD's schema (422);
-- HTTPS with a given certificate;
+- HTTPS with a given certificate, optionally requiring client certificates;
 - "v1", not kmock's "/v1", as the core group's groupVersion in discovery, and GET /api/v1/namespaces/NAME
   as a Namespace (kmock parses it as a list of that namespace's objects): kubectl needs both;
 - the real Status reasons NotFound and AlreadyExists instead of kmock's prose ones.
@@ -284,6 +284,7 @@ async def main() -> None:
     parser.add_argument('--token', help='require this bearer token (default: no authentication)')
     parser.add_argument('--tls-cert')
     parser.add_argument('--tls-key')
+    parser.add_argument('--client-ca', help='require TLS client certificates signed by this CA')
     parser.add_argument('--bookmark-interval', type=float, default=1.0)
     parser.add_argument('--exit-on-stdin-eof', action='store_true')
     args = parser.parse_args()
@@ -297,6 +298,9 @@ async def main() -> None:
     if args.tls_cert:
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         context.load_cert_chain(args.tls_cert, args.tls_key)
+        if args.client_ca:
+            context.verify_mode = ssl.CERT_REQUIRED
+            context.load_verify_locations(args.client_ca)
     emulator = Emulator(token=args.token, crd=crd, bookmark_interval=args.bookmark_interval)
     async with emulator:  # inside its context kmock renders errors as Status responses instead of raising
         server = aiohttp.web.Server(emulator)
