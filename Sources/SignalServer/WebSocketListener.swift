@@ -19,7 +19,8 @@ enum WebSocketListener {
         http.get("/metrics") { _, _ in await switchboard.prometheus() }
         let maxSize = config.maxMessageSize
         // A full server refuses WebSocket clients at the HTTP level (503 from this route) rather than by
-        // upgrading and closing at once: some clients lose frames that arrive together with the 101 response.
+        // upgrading, sending SERVER_FULL and closing at once: under load, swift-websocket clients were seen
+        // (in ServerTests) to get neither that frame nor the close, and to hang in the upgrade.
         http.get(RouterPath(SignalProtocol.webSocketPath)) { _, _ in
             Response(status: .serviceUnavailable, body: .init(byteBuffer: ByteBuffer(string: "SERVER_FULL: no capacity, retry later\n")))
         }

@@ -144,6 +144,8 @@ import TestSupport
         try await b.waitReceived(1)
         #expect(a.seen.connects.withLock { $0 } == 1 && b.seen.connects.withLock { $0 } == 1)
         let log = server.log
+        // Oversized messages are refused by the WebSocket and gRPC layers before decoding; still logged.
+        #expect(log.contains("reason=transport error"), "\(log)")
         for reason in ["BAD_FRAME", "RATE_LIMITED"] { #expect(log.contains(reason) || log.contains(reason.camelCased), "log lacks \(reason)") }
         await a.close()
         await b.close()
@@ -206,6 +208,9 @@ import TestSupport
         let third = try await rawGRPC(server.url("grpc")) { _ in [] }
         #expect(third.error == .serverFull)
         #expect(server.log.contains("server full"))
+        let metrics = try runChecked(["curl", "-sS", ws.replacingOccurrences(of: "ws://", with: "http://") + "/metrics"]).stdout
+        #expect(metrics.contains("wg_ice_signal_connections 2\n"))
+        #expect(metrics.contains("wg_ice_signal_subscribed_keys 2\n"))
         // Held for an offline recipient for one second only.
         let late = PrivateKey.generate()
         try await a.channel.send(.candidate("expires"), to: late.publicKey)
