@@ -23,6 +23,12 @@ let signalServerDependencies: [Target.Dependency] = [
     .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
     .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
 ]
+// Kubernetes signaling backend (issue 5), part of the Signaling module.
+let kubernetesDependencies: [Target.Dependency] = [
+    .product(name: "AsyncHTTPClient", package: "async-http-client"),
+    .product(name: "NIOHTTP1", package: "swift-nio"),
+    .product(name: "Yams", package: "Yams"),
+]
 
 let package = Package(
     name: "wg-ice",
@@ -44,6 +50,9 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird-websocket", from: "2.2.0"),
         .package(url: "https://github.com/hummingbird-project/swift-websocket", from: "1.0.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
+        // Kubernetes signaling backend (issue 5)
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "5.0.1"),
     ],
     targets: [
         // C libraries, found through pkg-config; the apt providers are what scripts/deps installs.
@@ -65,11 +74,14 @@ let package = Package(
         .executableTarget(name: "wg-ice-hook", dependencies: ["ConfParser", "CLISupport", argumentParser, logging]),
 
         // Signaling (issue 4): protocol, crypto, envelopes, client backends; the server; their tests.
-        .target(name: "Signaling", dependencies: signalingDependencies),
+        .target(name: "Signaling", dependencies: signalingDependencies + kubernetesDependencies),
         .target(name: "SignalServer", dependencies: signalServerDependencies),
         .executableTarget(name: "wg-ice-signal", dependencies: ["SignalServer", "CLISupport", argumentParser, logging]),
         .executableTarget(name: "signal-bench", dependencies: ["Signaling", logging], path: "Sources/signal-bench"),
         .testTarget(name: "SignalingTests", dependencies: ["Signaling", "TestSupport"] + signalingDependencies),
+        .testTarget(name: "KubernetesBackendTests", dependencies: [
+            "Signaling", "TestSupport", .product(name: "AsyncHTTPClient", package: "async-http-client"),
+        ], exclude: ["Emulator"]),
 
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "ConfParserTests", dependencies: ["ConfParser", "TestSupport"]),
