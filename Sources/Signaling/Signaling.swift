@@ -9,7 +9,7 @@ public func makeSignalingBackend(urls: String, key: PrivateKey, options: Signali
     return backends.count == 1 ? backends[0] : MultiBackend(backends)
 }
 
-/// Builds the backend for a single URL: ws://, wss://, grpc://, grpcs://.
+/// Builds the backend for a single URL: ws://, wss://, grpc://, grpcs://, k8s:.
 public func makeSignalingBackend(url string: String, key: PrivateKey, options: SignalingOptions = SignalingOptions()) throws -> any SignalingBackend {
     guard let url = URL(string: string), let scheme = url.scheme?.lowercased() else { throw SignalingError.badURL(string) }
     switch scheme {
@@ -17,8 +17,10 @@ public func makeSignalingBackend(url string: String, key: PrivateKey, options: S
         return FrameClient(transport: try WebSocketTransport(url: url, options: options), key: key, options: options)
     case "grpc", "grpcs":
         return FrameClient(transport: try GRPCTransport(url: url, options: options), key: key, options: options)
+    case "k8s":
+        return try KubernetesBackend(url: string, identity: key.publicKey, options: options)
     default:
-        throw SignalingError.badURL("\(string): unknown scheme \(scheme) (expected ws, wss, grpc or grpcs)")
+        throw SignalingError.badURL("\(string): unknown scheme \(scheme) (expected ws, wss, grpc, grpcs or k8s)")
     }
 }
 

@@ -109,6 +109,23 @@ struct KubernetesBackendTests {
         }
     }
 
+    @Test func selectableFromTheSignalingURL() async throws {
+        try await withEmulator { emulator in
+            let b = try Peer(url: emulator.url())
+            let key = PrivateKey.generate()
+            let backend = try makeSignalingBackend(urls: emulator.url(), key: key)
+            #expect(backend is KubernetesBackend)
+            let channel = SignalingChannel(key: key, backend: backend)
+            backend.start()
+            var candidate = Candidate()
+            candidate.sdp = "via Signaling = k8s://"
+            try await channel.send(.candidate(candidate), to: b.key.publicKey)
+            #expect(await b.inbox.wait { await $0.messages == ["via Signaling = k8s://"] })
+            await backend.close()
+            await b.close()
+        }
+    }
+
     @Test func watchDropIsResumedWithoutLossOrDuplication() async throws {
         try await withEmulator { emulator in
             let a = try Peer(url: emulator.url()), b = try Peer(url: emulator.url())
