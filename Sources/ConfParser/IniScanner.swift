@@ -1,0 +1,73 @@
+import CInih
+import Foundation
+
+/// libinih, configured to scan like wg (see wg_ice_inih_configure). Its options are process-wide
+/// globals, so scans run one at a time.
+enum IniScanner {
+    /// One `name = value` inih found, with the section it was under.
+    struct Entry {
+        var section: String
+        var name: String
+        var value: String
+        var line: Int
+    }
+
+    private static let lock = NSLock()
+
+    /// Asks `nextLine` for lines 1...`count` as inih reads them (free of comments and CRs, one per
+    /// source line, so inih's line numbers are the file's; none longer than `longest`) and calls
+    /// `onEntry` for each assignment before asking for the next line. Returns inih's result: 0, or
+    /// the first line inih could not scan.
+    static func scan(count: Int, longest: Int, nextLine: (Int) -> [UInt8], onEntry: (Entry) -> Void) -> Int {
+        lock.lock()
+        defer { lock.unlock() }
+        // Room for the longest line plus "\n\0" and inih's extra byte, so no line is ever split.
+        wg_ice_inih_configure(Int32(clamping: max(256, longest + 3)))
+        return withoutActuallyEscaping(nextLine) { nextLine in
+            withoutActuallyEscaping(onEntry) { onEntry in
+                let feed = Feed(count: count, nextLine: nextLine, onEntry: onEntry)
+                let pointer = Unmanaged.passUnretained(feed).toOpaque()
+                return Int(ini_parse_stream(readLine, pointer, handleEntry, pointer))
+            }
+        }
+    }
+
+    private final class Feed {
+        let count: Int
+        var number = 0
+        let nextLine: (Int) -> [UInt8]
+        let onEntry: (Entry) -> Void
+        init(count: Int, nextLine: @escaping (Int) -> [UInt8], onEntry: @escaping (Entry) -> Void) {
+            self.count = count
+            self.nextLine = nextLine
+            self.onEntry = onEntry
+        }
+    }
+
+    /// fgets for inih: hands out one line (with its newline) per call.
+    private static let readLine: ini_reader = { buffer, size, stream in
+        guard let buffer, let stream else { return nil }
+        let feed = Unmanaged<Feed>.fromOpaque(stream).takeUnretainedValue()
+        guard feed.number < feed.count else { return nil }
+        feed.number += 1
+        let line = feed.nextLine(feed.number)
+        // ini_max_line is sized so a whole line always fits; stop rather than split if not.
+        guard line.count + 2 <= Int(size) else { return nil }
+        line.withUnsafeBufferPointer { bytes in
+            bytes.withMemoryRebound(to: CChar.self) { chars in
+                if let base = chars.baseAddress { buffer.update(from: base, count: line.count) }
+            }
+        }
+        buffer[line.count] = 10
+        buffer[line.count + 1] = 0
+        return buffer
+    }
+
+    private static let handleEntry: ini_handler = { user, section, name, value, line in
+        guard let user, let section, let name, let value else { return 0 }
+        let feed = Unmanaged<Feed>.fromOpaque(user).takeUnretainedValue()
+        feed.onEntry(Entry(section: String(cString: section), name: String(cString: name),
+                           value: String(cString: value), line: Int(line)))
+        return 1
+    }
+}
