@@ -23,8 +23,11 @@ let package = Package(
         .target(name: "CLISupport", dependencies: [argumentParser, logging]),
 
         .executableTarget(name: "wg-ice-hook", dependencies: ["ConfParser", "CLISupport", argumentParser, logging]),
+        // libFuzzer target for ConfParser when built by scripts/fuzz-confparser; an input replayer otherwise.
+        .target(name: "CFuzzerDriver"),
+        .executableTarget(name: "confparser-fuzz", dependencies: ["ConfParser", "CFuzzerDriver"]),
 
         .target(name: "TestSupport", path: "Tests/TestSupport"),
-        .testTarget(name: "ConfParserTests", dependencies: ["ConfParser", "TestSupport"]),
+        .testTarget(name: "ConfParserTests", dependencies: ["ConfParser", "TestSupport"], exclude: ["Corpus"]),
     ]
 )

@@ -18,13 +18,13 @@ public struct ParseResult: Sendable {
     /// The file with every wg-quick key and every wg-ice setting (both forms) removed: what
     /// `wg setconf` and `wg syncconf` accept. Other lines, comments included, are kept verbatim.
     /// This is computed even for an invalid file; callers decide whether to use it.
-    public var stripped: String {
+    public var stripped: [UInt8] {
         var out: [UInt8] = []
         for line in lines where line.role == .wireGuard {
             out += line.bytes
             out.append(10)
         }
-        return String(decoding: out, as: UTF8.self)
+        return out
     }
 
     public func role(ofLine number: Int) -> LineRole? {
@@ -63,6 +63,10 @@ public enum ConfParser {
             let line = lines[number - 1]
             var bytes = line.bytes
             while bytes.last == 13 { bytes.removeLast() }
+            if number == 1 && bytes.starts(with: [0xEF, 0xBB, 0xBF]) {
+                state.error(1, .wireGuard, "the file starts with a UTF-8 byte order mark, which wg does not accept")
+                bytes.removeFirst(3)
+            }
             if bytes.contains(0) {
                 state.error(number, .stricterThanWireGuard, "the line contains a NUL byte")
                 inBlock = false

@@ -12,6 +12,8 @@ struct ParseState {
     struct PeerDraft {
         var header: Int
         var publicKey: WireGuardKey?
+        /// A PublicKey line was there but bad (already reported, so "no PublicKey" would be noise).
+        var publicKeyRefused = false
         var presharedKey: WireGuardKey?
         var allowedIPs: [IPNetwork] = []
         var endpoint: Endpoint?
@@ -137,6 +139,7 @@ struct ParseState {
         guard let draft = peer else { return }
         peer = nil
         guard let key = draft.publicKey else {
+            if draft.publicKeyRefused { return }
             error(draft.header, .wireGuard, "[Peer] has no PublicKey")
             return
         }

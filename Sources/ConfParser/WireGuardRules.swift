@@ -29,7 +29,10 @@ extension ParseState {
         guard !value.isEmpty else { return error(line, .wireGuard, "\(name) has no value") }
         switch key {
         case "publickey":
-            guard let k = WireGuardKey(base64: value) else { return keyError(line, "PublicKey") }
+            guard let k = WireGuardKey(base64: value) else {
+                peer?.publicKeyRefused = true
+                return keyError(line, "PublicKey")
+            }
             peer?.publicKey = k
         case "presharedkey":
             guard let k = WireGuardKey(base64: value) else { return keyError(line, "PresharedKey") }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import ConfParser
+import Foundation
 
 struct Strip: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -10,6 +11,6 @@ struct Strip: ParsableCommand {
     @OptionGroup var input: ConfigInput
 
     func run() throws {
-        print(try input.load().stripped, terminator: "")
+        FileHandle.standardOutput.write(Data(try input.load().stripped))
     }
 }
