@@ -47,7 +47,7 @@ struct ConfParserFuzz {
     static func main() {
         #if FUZZING
         var argc = CommandLine.argc
-        var argv = CommandLine.unsafeArgv
+        var argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>? = CommandLine.unsafeArgv
         exit(LLVMFuzzerRunDriver(&argc, &argv) { fuzzConfParser($0, $1) })
         #else
         for path in CommandLine.arguments.dropFirst() {
