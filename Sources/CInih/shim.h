@@ -3,8 +3,9 @@
 
 /* Debian's libinih has its options as process-wide globals, which Swift 6 refuses to touch
    directly. This sets them so inih scans like wg(8): only `#` comments (a `;` stays in the value),
-   no indentation continuation, no BOM skipping, heap line buffer grown up to max_line, and keep
-   going after a bad line. The caller serialises parses. */
+   no indentation continuation, no BOM skipping, a heap line buffer that may grow to max_line (the
+   longest line fits whole, so inih's line numbers stay the file's), and keep going after a bad
+   line. The caller serialises parses. */
 static inline void wg_ice_inih_configure(int max_line) {
     static char comment_prefix[] = "#";
     ini_start_comment_prefixes = comment_prefix;

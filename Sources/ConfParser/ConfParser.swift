@@ -59,7 +59,9 @@ public enum ConfParser {
 
         // inih pulls one line at a time and reports its assignments before pulling the next, so the
         // section state here is always the one the assignment is under.
-        let failedLine = IniScanner.scan(count: lines.count, longest: lines.map(\.bytes.count).max() ?? 0) { number in
+        // inih's own result (the first line it could not scan) is not needed: every line it could
+        // refuse is refused above with a precise message and handed to it as an empty line.
+        IniScanner.scan(count: lines.count, longest: lines.map(\.bytes.count).max() ?? 0) { number in
             let line = lines[number - 1]
             var bytes = line.bytes
             while bytes.last == 13 { bytes.removeLast() }
@@ -99,10 +101,6 @@ public enum ConfParser {
             return scanned
         } onEntry: { entry in
             if state.entry(entry) == .wgQuick { roles[entry.line - 1] = .wgQuick }
-        }
-        if failedLine > 0 && !state.hasError(atLine: failedLine) {
-            // Every line inih can refuse is refused above with a precise message; this is a backstop.
-            state.error(failedLine, .wireGuard, "line not understood")
         }
         state.finish()
         let diagnostics = state.diagnostics.enumerated().sorted { ($0.element.line, $0.offset) < ($1.element.line, $1.offset) }.map(\.element)

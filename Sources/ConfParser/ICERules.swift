@@ -7,6 +7,7 @@ extension ParseState {
 
     mutating func iceEntry(name: String, value: String, line: Int) {
         let key = name.lowercased()
+        guard isKeyName(name) else { return error(line, .wgIce, Self.notAKeyName) }
         guard Self.iceKeys.contains(key) else {
             return error(line, .wgIce, "unknown key `\(name)' in [ICE] (known: Signaling, URLs, Username, Password, CandidateTypes, NetworkTypes, Interfaces, PortRange, Peers, Proxy, CheckInterval, KeepaliveInterval, DisconnectedTimeout, FailedTimeout, HandshakeTimeout, User, LogLevel)")
         }

@@ -18,6 +18,7 @@ enum IniScanner {
     /// source line, so inih's line numbers are the file's; none longer than `longest`) and calls
     /// `onEntry` for each assignment before asking for the next line. Returns inih's result: 0, or
     /// the first line inih could not scan.
+    @discardableResult
     static func scan(count: Int, longest: Int, nextLine: (Int) -> [UInt8], onEntry: (Entry) -> Void) -> Int {
         lock.lock()
         defer { lock.unlock() }
@@ -35,6 +36,9 @@ enum IniScanner {
     private final class Feed {
         let count: Int
         var number = 0
+        /// The line being handed out (with its newline) and how much of it inih has taken.
+        var pending: [UInt8] = []
+        var taken = 0
         let nextLine: (Int) -> [UInt8]
         let onEntry: (Entry) -> Void
         init(count: Int, nextLine: @escaping (Int) -> [UInt8], onEntry: @escaping (Entry) -> Void) {
@@ -44,22 +48,25 @@ enum IniScanner {
         }
     }
 
-    /// fgets for inih: hands out one line (with its newline) per call.
+    /// fgets for inih: the next line with its newline, in pieces of at most size-1 bytes when inih's
+    /// buffer is smaller (it grows the buffer and asks for the rest before counting the line).
     private static let readLine: ini_reader = { buffer, size, stream in
-        guard let buffer, let stream else { return nil }
+        guard let buffer, let stream, size > 1 else { return nil }
         let feed = Unmanaged<Feed>.fromOpaque(stream).takeUnretainedValue()
-        guard feed.number < feed.count else { return nil }
-        feed.number += 1
-        let line = feed.nextLine(feed.number)
-        // ini_max_line is sized so a whole line always fits; stop rather than split if not.
-        guard line.count + 2 <= Int(size) else { return nil }
-        line.withUnsafeBufferPointer { bytes in
+        if feed.taken == feed.pending.count {
+            guard feed.number < feed.count else { return nil }
+            feed.number += 1
+            feed.pending = feed.nextLine(feed.number) + [10]
+            feed.taken = 0
+        }
+        let n = min(Int(size) - 1, feed.pending.count - feed.taken)
+        feed.pending.withUnsafeBufferPointer { bytes in
             bytes.withMemoryRebound(to: CChar.self) { chars in
-                if let base = chars.baseAddress { buffer.update(from: base, count: line.count) }
+                buffer.update(from: chars.baseAddress! + feed.taken, count: n)
             }
         }
-        buffer[line.count] = 10
-        buffer[line.count + 1] = 0
+        buffer[n] = 0
+        feed.taken += n
         return buffer
     }
 

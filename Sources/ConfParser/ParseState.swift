@@ -79,19 +79,24 @@ struct ParseState {
     /// A line that is not a section header. Returns what inih should scan: the line when it is a
     /// `Key = Value` wg would split the same way, or nothing after reporting why not.
     mutating func assignmentLine(_ content: ArraySlice<UInt8>, line: Int) -> [UInt8] {
-        let text = String(decoding: content, as: UTF8.self)
         let origin: RuleOrigin = section == .ice ? .wgIce : .wireGuard
+        // Messages name the key but never echo the line: it may hold a private key.
         guard let equals = content.firstIndex(of: UInt8(ascii: "=")) else {
-            error(line, origin, "`\(text)' is not `Key = Value'")
+            error(line, origin, "this line is neither a section header nor `Key = Value'")
+            return []
+        }
+        let key = String(decoding: content[..<equals].trimmed(), as: UTF8.self)
+        guard isKeyName(squeezed(key.split(separator: ":", maxSplits: 1).first.map(String.init) ?? "")) else {
+            error(line, origin, Self.notAKeyName)
             return []
         }
         // inih also splits at `:`; wg does not, so `Key: value` is no key at all.
-        if content[..<equals].contains(UInt8(ascii: ":")) {
-            error(line, origin, "unknown key `\(String(decoding: content[..<equals].trimmed(), as: UTF8.self))'")
+        if let colon = key.firstIndex(of: ":") {
+            error(line, origin, "unknown key `\(key[..<colon]):...' (keys and values are separated by `=')")
             return []
         }
         if section == .none {
-            error(line, .wireGuard, "`\(text)' is outside any section (start with [Interface] or [Peer])")
+            error(line, .wireGuard, "\(key) is outside any section (start with [Interface] or [Peer])")
             return []
         }
         return Array(content)
@@ -106,6 +111,10 @@ struct ParseState {
     mutating func entry(_ entry: IniScanner.Entry) -> LineRole {
         let key = squeezed(entry.name)
         let lower = key.lowercased()
+        guard isKeyName(key) else {
+            error(entry.line, section == .ice ? .wgIce : .wireGuard, Self.notAKeyName)
+            return section == .ice ? .wgIce : .wireGuard
+        }
         switch section {
         case .interface(let spaced):
             if let rule = WgQuickRule(rawValue: lower) {
@@ -128,6 +137,14 @@ struct ParseState {
             break
         }
         return .wireGuard
+    }
+
+    static let notAKeyName = "unknown key (not shown: it is too long or has characters no key has, and may be a secret)"
+
+    /// What can be echoed in a message: something shaped like a key name. A line like
+    /// `PrivateKey<the key>=` has a "key" that is mostly secret.
+    func isKeyName(_ name: String) -> Bool {
+        name.utf8.count <= 32 && name.utf8.allSatisfy { ($0 >= 48 && $0 <= 57) || ($0 | 0x20 >= 97 && $0 | 0x20 <= 122) }
     }
 
     /// wg(8) reads values with every whitespace character removed.
@@ -160,11 +177,13 @@ struct ParseState {
     mutating func finish() {
         closePeer()
         let ice = configuration.ice
-        if let line = firstTURNLine, ice.username == nil || ice.password == nil {
+        // Presence, not validity: a refused Username has its own error already.
+        let hasUsername = iceScalarLines["username"] != nil, hasPassword = iceScalarLines["password"] != nil
+        if let line = firstTURNLine, !hasUsername || !hasPassword {
             error(line, .wgIce, "URLs: a turn:/turns: server needs both Username and Password")
         }
-        if (ice.username == nil) != (ice.password == nil), let line = iceScalarLines["username"] ?? iceScalarLines["password"] {
-            error(line, .wgIce, ice.username == nil ? "Password without Username" : "Username without Password")
+        if hasUsername != hasPassword, let line = iceScalarLines["username"] ?? iceScalarLines["password"] {
+            error(line, .wgIce, hasUsername ? "Username without Password" : "Password without Username")
         }
         if ice.keepaliveInterval >= ice.disconnectedTimeout, let line = iceScalarLines["keepaliveinterval"] ?? iceScalarLines["disconnectedtimeout"] {
             error(line, .wgIce, "KeepaliveInterval (\(formatDuration(ice.keepaliveInterval))) must be shorter than DisconnectedTimeout (\(formatDuration(ice.disconnectedTimeout)))")
