@@ -14,7 +14,14 @@ enum Corpus {
 
     static var valid: [URL] { files("valid") }
     static var invalid: [URL] { files("invalid") }
-    static var all: [URL] { valid + invalid }
+    static var all: [URL] { valid + invalid + examples }
+
+    /// examples/*.conf, all valid.
+    static var examples: [URL] {
+        let dir = packageRoot.appendingPathComponent("examples")
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: dir.path)) ?? []
+        return names.filter { $0.hasSuffix(".conf") }.sorted().map { dir.appendingPathComponent($0) }
+    }
 
     static func expectedErrorLines(_ file: URL) throws -> [Int] {
         let text = try String(contentsOf: file.deletingPathExtension().appendingPathExtension("errors"), encoding: .utf8)

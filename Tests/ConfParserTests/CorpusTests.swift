@@ -8,9 +8,10 @@ import TestSupport
     @Test func corpusIsThere() {
         #expect(Corpus.valid.count >= 15)
         #expect(Corpus.invalid.count >= 25)
+        #expect(Corpus.examples.count >= 4)
     }
 
-    @Test(arguments: Corpus.valid)
+    @Test(arguments: Corpus.valid + Corpus.examples)
     func validFileChecks(_ file: URL) throws {
         let result = try ConfParser.parse(contentsOf: file.path)
         #expect(result.errors.isEmpty, "\(result.errors)")
