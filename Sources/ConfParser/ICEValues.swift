@@ -45,18 +45,9 @@ public struct ICEServerURL: Sendable, Hashable, CustomStringConvertible {
             }
             transport = t
         }
-        guard let parts = splitHostPort(String(rest)), let host = Host(parts.host),
-              parts.bracketed == (host.isIPv6Literal) else {
-            return .failure(ValueError("`\(text)': `\(rest)' is not HOST, HOST:PORT or [IPv6]:PORT"))
+        return parseAuthority(rest, of: text, defaultPort: scheme == .stuns || scheme == .turns ? 5349 : 3478).map {
+            ICEServerURL(scheme: scheme, host: $0.host, port: $0.port, transport: transport)
         }
-        var port: UInt16 = scheme == .stuns || scheme == .turns ? 5349 : 3478
-        if let portText = parts.port {
-            guard let p = parseDecimal(portText, UInt16.self, in: 1...65535) else {
-                return .failure(ValueError("`\(text)': port `\(portText)' is not 1-65535"))
-            }
-            port = p
-        }
-        return .success(ICEServerURL(scheme: scheme, host: host, port: port, transport: transport))
     }
 }
 
@@ -106,19 +97,23 @@ public struct SignalingURL: Sendable, Hashable, CustomStringConvertible {
                 return .failure(ValueError("`\(text)': the path has characters a URL cannot carry"))
             }
         }
-        guard let parts = splitHostPort(String(rest)), let host = Host(parts.host),
-              parts.bracketed == host.isIPv6Literal else {
-            return .failure(ValueError("`\(text)': `\(rest)' is not HOST, HOST:PORT or [IPv6]:PORT"))
+        return parseAuthority(rest, of: text, defaultPort: scheme == .ws || scheme == .grpc ? 80 : 443).map {
+            SignalingURL(scheme: scheme, host: $0.host, port: $0.port, path: path)
         }
-        var port: UInt16 = scheme == .ws || scheme == .grpc ? 80 : 443
-        if let portText = parts.port {
-            guard let p = parseDecimal(portText, UInt16.self, in: 1...65535) else {
-                return .failure(ValueError("`\(text)': port `\(portText)' is not 1-65535"))
-            }
-            port = p
-        }
-        return .success(SignalingURL(scheme: scheme, host: host, port: port, path: path))
     }
+}
+
+/// `HOST[:PORT]` or `[IPv6][:PORT]` of a URL (`text`, for messages); the port is 1-65535.
+private func parseAuthority(_ authority: Substring, of text: String, defaultPort: UInt16) -> Result<(host: Host, port: UInt16), ValueError> {
+    guard let parts = splitHostPort(String(authority)), let host = Host(parts.host),
+          parts.bracketed == host.isIPv6Literal else {
+        return .failure(ValueError("`\(text)': `\(authority)' is not HOST, HOST:PORT or [IPv6]:PORT"))
+    }
+    guard let portText = parts.port else { return .success((host, defaultPort)) }
+    guard let port = parseDecimal(portText, UInt16.self, in: 1...65535) else {
+        return .failure(ValueError("`\(text)': port `\(portText)' is not 1-65535"))
+    }
+    return .success((host, port))
 }
 
 extension Host {

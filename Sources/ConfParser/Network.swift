@@ -135,8 +135,8 @@ public struct Endpoint: Sendable, Hashable, CustomStringConvertible {
     public var description: String { "\(host.bracketed):\(port)" }
 }
 
-/// Splits `host:port` / `[v6]:port` (the port part is optional when `requirePort` is false).
-/// Returns nil for the host when the text is malformed, and nil for the port when absent.
+/// Splits `host:port` / `[v6]:port` like wg's parse_endpoint: brackets, else the last `:`.
+/// Returns nil when the brackets are malformed; the port is nil when there is none.
 func splitHostPort(_ text: String) -> (host: String, port: Substring?, bracketed: Bool)? {
     if text.hasPrefix("[") {
         guard let close = text.firstIndex(of: "]") else { return nil }
