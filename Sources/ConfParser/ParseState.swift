@@ -58,7 +58,8 @@ struct ParseState {
               !squeezed.dropFirst().dropLast().contains(UInt8(ascii: "]")) else {
             section = .unknown
             error(line, .wireGuard, "`\(String(decoding: content, as: UTF8.self))' is not a section header ([Interface], [Peer] or [ICE])")
-            return []
+            // An empty section for inih, so the keys below it are in no known section there too.
+            return Array("[]".utf8)
         }
         let name = String(decoding: squeezed.dropFirst().dropLast(), as: UTF8.self)
         switch name.lowercased() {
@@ -115,8 +116,9 @@ struct ParseState {
             error(entry.line, section == .ice ? .wgIce : .wireGuard, Self.notAKeyName)
             return section == .ice ? .wgIce : .wireGuard
         }
-        switch section {
-        case .interface(let spaced):
+        // inih's section is the one dispatched on; `section` agrees and adds what inih cannot know.
+        switch (entry.section.lowercased(), section) {
+        case ("interface", .interface(let spaced)):
             if let rule = WgQuickRule(rawValue: lower) {
                 if key != entry.name {
                     error(entry.line, .wgQuick, "wg-quick does not recognise `\(entry.name)' with spaces inside; write \(rule.spelling)")
@@ -128,12 +130,12 @@ struct ParseState {
                 return .wgQuick
             }
             interfaceEntry(key: lower, name: key, value: squeezed(entry.value), line: entry.line)
-        case .peer:
+        case ("peer", .peer):
             peerEntry(key: lower, name: key, value: squeezed(entry.value), line: entry.line)
-        case .ice:
+        case ("ice", .ice):
             iceEntry(name: entry.name, value: entry.value, line: entry.line)
             return .wgIce
-        case .none, .unknown:
+        default:
             break
         }
         return .wireGuard
