@@ -58,9 +58,8 @@ public enum ConfParser {
         var inBlock = false
 
         // inih pulls one line at a time and reports its assignments before pulling the next, so the
-        // section state here is always the one the assignment is under.
-        // inih's own result (the first line it could not scan) is not needed: every line it could
-        // refuse is refused above with a precise message and handed to it as an empty line.
+        // state here is always that of the line being reported. Comment lines (and the #[ICE] block
+        // in them) are handled here and handed to inih as empty lines, keeping its line numbers.
         IniScanner.scan(count: lines.count, longest: lines.map(\.bytes.count).max() ?? 0) { number in
             let line = lines[number - 1]
             var bytes = line.bytes

@@ -16,19 +16,19 @@ enum IniScanner {
 
     /// Asks `nextLine` for lines 1...`count` as inih reads them (free of comments and CRs, one per
     /// source line, so inih's line numbers are the file's; none longer than `longest`) and calls
-    /// `onEntry` for each assignment before asking for the next line. Returns inih's result: 0, or
-    /// the first line inih could not scan.
-    @discardableResult
-    static func scan(count: Int, longest: Int, nextLine: (Int) -> [UInt8], onEntry: (Entry) -> Void) -> Int {
+    /// `onEntry` for each assignment before asking for the next line. inih's result (the first line
+    /// it could not scan) is dropped: callers refuse, with a precise message, every line inih could
+    /// refuse before handing it over.
+    static func scan(count: Int, longest: Int, nextLine: (Int) -> [UInt8], onEntry: (Entry) -> Void) {
         lock.lock()
         defer { lock.unlock() }
         // Room for the longest line plus "\n\0" and inih's extra byte, so no line is ever split.
         wg_ice_inih_configure(Int32(clamping: max(256, longest + 3)))
-        return withoutActuallyEscaping(nextLine) { nextLine in
+        withoutActuallyEscaping(nextLine) { nextLine in
             withoutActuallyEscaping(onEntry) { onEntry in
                 let feed = Feed(count: count, nextLine: nextLine, onEntry: onEntry)
                 let pointer = Unmanaged.passUnretained(feed).toOpaque()
-                return Int(ini_parse_stream(readLine, pointer, handleEntry, pointer))
+                _ = ini_parse_stream(readLine, pointer, handleEntry, pointer)
             }
         }
     }
