@@ -72,6 +72,9 @@ let package = Package(
         .target(name: "WireGuard", dependencies: ["CSodium", "CNetlink"]),
 
         .executableTarget(name: "wg-ice-hook", dependencies: ["ConfParser", "CLISupport", argumentParser, logging]),
+        // libFuzzer target for ConfParser when built by scripts/fuzz-confparser; an input replayer otherwise.
+        .target(name: "CFuzzerDriver"),
+        .executableTarget(name: "confparser-fuzz", dependencies: ["ConfParser", "CFuzzerDriver"]),
 
         // Signaling (issue 4): protocol, crypto, envelopes, client backends; the server; their tests.
         .target(name: "Signaling", dependencies: signalingDependencies + kubernetesDependencies),
@@ -84,7 +87,7 @@ let package = Package(
         ], exclude: ["Emulator"]),
 
         .target(name: "TestSupport", path: "Tests/TestSupport"),
-        .testTarget(name: "ConfParserTests", dependencies: ["ConfParser", "TestSupport"]),
+        .testTarget(name: "ConfParserTests", dependencies: ["ConfParser", "TestSupport"], exclude: ["Corpus"]),
         .testTarget(name: "ICETests", dependencies: ["ICE", "TestSupport"]),
         .testTarget(name: "WireGuardTests", dependencies: ["WireGuard", "TestSupport"]),
         // Drives the WireGuard module from bench/uapi.sh and tests/kernel-netlink.sh; not a product.
