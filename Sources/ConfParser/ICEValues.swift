@@ -56,10 +56,10 @@ public struct SignalingURL: Sendable, Hashable, CustomStringConvertible {
     public enum Scheme: String, Sendable, CaseIterable { case ws, wss, grpc, grpcs, k8s }
 
     public let scheme: Scheme
-    /// Absent only for `k8s:`.
+    /// Absent for `k8s:` URLs, whose meaning the Kubernetes backend resolves (pod, kubeconfig, server).
     public let host: Host?
     public let port: UInt16?
-    /// URL path for WebSocket backends, Kubernetes namespace for `k8s:`.
+    /// URL path for WebSocket backends; for `k8s:` everything after the colon, verbatim.
     public let path: String
 
     public var isSecure: Bool { scheme == .wss || scheme == .grpcs }
@@ -76,11 +76,7 @@ public struct SignalingURL: Sendable, Hashable, CustomStringConvertible {
         }
         var rest = text[text.index(after: colon)...]
         if scheme == .k8s {
-            // k8s:[NAMESPACE] — the namespace is a DNS label; empty means the pod's own namespace.
-            guard rest.isEmpty || (Host.isName(String(rest)) && !rest.contains(".") && rest.count <= 63) else {
-                return .failure(ValueError("`\(text)': write k8s: or k8s:NAMESPACE"))
-            }
-            return .success(SignalingURL(scheme: scheme, host: nil, port: nil, path: String(rest)))
+            return parseKubernetes(rest, of: text).map { SignalingURL(scheme: scheme, host: nil, port: nil, path: String(rest)) }
         }
         guard rest.hasPrefix("//") else {
             return .failure(ValueError("`\(text)': write \(scheme.rawValue)://HOST[:PORT]\(scheme == .ws || scheme == .wss ? "[/PATH]" : "")"))
@@ -101,6 +97,40 @@ public struct SignalingURL: Sendable, Hashable, CustomStringConvertible {
             SignalingURL(scheme: scheme, host: $0.host, port: $0.port, path: path)
         }
     }
+}
+
+/// The three `k8s:` forms — `k8s:` (in a pod), `k8s:///path/to/kubeconfig`, `k8s://HOST:PORT` — each
+/// with optional `?namespace=`, `token-file=`, `ca-file=`, `plaintext=` parameters. Files are checked
+/// when the backend starts, not here: the config may be validated on another machine.
+private func parseKubernetes(_ rest: Substring, of text: String) -> Result<Void, ValueError> {
+    let usage = "write k8s:, k8s:///path/to/kubeconfig or k8s://HOST:PORT, optionally with ?namespace=NAME"
+    var location = rest, query: Substring = ""
+    if let mark = rest.firstIndex(of: "?") {
+        location = rest[..<mark]
+        query = rest[rest.index(after: mark)...]
+    }
+    if !location.isEmpty {
+        guard location.hasPrefix("//") else { return .failure(ValueError("`\(text)': \(usage)")) }
+        let afterSlashes = location.dropFirst(2)
+        if afterSlashes.hasPrefix("/") {
+            guard afterSlashes.count > 1 else { return .failure(ValueError("`\(text)': the kubeconfig path is empty")) }
+        } else {
+            guard let parts = splitHostPort(String(afterSlashes)), Host(parts.host) != nil, let port = parts.port,
+                  parseDecimal(port, UInt16.self, in: 1...65535) != nil else {
+                return .failure(ValueError("`\(text)': `\(afterSlashes)' is not HOST:PORT of an API server (\(usage))"))
+            }
+        }
+    }
+    for item in query.split(separator: "&", omittingEmptySubsequences: false) where !query.isEmpty {
+        let pair = item.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+        guard pair.count == 2, ["namespace", "token-file", "ca-file", "plaintext"].contains(String(pair[0])) else {
+            return .failure(ValueError("`\(text)': unknown parameter `\(item)' (namespace, token-file, ca-file, plaintext)"))
+        }
+        if pair[0] == "namespace", !(Host.isName(String(pair[1])) && !pair[1].contains(".") && pair[1].count <= 63) {
+            return .failure(ValueError("`\(text)': namespace `\(pair[1])' is not a DNS label"))
+        }
+    }
+    return .success(())
 }
 
 /// `HOST[:PORT]` or `[IPv6][:PORT]` of a URL (`text`, for messages); the port is 1-65535.

@@ -121,8 +121,12 @@ import Testing
         #expect(url("grpcs://[::1]:8443")?.description == "grpcs://[::1]:8443")
         #expect(url("grpcs://h")?.isSecure == true)
         #expect(url("k8s:")?.description == "k8s:")
-        #expect(url("k8s:wg-ice")?.path == "wg-ice")
-        for bad in ["ws:/h", "ws://", "ws://h:0", "grpc://h/x", "k8s:A_B.c", "mqtt://h"] {
+        for good in ["k8s:?namespace=mesh", "k8s:///etc/wg-ice/kubeconfig", "k8s://10.0.0.1:6443?token-file=/t&ca-file=/c",
+                     "k8s://[fd00::1]:6443?namespace=wg-ice&plaintext=true"] {
+            #expect(url(good)?.description == good)
+        }
+        for bad in ["ws:/h", "ws://", "ws://h:0", "grpc://h/x", "k8s:wg-ice", "k8s://h", "k8s://", "k8s:?ns=x",
+                    "k8s:?namespace=A_B.c", "mqtt://h"] {
             #expect(url(bad) == nil, "\(bad)")
         }
     }
