@@ -4,14 +4,55 @@ import PackageDescription
 let argumentParser: Target.Dependency = .product(name: "ArgumentParser", package: "swift-argument-parser")
 let logging: Target.Dependency = .product(name: "Logging", package: "swift-log")
 
+let wsClient: Target.Dependency = .product(name: "WSClient", package: "swift-websocket")
+let signalingDependencies: [Target.Dependency] = [
+    "CSodium", logging, wsClient,
+    .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+    .product(name: "GRPCCore", package: "grpc-swift-2"),
+    .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
+    .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
+    .product(name: "NIOCore", package: "swift-nio"),
+    .product(name: "NIOPosix", package: "swift-nio"),
+    .product(name: "NIOSSL", package: "swift-nio-ssl"),
+]
+let signalServerDependencies: [Target.Dependency] = [
+    "Signaling", logging,
+    .product(name: "Hummingbird", package: "hummingbird"),
+    .product(name: "HummingbirdCore", package: "hummingbird"),
+    .product(name: "HummingbirdTLS", package: "hummingbird"),
+    .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
+    .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+]
+// Kubernetes signaling backend (issue 5), part of the Signaling module.
+let kubernetesDependencies: [Target.Dependency] = [
+    .product(name: "AsyncHTTPClient", package: "async-http-client"),
+    .product(name: "NIOHTTP1", package: "swift-nio"),
+    .product(name: "Yams", package: "Yams"),
+]
+
 let package = Package(
     name: "wg-ice",
     products: [
         .executable(name: "wg-ice-hook", targets: ["wg-ice-hook"]),
+        .executable(name: "wg-ice-signal", targets: ["wg-ice-signal"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        // Signaling (issue 4)
+        .package(url: "https://github.com/apple/swift-nio", from: "2.81.0"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.29.0"),
+        .package(url: "https://github.com/apple/swift-protobuf", from: "1.28.0"),
+        .package(url: "https://github.com/grpc/grpc-swift-2", from: "2.0.0"),
+        .package(url: "https://github.com/grpc/grpc-swift-nio-transport", from: "2.0.0"),
+        .package(url: "https://github.com/grpc/grpc-swift-protobuf", from: "2.0.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.5.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird-websocket", from: "2.2.0"),
+        .package(url: "https://github.com/hummingbird-project/swift-websocket", from: "1.0.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
+        // Kubernetes signaling backend (issue 5)
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "5.0.1"),
     ],
     targets: [
         // C libraries, found through pkg-config; the apt providers are what scripts/deps installs.
@@ -21,10 +62,35 @@ let package = Package(
 
         .target(name: "ConfParser", dependencies: ["CInih"]),
         .target(name: "CLISupport", dependencies: [argumentParser, logging]),
+        // ICE: libnice behind a Swift API; CNiceShim wraps the variadic GObject calls.
+        .target(name: "CNiceShim", dependencies: ["CNice"]),
+        .target(name: "ICE", dependencies: ["CNice", "CNiceShim", logging]),
+        // One ICE agent per process, driven over stdin/stdout, for the network-namespace tests and bench/ice.sh.
+        .executableTarget(name: "ice-peer", dependencies: ["ICE"]),
+        .executableTarget(name: "ice-bench", dependencies: ["ICE"]),
+        .systemLibrary(name: "CNetlink"),
+        .target(name: "WireGuard", dependencies: ["CSodium", "CNetlink"]),
 
         .executableTarget(name: "wg-ice-hook", dependencies: ["ConfParser", "CLISupport", argumentParser, logging]),
+        // libFuzzer target for ConfParser when built by scripts/fuzz-confparser; an input replayer otherwise.
+        .target(name: "CFuzzerDriver"),
+        .executableTarget(name: "confparser-fuzz", dependencies: ["ConfParser", "CFuzzerDriver"]),
+
+        // Signaling (issue 4): protocol, crypto, envelopes, client backends; the server; their tests.
+        .target(name: "Signaling", dependencies: signalingDependencies + kubernetesDependencies),
+        .target(name: "SignalServer", dependencies: signalServerDependencies),
+        .executableTarget(name: "wg-ice-signal", dependencies: ["SignalServer", "CLISupport", argumentParser, logging]),
+        .executableTarget(name: "signal-bench", dependencies: ["Signaling", logging], path: "Sources/signal-bench"),
+        .testTarget(name: "SignalingTests", dependencies: ["Signaling", "TestSupport"] + signalingDependencies),
+        .testTarget(name: "KubernetesBackendTests", dependencies: [
+            "Signaling", "TestSupport", .product(name: "AsyncHTTPClient", package: "async-http-client"),
+        ], exclude: ["Emulator"]),
 
         .target(name: "TestSupport", path: "Tests/TestSupport"),
-        .testTarget(name: "ConfParserTests", dependencies: ["ConfParser", "TestSupport"]),
+        .testTarget(name: "ConfParserTests", dependencies: ["ConfParser", "TestSupport"], exclude: ["Corpus"]),
+        .testTarget(name: "ICETests", dependencies: ["ICE", "TestSupport"]),
+        .testTarget(name: "WireGuardTests", dependencies: ["WireGuard", "TestSupport"]),
+        // Drives the WireGuard module from bench/uapi.sh and tests/kernel-netlink.sh; not a product.
+        .executableTarget(name: "wireguard-driver", dependencies: ["WireGuard", "TestSupport"], path: "Tests/WireGuardDriver"),
     ]
 )

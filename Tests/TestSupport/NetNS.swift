@@ -27,12 +27,21 @@ public final class NetNS: Sendable {
     /// The name is unique because `/var/run/wireguard` is shared by all namespaces.
     public func addWireGuardGo(prefix: String = "wgt") throws -> String {
         let ifname = "\(prefix)\(uniqueSuffix())".prefix(15)
-        try exec(["wireguard-go", String(ifname)])
+        // Foreground, not waited for: the daemonising form leaves a grandchild holding a descriptor that
+        // Foundation's Process watches, so waiting for `wireguard-go IFACE` to return can hang forever.
+        let daemon = Process()
+        daemon.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        daemon.arguments = ["PATH=/usr/bin:/bin:/usr/sbin:/sbin", "ip", "netns", "exec", name, "wireguard-go", "-f", String(ifname)]
+        daemon.standardInput = FileHandle.nullDevice
+        daemon.standardOutput = FileHandle.nullDevice
+        daemon.standardError = FileHandle.nullDevice
+        try daemon.run()
         let socket = "/var/run/wireguard/\(ifname).sock"
-        for _ in 0..<100 where !FileManager.default.fileExists(atPath: socket) { usleep(20_000) }
-        guard FileManager.default.fileExists(atPath: socket) else {
+        // The file appears at bind(), a moment before listen(): wait until it accepts a connection.
+        for _ in 0..<250 where !acceptsConnections(socket) { usleep(20_000) }
+        guard acceptsConnections(socket) else {
             throw CommandError(argv: ["wireguard-go", String(ifname)],
-                               result: CommandResult(status: -1, stdout: "", stderr: "no UAPI socket at \(socket)"))
+                               result: CommandResult(status: -1, stdout: "", stderr: "no listening UAPI socket at \(socket)"))
         }
         return String(ifname)
     }
@@ -49,4 +58,19 @@ public final class NetNS: Sendable {
         }
         _ = try? run(["ip", "netns", "del", name])
     }
+}
+
+/// Whether a unix stream socket at `path` accepts a connection right now.
+func acceptsConnections(_ path: String) -> Bool {
+    let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+    guard fd >= 0 else { return false }
+    defer { close(fd) }
+    var addr = sockaddr_un()
+    addr.sun_family = sa_family_t(AF_UNIX)
+    let bytes = Array(path.utf8)
+    guard bytes.count < MemoryLayout.size(ofValue: addr.sun_path) else { return false }
+    withUnsafeMutableBytes(of: &addr.sun_path) { $0.copyBytes(from: bytes) }
+    return withUnsafePointer(to: &addr) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+    } == 0
 }

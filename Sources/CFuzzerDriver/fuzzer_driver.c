@@ -1,0 +1,2 @@
+/* Declarations only: see include/fuzzer_driver.h. */
+#include "fuzzer_driver.h"

@@ -1,0 +1,6 @@
+#include <stddef.h>
+#include <stdint.h>
+
+/* libFuzzer's entry for programs that have their own main (SwiftPM executables do). Only
+   referenced when confparser-fuzz is built with -sanitize=fuzzer, which links libFuzzer. */
+int LLVMFuzzerRunDriver(int *argc, char ***argv, int (*callback)(const uint8_t *data, size_t size));

@@ -1,0 +1,59 @@
+import CNice
+import Foundation
+
+/// The process's GLib main loop, running on its own thread. Every libnice call that can emit
+/// signals is made on this thread (through `run`), so libnice callbacks arrive here too.
+public final class GLibLoop: Sendable {
+    public static let shared = GLibLoop()
+
+    /// `GMainContext` is documented thread-safe (it has its own lock); the pointer never changes.
+    struct Context: @unchecked Sendable { let raw: OpaquePointer }
+    let context: Context
+
+    private init() {
+        let context = Context(raw: g_main_context_new()!)
+        self.context = context
+        let thread = Thread {
+            // libnice's async operations (close_async) complete in the thread-default context.
+            g_main_context_push_thread_default(context.raw)
+            let loop = g_main_loop_new(context.raw, 0)
+            g_main_loop_run(loop)
+        }
+        thread.name = "wg-ice-glib"
+        thread.start()
+    }
+
+    /// Runs `body` on the loop thread and returns its result.
+    public func run<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, Error>) in
+            invoke { continuation.resume(with: Result { try body() }) }
+        }
+    }
+
+    /// How many GLib sources are attached to the loop (diagnostics: a closed agent must leave none behind).
+    /// Counting includes the source that runs the count itself.
+    public func attachedSourceCount() async throws -> Int {
+        try await run { [context] in
+            // Source IDs are handed out in increasing order; a new source's ID bounds all existing ones.
+            let probe = g_idle_source_new()!
+            let bound = g_source_attach(probe, context.raw)
+            g_source_destroy(probe)
+            g_source_unref(probe)
+            return (1..<bound).filter { g_main_context_find_source_by_id(context.raw, $0) != nil }.count
+        }
+    }
+
+    /// Queues `body` to run on the loop thread (immediately if called from it).
+    func invoke(_ body: @escaping @Sendable () -> Void) {
+        let job = Unmanaged.passRetained(Job(body)).toOpaque()
+        g_main_context_invoke_full(context.raw, G_PRIORITY_DEFAULT, { data in
+            Unmanaged<Job>.fromOpaque(data!).takeRetainedValue().body()
+            return 0 // G_SOURCE_REMOVE
+        }, job, nil)
+    }
+
+    private final class Job: Sendable {
+        let body: @Sendable () -> Void
+        init(_ body: @escaping @Sendable () -> Void) { self.body = body }
+    }
+}

@@ -1,0 +1,58 @@
+import Foundation
+import GRPCCore
+import GRPCNIOTransportHTTP2
+import Logging
+import ServiceLifecycle
+import Signaling
+
+/// A grpc:// or grpcs:// listener serving wgice.signal.v1.Signal/Connect.
+enum GRPCListener {
+    static func make(_ listener: ServerConfig.Listener, config: ServerConfig, switchboard: Switchboard,
+                     logger: Logger, onBound: @escaping @Sendable (String) -> Void) -> any Service {
+        let address: GRPCNIOTransportCore.SocketAddress = listener.host.contains(":")
+            ? .ipv6(host: listener.host, port: listener.port) : .ipv4(host: listener.host, port: listener.port)
+        let security: HTTP2ServerTransport.Posix.TransportSecurity = listener.secure
+            ? .tls(certificateChain: [.file(path: config.tlsCertificate!, format: .pem)],
+                   privateKey: .file(path: config.tlsKey!, format: .pem))
+            : .plaintext
+        let transport = HTTP2ServerTransport.Posix(
+            address: address, transportSecurity: security,
+            config: .defaults { $0.rpc.maxRequestPayloadSize = config.maxMessageSize })
+        let server = GRPCServer(transport: transport, services: [SignalService(switchboard: switchboard, config: config, logger: logger)])
+        return GRPCService(server: server, transport: transport, listener: listener, onBound: onBound)
+    }
+
+    private struct SignalService: Wgice_Signal_V1_Signal.SimpleServiceProtocol {
+        let switchboard: Switchboard
+        let config: ServerConfig
+        let logger: Logger
+
+        func connect(request: RPCAsyncSequence<ClientFrame, any Error>, response: RPCWriter<ServerFrame>,
+                     context: ServerContext) async throws {
+            let session = ServerSession(router: switchboard, config: config, transport: "grpc", peer: context.remotePeer, logger: logger)
+            await session.run(inbound: request) { try await response.write($0) }
+        }
+    }
+
+    /// Runs a GRPCServer as a ServiceLifecycle service, reporting the bound address once listening.
+    private struct GRPCService: Service {
+        let server: GRPCServer<HTTP2ServerTransport.Posix>
+        let transport: HTTP2ServerTransport.Posix
+        let listener: ServerConfig.Listener
+        let onBound: @Sendable (String) -> Void
+
+        func run() async throws {
+            try await withGracefulShutdownHandler {
+                try await withThrowingDiscardingTaskGroup { group in
+                    group.addTask { try await server.serve() }
+                    let address = try await transport.listeningAddress
+                    var bound = listener
+                    bound.port = address.ipv4?.port ?? address.ipv6?.port ?? listener.port
+                    onBound("\(bound)")
+                }
+            } onGracefulShutdown: {
+                server.beginGracefulShutdown()
+            }
+        }
+    }
+}

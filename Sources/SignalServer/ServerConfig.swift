@@ -1,0 +1,64 @@
+import Foundation
+import Signaling
+
+/// Everything wg-ice-signal can be told on its command line.
+public struct ServerConfig: Sendable {
+    public enum Scheme: String, Sendable { case ws, wss, grpc, grpcs }
+
+    public struct Listener: Sendable, CustomStringConvertible {
+        public var scheme: Scheme
+        public var host: String
+        public var port: Int
+        public var secure: Bool { scheme == .wss || scheme == .grpcs }
+        public var isWebSocket: Bool { scheme == .ws || scheme == .wss }
+        public var description: String { "\(scheme)://\(host.contains(":") ? "[\(host)]" : host):\(port)" }
+
+        /// Parses `SCHEME://HOST:PORT`; IPv6 hosts in brackets; port 0 picks a free port.
+        public init(_ string: String) throws {
+            guard let url = URL(string: string), let raw = url.scheme, let scheme = Scheme(rawValue: raw.lowercased()),
+                  let host = url.host, let port = url.port, (0...65535).contains(port), url.path.isEmpty || url.path == "/"
+            else { throw ConfigError("--listen \(string): expected ws|wss|grpc|grpcs://HOST:PORT") }
+            self.scheme = scheme
+            self.host = host.trimmingCharacters(in: CharacterSet(charactersIn: "[]"))
+            self.port = port
+        }
+    }
+
+    public var listeners: [Listener] = []
+    public var tlsCertificate: String?
+    public var tlsKey: String?
+    /// Names clients may have dialled (bound into their auth proof); empty accepts any.
+    public var authorities: Set<String> = []
+    public var maxMessageSize = SignalProtocol.defaultMaxMessageSize
+    public var maxConnections = 4096
+    /// Frames per second per connection (token bucket refill) and the bucket size.
+    public var rate: Double = 50
+    public var burst: Double = 100
+    public var authTimeout: Duration = .seconds(10)
+    /// Envelopes kept per offline recipient, for how long, and for how many recipients at most.
+    public var holdPerKey = 32
+    public var holdTTL: Duration = .seconds(30)
+    public var holdKeys = 10000
+    /// Frames queued towards one connection before deliveries to it count as failed.
+    public var outboxCapacity = 256
+
+    public init() {}
+
+    public func validate() throws {
+        guard !listeners.isEmpty else { throw ConfigError("no --listen given") }
+        if listeners.contains(where: \.secure), tlsCertificate == nil || tlsKey == nil {
+            throw ConfigError("wss:// and grpcs:// listeners need --tls-cert and --tls-key")
+        }
+        for path in [tlsCertificate, tlsKey].compactMap({ $0 }) where !FileManager.default.isReadableFile(atPath: path) {
+            throw ConfigError("\(path): not readable")
+        }
+        guard maxMessageSize >= 1024, maxConnections > 0, rate > 0, burst >= 1, holdPerKey >= 0, holdKeys >= 0, outboxCapacity > 0 else {
+            throw ConfigError("limits must be positive (message size at least 1024)")
+        }
+    }
+}
+
+public struct ConfigError: Error, CustomStringConvertible {
+    public var description: String
+    public init(_ description: String) { self.description = description }
+}

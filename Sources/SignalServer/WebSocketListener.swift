@@ -1,0 +1,61 @@
+import Foundation
+import Hummingbird
+import HummingbirdCore
+import HummingbirdTLS
+import HummingbirdWebSocket
+import Logging
+import NIOCore
+import NIOSSL
+import ServiceLifecycle
+import Signaling
+
+/// A ws:// or wss:// listener: the signaling endpoint at /v1/signal (one binary message per frame),
+/// plus GET /healthz and GET /metrics (Prometheus text).
+enum WebSocketListener {
+    static func make(_ listener: ServerConfig.Listener, config: ServerConfig, switchboard: Switchboard, tls: TLSConfiguration?,
+                     logger: Logger, onBound: @escaping @Sendable (String) -> Void) throws -> any Service {
+        let http = Router()
+        http.get("/healthz") { _, _ in "ok\n" }
+        http.get("/metrics") { _, _ in await switchboard.prometheus() }
+        let maxSize = config.maxMessageSize
+        // A full server refuses WebSocket clients at the HTTP level (503 from this route) rather than by
+        // upgrading, sending SERVER_FULL and closing at once: under load, swift-websocket clients were seen
+        // (in ServerTests) to get neither that frame nor the close, and to hang in the upgrade.
+        http.get(RouterPath(SignalProtocol.webSocketPath)) { _, _ in
+            Response(status: .serviceUnavailable, body: .init(byteBuffer: ByteBuffer(string: "SERVER_FULL: no capacity, retry later\n")))
+        }
+        let upgrade = HTTPServerBuilder.http1WebSocketUpgrade(configuration: .init(ws: .init(maxFrameSize: maxSize))) { request, channel, _ in
+            guard request.path == SignalProtocol.webSocketPath else { return .dontUpgrade }
+            guard await switchboard.hasRoom else {
+                logger.warning("refusing connection: server full", metadata: ["peer": "\(channel.remoteAddress.map { "\($0)" } ?? "unknown")"])
+                return .dontUpgrade
+            }
+            let session = ServerSession(router: switchboard, config: config, transport: "ws",
+                                        peer: channel.remoteAddress.map { "\($0)" } ?? "unknown", logger: logger)
+            return .upgrade([:]) { inbound, outbound, _ in
+                let frames = inbound.messages(maxSize: maxSize).map { @Sendable message throws -> ClientFrame in
+                    guard case .binary(let buffer) = message else { throw SessionClose(.badFrame, "text WebSocket message") }
+                    do {
+                        return try ClientFrame(serializedBytes: Array(buffer: buffer))
+                    } catch {
+                        throw SessionClose(.badFrame, "undecodable frame (\(buffer.readableBytes) bytes)")
+                    }
+                }
+                await session.run(inbound: frames) { frame in
+                    try await outbound.write(.binary(ByteBuffer(bytes: try frame.serializedBytes() as [UInt8])))
+                }
+            }
+        }
+        return Application(
+            router: http,
+            server: try tls.map { try .tls(upgrade, tlsConfiguration: $0) } ?? upgrade,
+            configuration: .init(address: .hostname(listener.host, port: listener.port), serverName: "wg-ice-signal"),
+            onServerRunning: { channel in
+                let port = channel.localAddress?.port ?? listener.port
+                var bound = listener
+                bound.port = port
+                onBound("\(bound)")
+            },
+            logger: logger)
+    }
+}

@@ -1,0 +1,85 @@
+import ArgumentParser
+import CLISupport
+import Foundation
+import Logging
+import SignalServer
+
+@main
+struct WgIceSignal: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "wg-ice-signal",
+        abstract: "Signaling server for wg-ice: routes end-to-end encrypted envelopes between WireGuard keys.",
+        discussion: "Listens on every --listen URL; clients on WebSocket and gRPC reach each other. See wg-ice-signal(8).",
+        version: wgIceVersion)
+
+    @Option(name: .long, help: ArgumentHelp("Listener URL: ws://, wss://, grpc:// or grpcs:// HOST:PORT (repeatable; port 0 picks one).", valueName: "url"))
+    var listen: [String] = []
+
+    @Option(name: .customLong("tls-cert"), help: ArgumentHelp("PEM certificate chain for wss:// and grpcs://.", valueName: "file"))
+    var tlsCert: String?
+
+    @Option(name: .customLong("tls-key"), help: ArgumentHelp("PEM private key for --tls-cert.", valueName: "file"))
+    var tlsKey: String?
+
+    @Option(name: .long, help: ArgumentHelp("A host[:port] clients dial this server by (repeatable); when given, auth proofs bound to other names are refused.", valueName: "name"))
+    var authority: [String] = []
+
+    @Option(name: .customLong("max-message-size"), help: "Largest accepted frame in bytes.")
+    var maxMessageSize = 16384
+
+    @Option(name: .customLong("max-connections"), help: "Connections served at once.")
+    var maxConnections = 4096
+
+    @Option(name: .long, help: "Frames per second allowed per connection.")
+    var rate: Double = 50
+
+    @Option(name: .long, help: "Frames a connection may send in a burst.")
+    var burst: Double = 100
+
+    @Option(name: .customLong("auth-timeout"), help: "Seconds a new connection has to authenticate.")
+    var authTimeout: Double = 10
+
+    @Option(name: .customLong("hold"), help: "Envelopes held per offline recipient.")
+    var hold = 32
+
+    @Option(name: .customLong("hold-ttl"), help: "Seconds an envelope is held for an offline recipient.")
+    var holdTTL: Double = 30
+
+    @Option(name: .customLong("hold-keys"), help: "Offline recipients with held envelopes, at most.")
+    var holdKeys = 10000
+
+    @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.")
+    var logLevel = "info"
+
+    func run() async throws {
+        guard let level = Logger.Level(rawValue: logLevel) else { throw ValidationError("--log-level \(logLevel): unknown level") }
+        var config = ServerConfig()
+        do {
+            config.listeners = try listen.map(ServerConfig.Listener.init)
+            config.tlsCertificate = tlsCert
+            config.tlsKey = tlsKey
+            config.authorities = Set(authority)
+            config.maxMessageSize = maxMessageSize
+            config.maxConnections = maxConnections
+            config.rate = rate
+            config.burst = burst
+            config.authTimeout = .milliseconds(Int64(authTimeout * 1000))
+            config.holdPerKey = hold
+            config.holdTTL = .milliseconds(Int64(holdTTL * 1000))
+            config.holdKeys = holdKeys
+            try config.validate()
+        } catch let error as ConfigError {
+            throw ValidationError(error.description)
+        }
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        let server = SignalServer(config: config, logger: Logger(label: "wg-ice-signal"))
+        try await server.run { url in
+            // Machine-readable: tests and scripts read the actual ports from stdout.
+            FileHandle.standardOutput.write(Data("listening \(url)\n".utf8))
+        }
+    }
+}

@@ -1,0 +1,165 @@
+import Testing
+@testable import ConfParser
+
+@Suite struct CommentedBlockTests {
+    @Test func headerIsCaseInsensitiveWithSpacesAfterTheHash() {
+        for header in ["#[ICE]", "# [ice]", "#\t[Ice]  ", "  #   [ICE]"] {
+            let r = parse("[Interface]\n\(header)\n# LogLevel = debug\n")
+            #expect(r.configuration.ice.logLevel == .debug, "\(header)")
+            #expect(r.configuration.hasICESettings)
+        }
+        #expect(!parse("[Interface]\n#[ICE] x\n# LogLevel = debug\n").configuration.hasICESettings)
+    }
+
+    @Test func doubleHashAndLinesWithoutEqualsAreComments() {
+        let r = parse("#[ICE]\n## LogLevel = debug\n# Log level is chosen below\n#LogLevel=error\n")
+        #expect(r.isValid, "\(r.errors)")
+        #expect(r.configuration.ice.logLevel == .error)
+    }
+
+    @Test func theBlockEndsAtTheFirstLineThatIsNotAComment() {
+        // After the blank line, `# LogLevel = debug` is an ordinary comment again.
+        let r = parse("#[ICE]\n# Proxy = userspace\n\n# LogLevel = debug\n[Interface]\n# User = bob\n")
+        #expect(r.configuration.ice.proxy == .userspace)
+        #expect(r.configuration.ice.logLevel == .info)
+        #expect(r.configuration.ice.user == "nobody")
+        // A key line ends it too, and the section it was in continues for inih.
+        let s = parse("[Peer]\nPublicKey = \(keyA)\n#[ICE]\n# Proxy = nftables\nAllowedIPs = 10.0.0.9/32\n# LogLevel = debug\n")
+        #expect(s.isValid, "\(s.errors)")
+        #expect(s.configuration.peers.first?.allowedIPs.count == 1)
+        #expect(s.configuration.ice.proxy == .nftables)
+        #expect(s.configuration.ice.logLevel == .info)
+    }
+
+    @Test func aHashEndsTheValueInBothForms() {
+        let commented = parse("#[ICE]\n# Signaling = ws://s\n# Password = abc#def\n# Username = u\n")
+        let literal = parse("[ICE]\nSignaling = ws://s\nPassword = abc#def\nUsername = u\n")
+        #expect(commented.configuration.ice.password == "abc")
+        #expect(commented.configuration.ice == literal.configuration.ice)
+    }
+
+    @Test func bothFormsMeanTheSame() {
+        let settings = """
+            Signaling = wss://signal.example.net/path, grpc://10.0.0.5:50051
+            URLs = stun:stun.example.net:3479, turns:[2001:db8::3]?transport=tcp
+            Username = u
+            Password = p w
+            CandidateTypes = host, relay
+            NetworkTypes = udp4, tcp4
+            Interfaces = eth*, !wg*
+            PortRange = 50000-50010
+            Peers = all
+            Proxy = nftables
+            CheckInterval = 50ms
+            KeepaliveInterval = 1s
+            DisconnectedTimeout = 4s
+            FailedTimeout = 1m
+            HandshakeTimeout = 1h
+            User = 65534
+            LogLevel = TRACE
+            """
+        let literal = parse("[Interface]\n[ICE]\n\(settings)\n")
+        let commented = parse("[Interface]\n#[ICE]\n" + settings.split(separator: "\n").map { "# \($0)" }.joined(separator: "\n") + "\n")
+        #expect(literal.isValid && commented.isValid, "\(literal.errors) \(commented.errors)")
+        #expect(literal.configuration == commented.configuration)
+        let ice = literal.configuration.ice
+        #expect(ice.signaling.map(\.description) == ["wss://signal.example.net:443/path", "grpc://10.0.0.5:50051"])
+        #expect(ice.servers.map(\.description) == ["stun:stun.example.net:3479", "turns:[2001:db8::3]:5349?transport=tcp"])
+        #expect(ice.password == "p w")
+        #expect(ice.candidateTypes == [.host, .relay])
+        #expect(ice.networkTypes == [.udp4, .tcp4])
+        #expect(ice.interfaces.map(\.description) == ["eth*", "!wg*"])
+        #expect(ice.portRange == PortRange(lower: 50000, upper: 50010))
+        #expect(ice.peers == .all)
+        #expect(ice.proxy == .nftables)
+        #expect(ice.checkInterval == .milliseconds(50))
+        #expect(ice.failedTimeout == .seconds(60))
+        #expect(ice.handshakeTimeout == .seconds(3600))
+        #expect(ice.user == "65534")
+        #expect(ice.logLevel == .trace)
+    }
+}
+
+@Suite struct ICEValueTests {
+    @Test func defaults() {
+        let ice = parse("[Interface]\n").configuration.ice
+        #expect(ice.signaling.isEmpty && ice.servers.isEmpty && ice.username == nil && ice.password == nil)
+        #expect(ice.candidateTypes == Set(CandidateType.allCases))
+        #expect(ice.networkTypes == Set(NetworkType.allCases))
+        #expect(ice.interfaces.isEmpty && ice.portRange == nil)
+        #expect(ice.peers == .auto && ice.proxy == .auto)
+        #expect(ice.checkInterval == .milliseconds(200))
+        #expect(ice.keepaliveInterval == .seconds(2))
+        #expect(ice.disconnectedTimeout == .seconds(5))
+        #expect(ice.failedTimeout == .seconds(25))
+        #expect(ice.handshakeTimeout == .seconds(180))
+        #expect(ice.user == "nobody" && ice.logLevel == .info)
+        #expect(!parse("[Interface]\n").configuration.hasICESettings)
+    }
+
+    @Test func serverURLsFollowRFC7064And7065() throws {
+        func url(_ s: String) -> ICEServerURL? { try? ICEServerURL.parse(s).get() }
+        let stun = try #require(url("stun:stun.example.net"))
+        #expect(stun.port == 3478 && stun.transport == .udp && !stun.isTURN && !stun.isSecure)
+        let stuns = try #require(url("STUNS:192.0.2.1"))
+        #expect(stuns.port == 5349 && stuns.transport == .tcp && stuns.isSecure)
+        let turn = try #require(url("turn:turn.example.net:3480?transport=TCP"))
+        #expect(turn.port == 3480 && turn.transport == .tcp && turn.isTURN)
+        let turns = try #require(url("turns:[2001:db8::1]"))
+        #expect(turns.port == 5349 && turns.transport == .tcp && turns.host == .ip(IPAddress("2001:db8::1")!, scope: nil))
+        #expect(url("turn:t")?.transport == .udp)
+        for bad in ["stun:", "stun:2001:db8::1", "turn:t?transport=sctp", "stun:h:65536", "stuns://h", "turns:h?transport=udp"] {
+            #expect(url(bad) == nil, "\(bad)")
+        }
+    }
+
+    @Test func signalingURLs() throws {
+        func url(_ s: String) -> SignalingURL? { try? SignalingURL.parse(s).get() }
+        #expect(url("ws://h")?.description == "ws://h:80")
+        #expect(url("wss://h/p/q")?.description == "wss://h:443/p/q")
+        #expect(url("grpc://h")?.port == 80)
+        #expect(url("grpcs://[::1]:8443")?.description == "grpcs://[::1]:8443")
+        #expect(url("grpcs://h")?.isSecure == true)
+        #expect(url("k8s:")?.description == "k8s:")
+        for good in ["k8s:?namespace=mesh", "k8s:///etc/wg-ice/kubeconfig", "k8s://10.0.0.1:6443?token-file=/t&ca-file=/c",
+                     "k8s://[fd00::1]:6443?namespace=wg-ice&plaintext=true"] {
+            #expect(url(good)?.description == good)
+        }
+        for bad in ["ws:/h", "ws://", "ws://h:0", "grpc://h/x", "k8s:wg-ice", "k8s://h", "k8s://", "k8s:?ns=x",
+                    "k8s:?namespace=A_B.c", "mqtt://h"] {
+            #expect(url(bad) == nil, "\(bad)")
+        }
+    }
+
+    @Test func durations() {
+        #expect(parseDuration("200ms") == .milliseconds(200))
+        #expect(parseDuration("5s") == .seconds(5))
+        #expect(parseDuration("2m") == .seconds(120))
+        #expect(parseDuration("1h") == .seconds(3600))
+        #expect(parseDuration("1m30s") == .seconds(90))
+        for bad in ["", "0s", "5", "s", "1.5s", "-1s", "5 s", "1d", "9999999999s"] {
+            #expect(parseDuration(bad) == nil, "\(bad)")
+        }
+        #expect(formatDuration(.milliseconds(90_500)) == "1m30s500ms")
+    }
+
+    @Test func setsReplaceTheDefaultThenAccumulate() {
+        let r = parse("[ICE]\nSignaling = ws://s\nCandidateTypes = relay\nCandidateTypes = host\n")
+        #expect(r.configuration.ice.candidateTypes == [.relay, .host])
+    }
+
+    @Test func peerKeyListsAccumulate() throws {
+        let r = parse("[ICE]\nSignaling = ws://s\nPeers = \(keyA)\nPeers = \(keyB)\n")
+        #expect(r.isValid, "\(r.errors)")
+        #expect(r.configuration.ice.peers == .keys([try #require(WireGuardKey(base64: keyA)), try #require(WireGuardKey(base64: keyB))]))
+    }
+
+    @Test func accountNames() {
+        for good in ["nobody", "wg-ice", "_svc", "Admin.1", "host$", "0", "65534"] {
+            #expect(parse("[ICE]\nSignaling = ws://s\nUser = \(good)\n").isValid, "\(good)")
+        }
+        for bad in ["1abc", "a b", "-x", "a:b", String(repeating: "a", count: 33)] {
+            #expect(!parse("[ICE]\nSignaling = ws://s\nUser = \(bad)\n").isValid, "\(bad)")
+        }
+    }
+}

@@ -1,0 +1,98 @@
+import Foundation
+import ICE
+import Testing
+
+/// Everything one agent reported, for assertions.
+actor EventLog {
+    var events: [ICEEvent] = []
+    var received: [(Date, [UInt8])] = []
+
+    func append(_ e: ICEEvent) { events.append(e) }
+    func append(_ d: [UInt8]) { received.append((Date(), d)) }
+    var pairs: [SelectedPair] { events.compactMap { if case .selectedPairChanged(let p) = $0 { p } else { nil } } }
+    var states: [ICEState] { events.compactMap { if case .stateChanged(let s) = $0 { s } else { nil } } }
+    var localCandidates: [ICECandidate] { events.compactMap { if case .localCandidate(let c) = $0 { c } else { nil } } }
+    var gatheringDone: Bool { events.contains(.gatheringDone) }
+    var receivedTexts: [String] { received.map { String(decoding: $0.1, as: UTF8.self) } }
+}
+
+/// Runs `body` with a connected-or-connecting pair and closes both agents afterwards, also on failure.
+func withAgentPair(_ configuration: ICEConfiguration, credentialsDelay: Duration = .zero,
+                   _ body: (AgentPair) async throws -> Void) async throws {
+    let pair = try await AgentPair(configuration, credentialsDelay: credentialsDelay)
+    do {
+        try await body(pair)
+    } catch {
+        await pair.close()
+        throw error
+    }
+    await pair.close()
+}
+
+struct Timeout: Error, CustomStringConvertible {
+    var description: String
+}
+
+/// Polls `condition` until it holds or `seconds` pass.
+func waitUntil(_ what: String, seconds: Double = 10, _ condition: () async throws -> Bool) async throws {
+    let deadline = Date().addingTimeInterval(seconds)
+    while Date() < deadline {
+        if try await condition() { return }
+        try await Task.sleep(for: .milliseconds(10))
+    }
+    throw Timeout(description: "timed out after \(seconds) s waiting for \(what)")
+}
+
+/// Two agents in this process, wired to each other the way the signaling would: each agent's candidates,
+/// end-of-candidates and restart credentials go to the other, in order.
+final class AgentPair: Sendable {
+    let a: ICEAgent, b: ICEAgent
+    let logA = EventLog(), logB = EventLog()
+    private let tasks: [Task<Void, Never>]
+
+    /// `credentialsDelay` lets trickled candidates reach the peer before its credentials do.
+    init(_ configuration: ICEConfiguration, credentialsDelay: Duration = .zero) async throws {
+        a = try await ICEAgent(configuration: configuration, role: .controlling)
+        b = try await ICEAgent(configuration: configuration, role: .controlled)
+        tasks = [Self.pump(a, to: b, log: logA), Self.pump(b, to: a, log: logB),
+                 Self.collect(a, logA), Self.collect(b, logB)]
+        try await Task.sleep(for: credentialsDelay)
+        try await b.setRemoteCredentials(a.localCredentials())
+        try await a.setRemoteCredentials(b.localCredentials())
+    }
+
+    private static func pump(_ from: ICEAgent, to: ICEAgent, log: EventLog) -> Task<Void, Never> {
+        Task {
+            for await event in from.events {
+                await log.append(event)
+                do {
+                    switch event {
+                    case .localCandidate(let c): try await to.addRemoteCandidate(c.sdp)
+                    case .gatheringDone: try await to.remoteGatheringDone()
+                    case .restarted(let credentials): try await to.setRemoteCredentials(credentials)
+                    default: break
+                    }
+                } catch ICEError.closed {
+                } catch {
+                    Issue.record("signaling \(event) failed: \(error)")
+                }
+            }
+        }
+    }
+
+    private static func collect(_ agent: ICEAgent, _ log: EventLog) -> Task<Void, Never> {
+        Task { for await d in agent.datagrams { await log.append(d) } }
+    }
+
+    func waitConnected(seconds: Double = 10) async throws {
+        try await waitUntil("both agents to select a pair", seconds: seconds) {
+            a.selectedPair != nil && b.selectedPair != nil
+        }
+    }
+
+    func close() async {
+        await a.close()
+        await b.close()
+        for t in tasks { await t.value }
+    }
+}
