@@ -14,7 +14,7 @@ DOCDIR ?= $(PREFIX)/share/doc/wg-ice
 
 SWIFT ?= swift
 SWIFT_BUILD_FLAGS ?= -c release --static-swift-stdlib
-PROGRAMS := wg-ice-hook
+PROGRAMS := wg-ice-hook wg-ice-signal
 MANPAGES := $(wildcard man/*.[1-8])
 UNITS := $(wildcard systemd/*.service)
 OUT := out
@@ -31,7 +31,7 @@ $(OUT)/bin.stamp: Package.swift $(shell find Sources -type f)
 completions: $(OUT)/bin.stamp
 	mkdir -p $(OUT)/completions/bash $(OUT)/completions/zsh $(OUT)/completions/fish
 	for p in $(PROGRAMS); do \
-		$(OUT)/bin/$$p --generate-completion-script bash > $(OUT)/completions/bash/$$p && \
+		$(OUT)/bin/$$p --generate-completion-script bash | sed '1{/^#!/d}' > $(OUT)/completions/bash/$$p && \
 		$(OUT)/bin/$$p --generate-completion-script zsh > $(OUT)/completions/zsh/_$$p && \
 		$(OUT)/bin/$$p --generate-completion-script fish > $(OUT)/completions/fish/$$p.fish || exit 1; \
 	done

@@ -5,18 +5,19 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 fail() { echo "packaging: $*" >&2; exit 1; }
-work=$(mktemp -d /tmp/wg-ice-pkg.XXXXXX)
+# The package is built from a copy of the tree kept in .build-deb/ (ignored by git), so a second run
+# rebuilds incrementally; dpkg-buildpackage writes the packages next to the copy.
+work="$PWD/.build-deb"
+src="$work/wg-ice"
 installed=()
 cleanup() {
   [ ${#installed[@]} -eq 0 ] || dpkg -r "${installed[@]}" >/dev/null 2>&1 || true
-  rm -rf "$work"
+  rm -rf "$work/root"
 }
 trap cleanup EXIT
-
-src="$work/wg-ice"
 mkdir -p "$src"
-tar --exclude='./.build*' --exclude=./out --exclude=./.git -c . | tar -x -C "$src"
-# Reuse already-fetched package checkouts: the copy resolves against the same offline mirrors.
+rm -f "$work"/*.deb "$work"/*.changes "$work"/*.buildinfo "$work"/*.dsc "$work"/*.tar.xz
+rsync -a --delete --exclude='/.build*' --exclude=/out --exclude=/.git ./ "$src/"
 (cd "$src" && dpkg-buildpackage -us -uc) > "$work/build.log" 2>&1 || { tail -50 "$work/build.log"; fail "dpkg-buildpackage failed"; }
 ls "$work"/*.deb
 
