@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# Packaging, for real: builds the Debian packages from a copy of this tree with dpkg-buildpackage,
+# runs lintian, installs them with dpkg -i, runs the installed binaries and man pages, removes them;
+# then checks make install/uninstall with DESTDIR and that binaries carry no Swift runtime dependency.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+fail() { echo "packaging: $*" >&2; exit 1; }
+# The package is built from a copy of the tree kept in .build-deb/ (ignored by git), so a second run
+# rebuilds incrementally; dpkg-buildpackage writes the packages next to the copy.
+work="$PWD/.build-deb"
+src="$work/wg-ice"
+installed=()
+cleanup() {
+  [ ${#installed[@]} -eq 0 ] || dpkg -r "${installed[@]}" >/dev/null 2>&1 || true
+  rm -rf "$work/root"
+}
+trap cleanup EXIT
+mkdir -p "$src"
+rm -f "$work"/*.deb "$work"/*.changes "$work"/*.buildinfo "$work"/*.dsc "$work"/*.tar.xz
+rsync -a --delete --exclude='/.build*' --exclude=/out --exclude=/.git ./ "$src/"
+(cd "$src" && dpkg-buildpackage -us -uc) > "$work/build.log" 2>&1 || { tail -50 "$work/build.log"; fail "dpkg-buildpackage failed"; }
+ls "$work"/*.deb
+
+lintian --fail-on error "$work"/*.changes || fail "lintian reported errors"
+
+for deb in "$work"/wg-ice_*.deb "$work"/wg-ice-signal_*.deb; do
+  [ -e "$deb" ] || fail "missing package $deb"
+done
+dpkg -i "$work"/wg-ice_*.deb "$work"/wg-ice-signal_*.deb
+installed=(wg-ice wg-ice-signal)
+
+for bin in /usr/bin/wg-ice-hook /usr/bin/wg-ice-signal; do
+  "$bin" --version
+  ! ldd "$bin" | grep -E 'libswift|libFoundation|lib_Foundation|libdispatch' || fail "$bin links the Swift runtime dynamically"
+done
+for example in /usr/share/doc/wg-ice/examples/*.conf; do
+  wg-ice-hook check "$example" || fail "installed wg-ice-hook rejects $example"
+done
+for page in wg-ice.conf.5 wg-ice-signal.8; do
+  man -w "${page%.*}" >/dev/null || fail "man page ${page} not installed"
+  out=$(MANWIDTH=80 man --warnings "${page##*.}" "${page%.*}" 2>&1 >/dev/null) || fail "man ${page} failed"
+  [ -z "$out" ] || fail "man --warnings ${page}: $out"
+done
+systemd-analyze verify --man=no /lib/systemd/system/wg-ice-signal.service
+bash -n /usr/share/bash-completion/completions/wg-ice-hook
+
+dpkg -r wg-ice wg-ice-signal >/dev/null
+installed=()
+[ ! -e /usr/bin/wg-ice-hook ] || fail "dpkg -r left /usr/bin/wg-ice-hook"
+
+# make install / uninstall honour DESTDIR and PREFIX and leave nothing behind.
+root="$work/root"
+make -C "$src" install DESTDIR="$root" PREFIX=/usr/local SYSTEMDUNITDIR=/usr/local/lib/systemd/system >/dev/null
+for f in usr/local/bin/wg-ice-hook usr/local/bin/wg-ice-signal usr/local/share/man/man5/wg-ice.conf.5 \
+         usr/local/share/man/man8/wg-ice-signal.8 usr/local/lib/systemd/system/wg-ice-signal.service \
+         usr/local/share/bash-completion/completions/wg-ice-hook usr/local/share/zsh/vendor-completions/_wg-ice-hook \
+         usr/local/share/fish/vendor_completions.d/wg-ice-hook.fish; do
+  [ -e "$root/$f" ] || fail "make install did not install $f"
+done
+make -C "$src" uninstall DESTDIR="$root" PREFIX=/usr/local SYSTEMDUNITDIR=/usr/local/lib/systemd/system >/dev/null
+left=$(find "$root" -type f)
+[ -z "$left" ] || fail "make uninstall left: $left"
+echo "packaging: ok"
