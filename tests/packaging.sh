@@ -11,7 +11,7 @@ work="$PWD/.build-deb"
 src="$work/wg-ice"
 installed=()
 cleanup() {
-  [ ${#installed[@]} -eq 0 ] || dpkg -r "${installed[@]}" >/dev/null 2>&1 || true
+  [ ${#installed[@]} -eq 0 ] || dpkg --purge "${installed[@]}" >/dev/null 2>&1 || true
   rm -rf "$work/root"
 }
 trap cleanup EXIT
@@ -44,9 +44,9 @@ done
 systemd-analyze verify --man=no /lib/systemd/system/wg-ice-signal.service
 bash -n /usr/share/bash-completion/completions/wg-ice-hook
 
-dpkg -r wg-ice wg-ice-signal >/dev/null
+dpkg --purge wg-ice wg-ice-signal >/dev/null
 installed=()
-[ ! -e /usr/bin/wg-ice-hook ] || fail "dpkg -r left /usr/bin/wg-ice-hook"
+[ ! -e /usr/bin/wg-ice-hook ] || fail "dpkg --purge left /usr/bin/wg-ice-hook"
 
 # make install / uninstall honour DESTDIR and PREFIX and leave nothing behind.
 root="$work/root"
