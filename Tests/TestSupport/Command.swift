@@ -50,11 +50,23 @@ public func run(_ argv: [String], input: String? = nil, environment: [String: St
     posix_spawn_file_actions_adddup2(&actions, stdoutPipe[1], 1)
     posix_spawn_file_actions_adddup2(&actions, stderrPipe[1], 2)
 
+    // Children start with an empty signal mask and default dispositions: the spawning thread may be a
+    // Dispatch worker, which blocks signals, and daemons started by a test would inherit that for life.
+    var attributes = posix_spawnattr_t()
+    posix_spawnattr_init(&attributes)
+    defer { posix_spawnattr_destroy(&attributes) }
+    var noSignals = sigset_t(), allSignals = sigset_t()
+    sigemptyset(&noSignals)
+    sigfillset(&allSignals)
+    posix_spawnattr_setsigmask(&attributes, &noSignals)
+    posix_spawnattr_setsigdefault(&attributes, &allSignals)
+    posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+
     let cArgs = (["/usr/bin/env"] + argv).map { strdup($0) } + [nil]
     let cEnv = env.map { strdup("\($0.key)=\($0.value)") } + [nil]
     defer { (cArgs + cEnv).forEach { free($0) } }
     var pid: pid_t = 0
-    let spawned = posix_spawn(&pid, "/usr/bin/env", &actions, nil, cArgs, cEnv)
+    let spawned = posix_spawn(&pid, "/usr/bin/env", &actions, &attributes, cArgs, cEnv)
     close(stdinPipe[0]); close(stdoutPipe[1]); close(stderrPipe[1])
     guard spawned == 0 else {
         close(stdinPipe[1]); close(stdoutPipe[0]); close(stderrPipe[0])
