@@ -9,15 +9,44 @@ final class Lab: Sendable {
     let wgA: String, wgB: String
     let keyA: String, keyB: String
 
-    init() throws {
+    /// With `nat`, A sits behind a router namespace that masquerades (A 192.168.10.2 → R → B 203.0.113.2), so
+    /// B only reaches A through the NAT mapping ICE punched (a peer-reflexive candidate).
+    let router: NetNS?
+
+    /// B's address as A sees it.
+    var addressB: String { router == nil ? "192.168.77.2" : "203.0.113.2" }
+
+    init(nat: Bool = false) throws {
         a = try NetNS(prefix: "dpa")
         b = try NetNS(prefix: "dpb")
+        router = nat ? try NetNS(prefix: "dpr") : nil
         do {
-            try a.exec(["ip", "link", "add", "la0", "type", "veth", "peer", "name", "lb0", "netns", b.name])
-            try a.exec(["ip", "addr", "add", "192.168.77.1/24", "dev", "la0"])
-            try b.exec(["ip", "addr", "add", "192.168.77.2/24", "dev", "lb0"])
+            if let router {
+                try a.exec(["ip", "link", "add", "la0", "type", "veth", "peer", "name", "ra0", "netns", router.name])
+                try router.exec(["ip", "link", "add", "rb0", "type", "veth", "peer", "name", "lb0", "netns", b.name])
+                try a.exec(["ip", "addr", "add", "192.168.10.2/24", "dev", "la0"])
+                try router.exec(["ip", "addr", "add", "192.168.10.1/24", "dev", "ra0"])
+                try router.exec(["ip", "addr", "add", "203.0.113.1/24", "dev", "rb0"])
+                try b.exec(["ip", "addr", "add", "203.0.113.2/24", "dev", "lb0"])
+                for link in ["ra0", "rb0"] { try router.exec(["ip", "link", "set", link, "up"]) }
+                try router.exec(["sysctl", "-qw", "net.ipv4.ip_forward=1"])
+                // Masquerade towards B; unsolicited packets from B are dropped (a conntrack entry they left
+                // would make the masquerade pick another port).
+                try router.exec(["nft", "-f", "-"], input: """
+                    table ip nat {
+                        chain postrouting { type nat hook postrouting priority srcnat; oifname "rb0" masquerade; }
+                        chain input { type filter hook input priority filter; iifname "rb0" ct state new drop; }
+                        chain forward { type filter hook forward priority filter; iifname "rb0" ct state new drop; }
+                    }
+                    """)
+            } else {
+                try a.exec(["ip", "link", "add", "la0", "type", "veth", "peer", "name", "lb0", "netns", b.name])
+                try a.exec(["ip", "addr", "add", "192.168.77.1/24", "dev", "la0"])
+                try b.exec(["ip", "addr", "add", "192.168.77.2/24", "dev", "lb0"])
+            }
             try a.exec(["ip", "link", "set", "la0", "up"])
             try b.exec(["ip", "link", "set", "lb0", "up"])
+            if router != nil { try a.exec(["ip", "route", "add", "default", "via", "192.168.10.1"]) }
             wgA = try a.addWireGuardGo(prefix: "dpw")
             wgB = try b.addWireGuardGo(prefix: "dpw")
             let privateA = try runChecked(["wg", "genkey"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
@@ -34,6 +63,7 @@ final class Lab: Sendable {
         } catch {
             a.destroy()
             b.destroy()
+            router?.destroy()
             throw error
         }
     }
@@ -84,6 +114,7 @@ final class Lab: Sendable {
     func destroy() {
         a.destroy()
         b.destroy()
+        router?.destroy()
     }
 }
 
@@ -95,12 +126,14 @@ func expectPingFlows(_ lab: Lab) async throws {
 }
 
 @Suite(.serialized) struct DataPathTests {
-    @Test func kernelRedirectCarriesWireGuardWithoutUserspace() async throws {
-        let lab = try Lab()
+    @Test(arguments: [false, true])
+    func kernelRedirectCarriesWireGuardWithoutUserspace(nat: Bool) async throws {
+        let lab = try Lab(nat: nat)
         try await lab.run(proxy: "nftables") { pa, pb in
-            let path = try await pa.waitFor("path ")
-            try await pb.waitFor("path ")
-            #expect(path.hasPrefix("path kernel-redirect 192.168.77.2:"))
+            #expect(try await pa.waitFor("path ").hasPrefix("path kernel-redirect \(lab.addressB):"))
+            // Behind the NAT, B sends to the router's mapping of A's ICE socket: WireGuard's packets reuse it.
+            #expect(try await pb.waitFor("path ").hasPrefix(nat ? "path kernel-redirect 203.0.113.1:" : "path kernel-redirect 192.168.77.1:"))
+            if nat { #expect(try await pb.waitFor("pair ") == "pair host udp prflx udp") }
             try await expectPingFlows(lab)
             // Both directions crossed the rewriting rules...
             for (ns, wg) in [(lab.a, lab.wgA), (lab.b, lab.wgB)] {
