@@ -68,8 +68,8 @@ final class Lab: Sendable {
         }
     }
 
-    func peers(proxy: String) throws -> (PeerProcess, PeerProcess) {
-        let common = ["--network-types", "udp4", "--proxy", proxy]
+    func peers(proxy: String, networkTypes: String) throws -> (PeerProcess, PeerProcess) {
+        let common = ["--network-types", networkTypes, "--proxy", proxy]
         return (try PeerProcess("a", namespace: a.name, arguments: ["--role", "controlling", "--interfaces", "la0",
                                                                       "--wg", wgA, "--peer", keyB] + common),
                 try PeerProcess("b", namespace: b.name, arguments: ["--role", "controlled", "--interfaces", "lb0",
@@ -77,9 +77,10 @@ final class Lab: Sendable {
     }
 
     /// Runs `body` with both peers wired to each other; kills them and removes the namespaces afterwards.
-    func run(proxy: String, _ body: (PeerProcess, PeerProcess) async throws -> Void) async throws {
+    func run(proxy: String, networkTypes: String = "udp4",
+             _ body: (PeerProcess, PeerProcess) async throws -> Void) async throws {
         defer { destroy() }
-        let (pa, pb) = try peers(proxy: proxy)
+        let (pa, pb) = try peers(proxy: proxy, networkTypes: networkTypes)
         let tasks = [pa.relay(to: pb), pb.relay(to: pa)]
         defer {
             pa.terminate()
@@ -161,6 +162,20 @@ func expectPingFlows(_ lab: Lab) async throws {
             #expect(try await pb.waitFor("path ").hasPrefix("path userspace-proxy 127.0.0.1:"))
             try await expectPingFlows(lab)
             #expect(try !lab.nftTables(lab.a).contains("wg-ice-"))
+            for peer in [pa, pb] {
+                peer.send("close")
+                try await peer.waitFor("closed")
+            }
+        }
+    }
+
+    @Test func anICETCPPairGoesThroughTheProxy() async throws {
+        let lab = try Lab()
+        try await lab.run(proxy: "auto", networkTypes: "tcp4") { pa, pb in
+            #expect(try await pa.waitFor("pair ").contains(" tcp-"))
+            #expect(try await pa.waitFor("path ").hasPrefix("path userspace-proxy 127.0.0.1:"))
+            #expect(try await pb.waitFor("path ").hasPrefix("path userspace-proxy 127.0.0.1:"))
+            try await expectPingFlows(lab)
             for peer in [pa, pb] {
                 peer.send("close")
                 try await peer.waitFor("closed")
