@@ -43,6 +43,8 @@ final class Lab: Sendable {
                 try a.exec(["ip", "link", "add", "la0", "type", "veth", "peer", "name", "lb0", "netns", b.name])
                 try a.exec(["ip", "addr", "add", "192.168.77.1/24", "dev", "la0"])
                 try b.exec(["ip", "addr", "add", "192.168.77.2/24", "dev", "lb0"])
+                try a.exec(["ip", "addr", "add", "fd77::1/64", "dev", "la0", "nodad"])
+                try b.exec(["ip", "addr", "add", "fd77::2/64", "dev", "lb0", "nodad"])
             }
             try a.exec(["ip", "link", "set", "la0", "up"])
             try b.exec(["ip", "link", "set", "lb0", "up"])
@@ -135,24 +137,39 @@ func expectPingFlows(_ lab: Lab) async throws {
             // Behind the NAT, B sends to the router's mapping of A's ICE socket: WireGuard's packets reuse it.
             #expect(try await pb.waitFor("path ").hasPrefix(nat ? "path kernel-redirect 203.0.113.1:" : "path kernel-redirect 192.168.77.1:"))
             if nat { #expect(try await pb.waitFor("pair ") == "pair host udp prflx udp") }
-            try await expectPingFlows(lab)
-            // Both directions crossed the rewriting rules...
-            for (ns, wg) in [(lab.a, lab.wgA), (lab.b, lab.wgB)] {
-                let table = try ns.exec(["nft", "list", "table", "inet", "wg-ice-\(wg)"]).stdout
-                let counts = table.split(separator: "\n").filter { $0.contains("counter packets") }
-                    .compactMap { line in line.split(separator: " ").drop { $0 != "packets" }.dropFirst().first.flatMap { Int($0) } }
-                #expect(counts.count == 2 && counts.allSatisfy { $0 >= 10 }, "\(table)")
-            }
-            // ...and no WireGuard packet reached either ICE agent.
-            for peer in [pa, pb] {
-                peer.send("stray")
-                #expect(try await peer.waitFor("stray ") == "stray 0")
-                peer.send("close")
-                try await peer.waitFor("closed")
-            }
-            #expect(try !lab.nftTables(lab.a).contains("wg-ice-"))
-            #expect(try !lab.nftTables(lab.b).contains("wg-ice-"))
+            try await expectKernelOnly(lab, pa, pb)
         }
+    }
+
+    @Test func kernelRedirectOverIPv6() async throws {
+        let lab = try Lab()
+        try await lab.run(proxy: "nftables", networkTypes: "udp6") { pa, pb in
+            #expect(try await pa.waitFor("path ").hasPrefix("path kernel-redirect [fd77::2]:"))
+            #expect(try await pb.waitFor("path ").hasPrefix("path kernel-redirect [fd77::1]:"))
+            try await expectKernelOnly(lab, pa, pb)
+        }
+    }
+
+    /// Pings through the tunnel and checks that every packet took the nft rules and none reached an agent;
+    /// then closes both peers and checks their tables are gone.
+    func expectKernelOnly(_ lab: Lab, _ pa: PeerProcess, _ pb: PeerProcess) async throws {
+        try await expectPingFlows(lab)
+        // Both directions crossed the rewriting rules...
+        for (ns, wg) in [(lab.a, lab.wgA), (lab.b, lab.wgB)] {
+            let table = try ns.exec(["nft", "list", "table", "inet", "wg-ice-\(wg)"]).stdout
+            let counts = table.split(separator: "\n").filter { $0.contains("counter packets") }
+                .compactMap { line in line.split(separator: " ").drop { $0 != "packets" }.dropFirst().first.flatMap { Int($0) } }
+            #expect(counts.count == 2 && counts.allSatisfy { $0 >= 10 }, "\(table)")
+        }
+        // ...and no WireGuard packet reached either ICE agent.
+        for peer in [pa, pb] {
+            peer.send("stray")
+            #expect(try await peer.waitFor("stray ") == "stray 0")
+            peer.send("close")
+            try await peer.waitFor("closed")
+        }
+        #expect(try !lab.nftTables(lab.a).contains("wg-ice-"))
+        #expect(try !lab.nftTables(lab.b).contains("wg-ice-"))
     }
 
     @Test func userspaceProxyCarriesWireGuardOverTheICEPair() async throws {
