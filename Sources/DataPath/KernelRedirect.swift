@@ -31,8 +31,11 @@ public final class KernelRedirect: DataPath {
                 logger: Logger = Logger(label: "wg-ice.datapath")) throws {
         guard pair.isDirectUDP, wireGuardPort != 0 else { throw DataPathError.notDirectUDP }
         let remote = pair.remote
-        guard let endpoint = Endpoint(remote.isIPv6 ? "[\(remote.address)]:\(remote.port)" : "\(remote.address):\(remote.port)")
-        else { throw DataPathError.socket("remote candidate address \(remote.address) is not numeric") }
+        // The address comes from the peer: only its canonical numeric form, without a scope, reaches the nft script.
+        guard let endpoint = Endpoint(remote.isIPv6 ? "[\(remote.address)]:\(remote.port)" : "\(remote.address):\(remote.port)"),
+              !endpoint.host.contains("%")
+        else { throw DataPathError.socket("remote candidate address \(remote.address) is not a numeric IP address") }
+        let address = endpoint.host
         let family = remote.isIPv6 ? "ip6" : "ip"
         let tag = peer.hex.prefix(16)
         let (out, into) = ("out-\(tag)", "in-\(tag)")
@@ -42,10 +45,10 @@ public final class KernelRedirect: DataPath {
             add table \(t)
             add chain \(t) \(out) { type filter hook output priority raw; policy accept; }
             flush chain \(t) \(out)
-            add rule \(t) \(out) \(family) daddr \(remote.address) udp sport \(wireGuardPort) udp dport \(remote.port) counter udp sport set \(localPort)
+            add rule \(t) \(out) \(family) daddr \(address) udp sport \(wireGuardPort) udp dport \(remote.port) counter udp sport set \(localPort)
             add chain \(t) \(into) { type filter hook prerouting priority dstnat + 10; policy accept; }
             flush chain \(t) \(into)
-            add rule \(t) \(into) \(family) saddr \(remote.address) udp sport \(remote.port) udp dport \(localPort) @th,96,32 != 0x2112a442 counter udp dport set \(wireGuardPort)
+            add rule \(t) \(into) \(family) saddr \(address) udp sport \(remote.port) udp dport \(localPort) @th,96,32 != 0x2112a442 counter udp dport set \(wireGuardPort)
 
             """)
         wireGuardEndpoint = endpoint

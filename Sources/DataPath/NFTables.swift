@@ -15,8 +15,10 @@ public struct NFTablesTable: Sendable, Equatable {
     }
 
     /// Whether nft exists and may change the ruleset here (a harmless no-op transaction).
+    /// The probe's table name cannot be a session's: interface names have at most 15 characters.
     public static func isAvailable() -> Bool {
-        (try? NFTables.run("add table inet wg-ice-probe\ndelete table inet wg-ice-probe\n")) != nil
+        let probe = "inet wg-ice-availability-probe"
+        return (try? NFTables.run("add table \(probe)\ndelete table \(probe)\n")) != nil
     }
 
     /// Creates the table (no-op if it exists).
