@@ -70,8 +70,8 @@ final class Lab: Sendable {
         }
     }
 
-    func peers(proxy: String, networkTypes: String) throws -> (PeerProcess, PeerProcess) {
-        let common = ["--network-types", networkTypes, "--proxy", proxy]
+    func peers(proxy: String, networkTypes: String, extra: [String]) throws -> (PeerProcess, PeerProcess) {
+        let common = ["--network-types", networkTypes, "--proxy", proxy] + extra
         return (try PeerProcess("a", namespace: a.name, arguments: ["--role", "controlling", "--interfaces", "la0",
                                                                       "--wg", wgA, "--peer", keyB] + common),
                 try PeerProcess("b", namespace: b.name, arguments: ["--role", "controlled", "--interfaces", "lb0",
@@ -79,10 +79,10 @@ final class Lab: Sendable {
     }
 
     /// Runs `body` with both peers wired to each other; kills them and removes the namespaces afterwards.
-    func run(proxy: String, networkTypes: String = "udp4",
+    func run(proxy: String, networkTypes: String = "udp4", extra: [String] = [],
              _ body: (PeerProcess, PeerProcess) async throws -> Void) async throws {
         defer { destroy() }
-        let (pa, pb) = try peers(proxy: proxy, networkTypes: networkTypes)
+        let (pa, pb) = try peers(proxy: proxy, networkTypes: networkTypes, extra: extra)
         let tasks = [pa.relay(to: pb), pb.relay(to: pa)]
         defer {
             pa.terminate()
@@ -190,6 +190,25 @@ func expectPingFlows(_ lab: Lab) async throws {
         let lab = try Lab()
         try await lab.run(proxy: "auto", networkTypes: "tcp4") { pa, pb in
             #expect(try await pa.waitFor("pair ").contains(" tcp-"))
+            #expect(try await pa.waitFor("path ").hasPrefix("path userspace-proxy 127.0.0.1:"))
+            #expect(try await pb.waitFor("path ").hasPrefix("path userspace-proxy 127.0.0.1:"))
+            try await expectPingFlows(lab)
+            for peer in [pa, pb] {
+                peer.send("close")
+                try await peer.waitFor("closed")
+            }
+        }
+    }
+
+    /// Relay-only ICE through a real coturn in B's namespace: a relayed pair, which `auto` sends through the proxy.
+    @Test func aRelayedPairGoesThroughTheProxy() async throws {
+        let lab = try Lab()
+        let turn = try Turnserver(in: lab.b, address: "192.168.77.2")
+        defer { turn.stop() }
+        let relay = ["--urls", "turn:192.168.77.2:3478?transport=udp", "--username", Turnserver.user,
+                     "--password", Turnserver.password, "--candidate-types", "relay"]
+        try await lab.run(proxy: "auto", extra: relay) { pa, pb in
+            #expect(try await pa.waitFor("pair ", seconds: 20) == "pair relay udp relay udp")
             #expect(try await pa.waitFor("path ").hasPrefix("path userspace-proxy 127.0.0.1:"))
             #expect(try await pb.waitFor("path ").hasPrefix("path userspace-proxy 127.0.0.1:"))
             try await expectPingFlows(lab)
