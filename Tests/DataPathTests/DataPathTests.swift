@@ -72,9 +72,9 @@ final class Lab: Sendable {
 
     func peers(proxy: String, networkTypes: String, extra: [String]) throws -> (PeerProcess, PeerProcess) {
         let common = ["--network-types", networkTypes, "--proxy", proxy] + extra
-        return (try PeerProcess("a", namespace: a.name, arguments: ["--role", "controlling", "--interfaces", "la0",
+        return (try PeerProcess("a", executable: "datapath-peer", namespace: a.name, arguments: ["--role", "controlling", "--interfaces", "la0",
                                                                       "--wg", wgA, "--peer", keyB] + common),
-                try PeerProcess("b", namespace: b.name, arguments: ["--role", "controlled", "--interfaces", "lb0",
+                try PeerProcess("b", executable: "datapath-peer", namespace: b.name, arguments: ["--role", "controlled", "--interfaces", "lb0",
                                                                       "--wg", wgB, "--peer", keyA] + common))
     }
 
@@ -83,21 +83,7 @@ final class Lab: Sendable {
              _ body: (PeerProcess, PeerProcess) async throws -> Void) async throws {
         defer { destroy() }
         let (pa, pb) = try peers(proxy: proxy, networkTypes: networkTypes, extra: extra)
-        let tasks = [pa.relay(to: pb), pb.relay(to: pa)]
-        defer {
-            pa.terminate()
-            pb.terminate()
-        }
-        do {
-            try await body(pa, pb)
-        } catch {
-            var report = "\(error)"
-            for peer in [pa, pb] { report += "\n\(peer.name) printed:\n" + (await peer.log.lines).joined(separator: "\n") }
-            throw Timeout(description: report)
-        }
-        pa.terminate()
-        pb.terminate()
-        for t in tasks { await t.value }
+        try await withPeerProcesses(pa, pb) { try await body(pa, pb) }
     }
 
     /// Pings B's tunnel address from A; returns (sent, received).
@@ -123,7 +109,7 @@ final class Lab: Sendable {
 
 /// Waits for a first reply (WireGuard's handshake must complete), then pings 10 times and expects no loss.
 func expectPingFlows(_ lab: Lab) async throws {
-    try await waitUntil("a first ping reply through the tunnel") { try lab.ping(count: 1).1 == 1 }
+    try await waitUntil("a first ping reply through the tunnel", seconds: 15) { try lab.ping(count: 1).1 == 1 }
     let (sent, received) = try lab.ping(count: 10)
     #expect(sent == 10 && received == 10)
 }
@@ -224,7 +210,7 @@ func expectPingFlows(_ lab: Lab) async throws {
         try await lab.run(proxy: "userspace") { pa, pb in
             try await pa.waitFor("path userspace-proxy")
             try await pb.waitFor("path userspace-proxy")
-            try await waitUntil("a first ping reply through the proxy") { try lab.ping(count: 1).1 == 1 }
+            try await waitUntil("a first ping reply through the proxy", seconds: 15) { try lab.ping(count: 1).1 == 1 }
             async let pinging = Task.detached { try lab.ping(count: 50, interval: "0.1") }.value
             try await Task.sleep(for: .seconds(1.5))
             pb.send("proxy auto")
