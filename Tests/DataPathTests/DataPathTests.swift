@@ -159,31 +159,11 @@ func expectPingFlows(_ lab: Lab) async throws {
     }
 
     @Test func userspaceProxyCarriesWireGuardOverTheICEPair() async throws {
-        let lab = try Lab()
-        try await lab.run(proxy: "userspace") { pa, pb in
-            #expect(try await pa.waitFor("path ").hasPrefix("path userspace-proxy 127.0.0.1:"))
-            #expect(try await pb.waitFor("path ").hasPrefix("path userspace-proxy 127.0.0.1:"))
-            try await expectPingFlows(lab)
-            #expect(try !lab.nftTables(lab.a).contains("wg-ice-"))
-            for peer in [pa, pb] {
-                peer.send("close")
-                try await peer.waitFor("closed")
-            }
-        }
+        try await expectProxy(Lab(), proxy: "userspace") { $0 == "pair host udp host udp" }
     }
 
     @Test func anICETCPPairGoesThroughTheProxy() async throws {
-        let lab = try Lab()
-        try await lab.run(proxy: "auto", networkTypes: "tcp4") { pa, pb in
-            #expect(try await pa.waitFor("pair ").contains(" tcp-"))
-            #expect(try await pa.waitFor("path ").hasPrefix("path userspace-proxy 127.0.0.1:"))
-            #expect(try await pb.waitFor("path ").hasPrefix("path userspace-proxy 127.0.0.1:"))
-            try await expectPingFlows(lab)
-            for peer in [pa, pb] {
-                peer.send("close")
-                try await peer.waitFor("closed")
-            }
-        }
+        try await expectProxy(Lab(), proxy: "auto", networkTypes: "tcp4") { $0.contains(" tcp-") }
     }
 
     /// Relay-only ICE through a real coturn in B's namespace: a relayed pair, which `auto` sends through the proxy.
@@ -193,11 +173,21 @@ func expectPingFlows(_ lab: Lab) async throws {
         defer { turn.stop() }
         let relay = ["--urls", "turn:192.168.77.2:3478?transport=udp", "--username", Turnserver.user,
                      "--password", Turnserver.password, "--candidate-types", "relay"]
-        try await lab.run(proxy: "auto", extra: relay) { pa, pb in
-            #expect(try await pa.waitFor("pair ", seconds: 20) == "pair relay udp relay udp")
-            #expect(try await pa.waitFor("path ").hasPrefix("path userspace-proxy 127.0.0.1:"))
-            #expect(try await pb.waitFor("path ").hasPrefix("path userspace-proxy 127.0.0.1:"))
+        try await expectProxy(lab, proxy: "auto", extra: relay) { $0 == "pair relay udp relay udp" }
+    }
+
+    /// Expects both peers to carry A's pair (as `pairMatches` wants it) through the userspace proxy, pings
+    /// through it, and closes them.
+    func expectProxy(_ lab: Lab, proxy: String, networkTypes: String = "udp4", extra: [String] = [],
+                     pairMatches: (String) -> Bool) async throws {
+        try await lab.run(proxy: proxy, networkTypes: networkTypes, extra: extra) { pa, pb in
+            let pair = try await pa.waitFor("pair ", seconds: 20)
+            #expect(pairMatches(pair), "\(pair)")
+            for peer in [pa, pb] {
+                #expect(try await peer.waitFor("path ").hasPrefix("path userspace-proxy 127.0.0.1:"))
+            }
             try await expectPingFlows(lab)
+            #expect(try !lab.nftTables(lab.a).contains("wg-ice-"))
             for peer in [pa, pb] {
                 peer.send("close")
                 try await peer.waitFor("closed")

@@ -1,14 +1,14 @@
 import Foundation
-import TestSupport
 
-/// A real coturn in a namespace: long-term credentials, plain UDP/TCP on 3478 (configured like ICETests' lab).
-struct Turnserver {
-    static let user = "wgice", password = "lab-secret"
+/// A real coturn in a namespace: long-term credentials `user`/`password`, plain UDP and TCP on 3478, no TLS
+/// and no CLI. Its log is `directory/turnserver.log` while it runs.
+public struct Turnserver: Sendable {
+    public static let user = "wgice", password = "lab-secret"
     let process: Process
-    let directory: URL
+    public let directory: URL
 
-    init(in ns: NetNS, address: String) throws {
-        directory = FileManager.default.temporaryDirectory.appendingPathComponent("dplab-\(UUID().uuidString)")
+    public init(in ns: NetNS, address: String) throws {
+        directory = FileManager.default.temporaryDirectory.appendingPathComponent("turnserver-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let config = directory.appendingPathComponent("turnserver.conf")
         try """
@@ -28,6 +28,7 @@ struct Turnserver {
             pidfile=\(directory.path)/turnserver.pid
             log-file=\(directory.path)/turnserver.log
             simple-log
+            verbose
             """.write(to: config, atomically: true, encoding: .utf8)
         process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
@@ -40,14 +41,15 @@ struct Turnserver {
 
     private func waitForListening(_ ns: NetNS) throws {
         for _ in 0..<200 where process.isRunning {
-            if try !ns.tryExec(["ss", "-Hlnu", "sport", "= :3478"]).stdout.isEmpty { return }
+            if try !ns.tryExec(["ss", "-Hlnt", "sport", "= :3478"]).stdout.isEmpty { return }
             usleep(25_000)
         }
         stop()
         throw Timeout(description: "turnserver did not start; see \(directory.path)/turnserver.log")
     }
 
-    func stop() {
+    /// Kills it (coturn can take seconds to act on SIGTERM; nothing of it needs to survive a test).
+    public func stop() {
         if process.isRunning { kill(process.processIdentifier, SIGKILL) }
         process.waitUntilExit()
         try? FileManager.default.removeItem(at: directory)
