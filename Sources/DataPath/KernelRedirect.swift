@@ -9,9 +9,9 @@ import WireGuard
 ///
 /// Per peer, in the session's table (R = remote candidate, P = ICE socket's port, W = WireGuard's port):
 ///
-///     chain out-TAG { type filter hook output priority raw; policy accept;
+///     chain out-TAG-N { type filter hook output priority raw; policy accept;
 ///         ip daddr R udp sport W udp dport Rport counter udp sport set P }
-///     chain in-TAG { type filter hook prerouting priority dstnat + 10; policy accept;
+///     chain in-TAG-N { type filter hook prerouting priority dstnat + 10; policy accept;
 ///         ip saddr R udp sport Rport udp dport P @th,96,32 != 0x2112a442 counter udp dport set W }
 ///
 /// Priorities: outbound is rewritten at `raw` (-300), before conntrack (-200), so conntrack and any NAT on
@@ -25,6 +25,7 @@ public final class KernelRedirect: DataPath {
     public let table: NFTablesTable
     private let chains: [String]
     private let closed = Mutex(false)
+    private static let instances = Atomic<UInt64>(0)
 
     /// Installs the rules. `wireGuardPort` is WireGuard's listen port; `peer` names the chains.
     public init(pair: SelectedPair, wireGuardPort: UInt16, peer: Key, table: NFTablesTable,
@@ -37,17 +38,17 @@ public final class KernelRedirect: DataPath {
         else { throw DataPathError.socket("remote candidate address \(remote.address) is not a numeric IP address") }
         let address = endpoint.host
         let family = remote.isIPv6 ? "ip6" : "ip"
-        let tag = peer.hex.prefix(16)
+        // Unique per instance: while a peer switches between two direct pairs, the new rules are installed
+        // before the old ones are removed, so the two must not share chains.
+        let tag = "\(peer.hex.prefix(16))-\(Self.instances.add(1, ordering: .relaxed).newValue)"
         let (out, into) = ("out-\(tag)", "in-\(tag)")
         let t = "inet \(table.name)"
         let localPort = pair.local.basePort
         try NFTables.run("""
             add table \(t)
             add chain \(t) \(out) { type filter hook output priority raw; policy accept; }
-            flush chain \(t) \(out)
             add rule \(t) \(out) \(family) daddr \(address) udp sport \(wireGuardPort) udp dport \(remote.port) counter udp sport set \(localPort)
             add chain \(t) \(into) { type filter hook prerouting priority dstnat + 10; policy accept; }
-            flush chain \(t) \(into)
             add rule \(t) \(into) \(family) saddr \(address) udp sport \(remote.port) udp dport \(localPort) @th,96,32 != 0x2112a442 counter udp dport set \(wireGuardPort)
 
             """)

@@ -1,7 +1,8 @@
 import Foundation
 
 /// The session's nftables table (`inet wg-ice-IFACE`): every rule the data paths install lives in it, so
-/// removing the session removes exactly what it added. Peers get their own chains inside it.
+/// removing the session removes exactly what it added. Peers get their own chains inside it. The table is
+/// named after the interface, so a session starts by deleting one a crashed predecessor may have left.
 ///
 /// nft is run as `nft -f -` rather than through libnftables: Debian ships no libnftables headers, the
 /// scripts are only run at path setup and teardown (never per packet), `-f` applies a script as one atomic
