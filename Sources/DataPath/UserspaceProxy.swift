@@ -9,6 +9,10 @@ import WireGuard
 /// zero-copy receive handler writes what arrives into the socket, towards WireGuard. One preallocated buffer,
 /// no allocation per packet. Being connected, the socket only accepts datagrams from WireGuard's port, and
 /// WireGuard sees the peer at this socket's address, so it never roams away from it.
+///
+/// A proxy carries whatever pair its agent has selected, so when the selection moves between two proxied
+/// pairs keep the proxy: a second one on the same agent would take over its receive handler, and closing
+/// the first would then clear the handler.
 public final class UserspaceProxy: DataPath {
     public let wireGuardEndpoint: Endpoint
     private let fd: Int32

@@ -86,6 +86,7 @@ actor Paths {
         guard let pair else { return }
         do {
             let kind = try DataPathKind.select(pair: pair, proxy: mode, nftablesAvailable: NFTablesTable.isAvailable())
+            if kind == .userspaceProxy, current is UserspaceProxy { return }  // it follows the agent's pair
             let path: any DataPath = switch kind {
             case .kernelRedirect: try KernelRedirect(pair: pair, wireGuardPort: wireGuardPort, peer: peer, table: table)
             case .userspaceProxy: try UserspaceProxy(agent: agent, wireGuardPort: wireGuardPort)
