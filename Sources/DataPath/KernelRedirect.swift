@@ -1,3 +1,4 @@
+import Foundation
 import ICE
 import Logging
 import Synchronization
@@ -60,9 +61,13 @@ public final class KernelRedirect: DataPath {
 
     public func close() async {
         guard closed.withLock({ let was = $0; $0 = true; return !was }) else { return }
-        for chain in chains {
-            let c = "inet \(table.name) \(chain)"
-            _ = try? NFTables.run("flush chain \(c)\ndelete chain \(c)\n", ignoring: "No such file or directory")
+        let script = chains.map { "flush chain inet \(table.name) \($0)\ndelete chain inet \(table.name) \($0)\n" }
+        // nft is a process to wait for: not on the cooperative pool, which other tasks need.
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            DispatchQueue.global().async {
+                for chain in script { _ = try? NFTables.run(chain, ignoring: "No such file or directory") }
+                continuation.resume()
+            }
         }
     }
 }

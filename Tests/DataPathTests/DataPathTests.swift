@@ -87,8 +87,10 @@ final class Lab: Sendable {
     }
 
     /// Pings B's tunnel address from A; returns (sent, received).
-    func ping(count: Int, interval: String = "0.2") throws -> (Int, Int) {
-        let output = try a.tryExec(["ping", "-n", "-q", "-c", "\(count)", "-i", interval, "-W", "2", "10.77.0.2"]).stdout
+    func ping(count: Int, interval: String = "0.2") async throws -> (Int, Int) {
+        let output = try await offPool { [a] in
+            try a.tryExec(["ping", "-n", "-q", "-c", "\(count)", "-i", interval, "-W", "2", "10.77.0.2"]).stdout
+        }
         guard let line = output.split(separator: "\n").first(where: { $0.contains("packets transmitted") }) else {
             throw Timeout(description: "no ping summary in: \(output)")
         }
@@ -107,17 +109,25 @@ final class Lab: Sendable {
     }
 }
 
+/// Runs blocking work (processes that take seconds) on a Dispatch thread rather than on Swift's cooperative
+/// pool, which has one thread per core: blocking it would stall the tests running in parallel.
+func offPool<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { continuation in
+        DispatchQueue.global().async { continuation.resume(with: Result { try body() }) }
+    }
+}
+
 /// Waits for a first reply (WireGuard's handshake must complete), then pings 10 times and expects no loss.
 func expectPingFlows(_ lab: Lab) async throws {
-    try await waitUntil("a first ping reply through the tunnel", seconds: 15) { try lab.ping(count: 1).1 == 1 }
-    let (sent, received) = try lab.ping(count: 10)
+    try await waitUntil("a first ping reply through the tunnel", seconds: 15) { try await lab.ping(count: 1).1 == 1 }
+    let (sent, received) = try await lab.ping(count: 10)
     #expect(sent == 10 && received == 10)
 }
 
 @Suite(.serialized) struct DataPathTests {
     @Test(arguments: [false, true])
     func kernelRedirectCarriesWireGuardWithoutUserspace(nat: Bool) async throws {
-        let lab = try Lab(nat: nat)
+        let lab = try await offPool { try Lab(nat: nat) }
         try await lab.run(proxy: "nftables") { pa, pb in
             #expect(try await pa.waitFor("path ").hasPrefix("path kernel-redirect \(lab.addressB):"))
             // Behind the NAT, B sends to the router's mapping of A's ICE socket: WireGuard's packets reuse it.
@@ -128,7 +138,7 @@ func expectPingFlows(_ lab: Lab) async throws {
     }
 
     @Test func kernelRedirectOverIPv6() async throws {
-        let lab = try Lab()
+        let lab = try await offPool { try Lab() }
         try await lab.run(proxy: "nftables", networkTypes: "udp6") { pa, pb in
             #expect(try await pa.waitFor("path ").hasPrefix("path kernel-redirect [fd77::2]:"))
             #expect(try await pb.waitFor("path ").hasPrefix("path kernel-redirect [fd77::1]:"))
@@ -159,17 +169,17 @@ func expectPingFlows(_ lab: Lab) async throws {
     }
 
     @Test func userspaceProxyCarriesWireGuardOverTheICEPair() async throws {
-        try await expectProxy(Lab(), proxy: "userspace") { $0 == "pair host udp host udp" }
+        try await expectProxy(offPool { try Lab() }, proxy: "userspace") { $0 == "pair host udp host udp" }
     }
 
     @Test func anICETCPPairGoesThroughTheProxy() async throws {
-        try await expectProxy(Lab(), proxy: "auto", networkTypes: "tcp4") { $0.contains(" tcp-") }
+        try await expectProxy(offPool { try Lab() }, proxy: "auto", networkTypes: "tcp4") { $0.contains(" tcp-") }
     }
 
     /// Relay-only ICE through a real coturn in B's namespace: a relayed pair, which `auto` sends through the proxy.
     @Test func aRelayedPairGoesThroughTheProxy() async throws {
-        let lab = try Lab()
-        let turn = try Turnserver(in: lab.b, address: "192.168.77.2")
+        let lab = try await offPool { try Lab() }
+        let turn = try await offPool { try Turnserver(in: lab.b, address: "192.168.77.2") }
         defer { turn.stop() }
         let relay = ["--urls", "turn:192.168.77.2:3478?transport=udp", "--username", Turnserver.user,
                      "--password", Turnserver.password, "--candidate-types", "relay"]
@@ -196,12 +206,12 @@ func expectPingFlows(_ lab: Lab) async throws {
     }
 
     @Test func switchingFromProxyToRedirectLosesAtMostOnePing() async throws {
-        let lab = try Lab()
+        let lab = try await offPool { try Lab() }
         try await lab.run(proxy: "userspace") { pa, pb in
             try await pa.waitFor("path userspace-proxy")
             try await pb.waitFor("path userspace-proxy")
-            try await waitUntil("a first ping reply through the proxy", seconds: 15) { try lab.ping(count: 1).1 == 1 }
-            async let pinging = Task.detached { try lab.ping(count: 50, interval: "0.1") }.value
+            try await waitUntil("a first ping reply through the proxy", seconds: 15) { try await lab.ping(count: 1).1 == 1 }
+            async let pinging = lab.ping(count: 50, interval: "0.1")
             try await Task.sleep(for: .seconds(1.5))
             pb.send("proxy auto")
             pa.send("proxy auto")
