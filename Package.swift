@@ -91,6 +91,12 @@ let package = Package(
         .testTarget(name: "ICETests", dependencies: ["ICE", "TestSupport"]),
         .testTarget(name: "WireGuardTests", dependencies: ["WireGuard", "TestSupport"]),
         // Drives the WireGuard module from bench/uapi.sh and tests/kernel-netlink.sh; not a product.
+        // Data paths (issue 7): kernel redirection with nftables, userspace proxy.
+        .target(name: "DataPath", dependencies: ["ICE", "WireGuard", "ConfParser", logging]),
+        .testTarget(name: "DataPathTests", dependencies: ["DataPath", "ICE", "WireGuard", "ConfParser", "TestSupport"]),
+        // One ICE agent plus its data path per process (so per namespace), driven by DataPathTests; not a product.
+        .executableTarget(name: "datapath-peer", dependencies: ["DataPath", "ICE", "WireGuard", "ConfParser"],
+                          path: "Tests/DataPathPeer"),
         .executableTarget(name: "wireguard-driver", dependencies: ["WireGuard", "TestSupport"], path: "Tests/WireGuardDriver"),
     ]
 )

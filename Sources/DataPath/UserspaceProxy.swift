@@ -1,0 +1,107 @@
+import Foundation
+import ICE
+import Logging
+import Synchronization
+import WireGuard
+
+/// A relayed or TCP pair (or any pair, when asked): WireGuard's endpoint is a loopback UDP socket connected
+/// to WireGuard's listen port. A dedicated thread moves what WireGuard sends into `ICEAgent.send`; the agent's
+/// zero-copy receive handler writes what arrives into the socket, towards WireGuard. One preallocated buffer,
+/// no allocation per packet. Being connected, the socket only accepts datagrams from WireGuard's port, and
+/// WireGuard sees the peer at this socket's address, so it never roams away from it.
+///
+/// A proxy carries whatever pair its agent has selected, so when the selection moves between two proxied
+/// pairs keep the proxy: a second one on the same agent would take over its receive handler, and closing
+/// the first would then clear the handler.
+public final class UserspaceProxy: DataPath {
+    public let wireGuardEndpoint: Endpoint
+    private let fd: Int32
+    private let agent: ICEAgent
+    private let closed = Mutex(false)
+    private let stop = Stop()
+
+    /// Shared with the forwarding thread: close() raises `requested`, the thread signals `done` on its way out.
+    private final class Stop: Sendable {
+        let requested = Atomic(false)
+        let done = DispatchSemaphore(value: 0)
+    }
+
+    /// Bytes asked for in SO_RCVBUF/SO_SNDBUF (the *FORCE variants pass rmem_max/wmem_max with CAP_NET_ADMIN).
+    public static let socketBufferBytes: Int32 = 4 << 20
+
+    public init(agent: ICEAgent, wireGuardPort: UInt16, logger: Logger = Logger(label: "wg-ice.datapath")) throws {
+        let fd = socket(AF_INET, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard fd >= 0 else { throw DataPathError.socket("socket: \(String(cString: strerror(errno)))") }
+        do {
+            for (force, plain) in [(SO_RCVBUFFORCE, SO_RCVBUF), (SO_SNDBUFFORCE, SO_SNDBUF)] {
+                var size = Self.socketBufferBytes
+                let length = socklen_t(MemoryLayout<Int32>.size)
+                if setsockopt(fd, SOL_SOCKET, force, &size, length) != 0 {
+                    setsockopt(fd, SOL_SOCKET, plain, &size, length)
+                }
+            }
+            try Self.call("bind", fd, port: 0, bind)
+            try Self.call("connect", fd, port: wireGuardPort, connect)
+            var address = sockaddr_in()
+            var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+            _ = withUnsafeMutablePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
+            }
+            wireGuardEndpoint = Endpoint(address: .v4([127, 0, 0, 1]), port: UInt16(bigEndian: address.sin_port))
+        } catch {
+            Glibc.close(fd)
+            throw error
+        }
+        self.fd = fd
+        self.agent = agent
+        agent.setReceiveHandler { datagram in
+            // Non-blocking: a full socket buffer drops the datagram, as the network would.
+            _ = send(fd, datagram.baseAddress, datagram.count, Int32(MSG_DONTWAIT))
+        }
+        let thread = Thread { [stop] in
+            let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 65536, alignment: 16)
+            defer { buffer.deallocate() }
+            // close() sets `requested` and shuts the socket down, which makes recv return 0.
+            while !stop.requested.load(ordering: .acquiring) {
+                let count = recv(fd, buffer.baseAddress, buffer.count, 0)
+                if count > 0 {
+                    agent.send(UnsafeRawBufferPointer(rebasing: buffer[..<count]))
+                } else if count < 0 && errno != EINTR && errno != ECONNREFUSED {
+                    break  // ECONNREFUSED: an ICMP error from a moment WireGuard was not listening
+                }
+            }
+            stop.done.signal()
+        }
+        thread.name = "wg-ice-proxy"
+        thread.start()
+        logger.info("userspace proxy \(wireGuardEndpoint) <-> WireGuard port \(wireGuardPort)")
+    }
+
+    public func close() async {
+        guard closed.withLock({ let was = $0; $0 = true; return !was }) else { return }
+        agent.setReceiveHandler(nil)
+        // The handler runs on the GLib thread: one trip through it means no call still holds the descriptor.
+        _ = try? await GLibLoop.shared.run {}
+        stop.requested.store(true, ordering: .releasing)
+        shutdown(fd, Int32(SHUT_RDWR))  // wakes the thread's recv with 0
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            DispatchQueue.global().async { [stop] in
+                stop.done.wait()
+                continuation.resume()
+            }
+        }
+        Glibc.close(fd)
+    }
+
+    private static func call(_ name: String, _ fd: Int32, port: UInt16,
+                             _ function: (Int32, UnsafePointer<sockaddr>, socklen_t) -> Int32) throws {
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = port.bigEndian
+        address.sin_addr.s_addr = UInt32(0x7f00_0001).bigEndian
+        let result = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { function(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard result == 0 else { throw DataPathError.socket("\(name) 127.0.0.1:\(port): \(String(cString: strerror(errno)))") }
+    }
+}
