@@ -13,7 +13,8 @@ public enum WireGuardEvent: Equatable, Sendable {
     /// Preshared key, keepalive or allowed IPs changed.
     case peerChanged(interface: String, peer: Key)
     case endpointChanged(interface: String, peer: Key, endpoint: Endpoint?)
-    /// A handshake completed since the last poll (the latest one, if several did).
+    /// A handshake completed since the last poll (the latest one, if several did); for a peer first seen
+    /// with a handshake already done, right after its `peerAdded`.
     case handshake(interface: String, peer: Key, at: Timestamp)
 }
 
@@ -198,6 +199,8 @@ extension WireGuardMonitor {
         for peer in new.peers {
             guard let previous = before[peer.publicKey] else {
                 events.append(.peerAdded(interface: name, peer: peer.publicKey))
+                // A peer configured and handshaken between two polls: the handshake still happened.
+                if let time = peer.lastHandshake { events.append(.handshake(interface: name, peer: peer.publicKey, at: time)) }
                 continue
             }
             if previous.presharedKey != peer.presharedKey || previous.persistentKeepalive != peer.persistentKeepalive

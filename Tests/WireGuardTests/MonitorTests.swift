@@ -85,6 +85,10 @@ import TestSupport
         try b.exec(["ip", "addr", "add", "10.77.0.2/24", "dev", wgB])
         try a.exec(["ip", "link", "set", wgA, "up"])
         try b.exec(["ip", "link", "set", wgB, "up"])
+        // The monitor must have seen both peers before the handshake, or B's endpoint is part of its peerAdded.
+        await log.wait { events in
+            [wgA, wgB].allSatisfy { wg in events.contains { if case .peerAdded(wg, _) = $0 { true } else { false } } }
+        }
         let before = Int64(Date().timeIntervalSince1970) - 1
         try a.exec(["ping", "-c", "2", "-i", "0.2", "-W", "5", "10.77.0.2"])
 
@@ -121,5 +125,9 @@ import TestSupport
         #expect(WireGuardMonitor.diff(old, new) == [])
         new.peers[0].lastHandshake = Timestamp(seconds: 5, nanoseconds: 0)
         #expect(WireGuardMonitor.diff(old, new) == [.handshake(interface: "x", peer: k, at: Timestamp(seconds: 5, nanoseconds: 0))])
+        // A peer that appears already handshaken (added and used between two polls) reports both.
+        #expect(WireGuardMonitor.diff(Device(name: "x"), new) == [
+            .peerAdded(interface: "x", peer: k), .handshake(interface: "x", peer: k, at: Timestamp(seconds: 5, nanoseconds: 0)),
+        ])
     }
 }
