@@ -98,6 +98,8 @@ final class KernelCheck {
                 while !stop.load(ordering: .relaxed) {
                     flip.toggle()
                     try? writer.apply(DeviceChange(peers: [PeerChange(publicKey: peers[0].publicKey, endpoint: Endpoint(flip ? "192.0.2.1:1" : "192.0.2.2:2"))]))
+                    // Leave gaps: a change landing inside every dump (a slow emulated VM) would starve the reader.
+                    usleep(5_000)
                 }
             }
             churn.start()
