@@ -1,0 +1,86 @@
+import Foundation
+import Testing
+import TestSupport
+
+/// Stock wg-quick with `PostUp = wg-ice-hook %i` on both sides of a LAN, wireguard-go, a real
+/// wg-ice-signal: the tunnel comes up through ICE without any Endpoint line, and goes away cleanly.
+@Suite(.serialized) struct HookEndToEndTests {
+    @Test(arguments: ["ws", "grpc"])
+    func wgQuickUpPingStatusDown(scheme: String) async throws {
+        let lab = try Lab(scheme: scheme)
+        defer { lab.destroy() }
+
+        for side in [lab.a, lab.b] {
+            let started = Date()
+            let up = try lab.exec(side, "wg-quick up \(side.config)")
+            #expect(up.status == 0, "wg-quick up: \(up.output)")
+            // The hook detaches: wg-quick must not wait for ICE.
+            #expect(Date().timeIntervalSince(started) < 5, "wg-quick up took \(Date().timeIntervalSince(started)) s")
+            #expect(lab.sessionPid(side) != nil, "no pidfile for \(side.interface)")
+        }
+
+        let pinged = try await eventually(seconds: 30) {
+            try lab.exec(lab.a, "ping -c 1 -W 1 \(lab.b.tunnelAddress)").status == 0
+        }
+        let state = pinged ? "" : try lab.exec(lab.a, "wg show; nft list ruleset; wg-ice-hook status").output
+        #expect(pinged, "no ping reply through the tunnel: \(state)")
+
+        let status = try lab.exec(lab.a, "wg-ice-hook status \(lab.a.interface) --json")
+        #expect(status.status == 0, "status: \(status.output)")
+        let json = try JSONSerialization.jsonObject(with: Data(status.output.utf8)) as? [String: Any]
+        let peer = (json?["peers"] as? [[String: Any]])?.first
+        #expect(["connected", "ready"].contains(peer?["iceState"] as? String), "\(status.output)")
+        #expect(peer?["selectedPair"] != nil, "\(status.output)")
+        #expect(peer?["dataPath"] as? String != nil, "\(status.output)")
+        #expect(peer?["endpoint"] as? String != nil, "\(status.output)")
+        #expect(peer?["lastHandshake"] as? Int != nil, "\(status.output)")
+        let text = try lab.exec(lab.b, "wg-ice-hook status")
+        #expect(text.output.contains("peer: "), "\(text.output)")
+
+        // A: explicit down, then wg-quick down. B: wg-quick down only; its session ends with the interface.
+        let pidA = try #require(lab.sessionPid(lab.a)), pidB = try #require(lab.sessionPid(lab.b))
+        let down = try lab.exec(lab.a, "wg-ice-hook down \(lab.a.interface)")
+        #expect(down.status == 0, "down: \(down.output)")
+        #expect(!isAlive(pidA), "session A still running after down")
+        for side in [lab.a, lab.b] {
+            let result = try lab.exec(side, "wg-quick down \(side.config)")
+            #expect(result.status == 0, "wg-quick down: \(result.output)")
+        }
+        let gone = try await eventually(seconds: 10) { !isAlive(pidB) }
+        #expect(gone, "session B still running after its interface went away")
+        for side in [lab.a, lab.b] {
+            #expect(!FileManager.default.fileExists(atPath: "/run/wg-ice/\(side.interface).sock"))
+            #expect(!FileManager.default.fileExists(atPath: "/run/wg-ice/\(side.interface).pid"))
+            let tables = try lab.exec(side, "nft list tables")
+            #expect(tables.output.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty, "left behind: \(tables.output)")
+        }
+    }
+
+    @Test func badConfigurationExitsTwoAndStartsNothing() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("wg-ice-bad-\(uniqueSuffix())")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let path = directory.appendingPathComponent("wgbad0.conf").path
+        try "[Interface]\nPrivateKey = nope\n#[ICE]\n#Signaling = ws://127.0.0.1:1\n".write(toFile: path, atomically: true, encoding: .utf8)
+        let result = try run([builtProduct("wg-ice-hook"), "wgbad0", "--config", path])
+        #expect(result.status == 2)
+        #expect(result.stderr.contains("\(path):2:"), "\(result.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: "/run/wg-ice/wgbad0.pid"))
+    }
+}
+
+/// Alive and not a zombie (a detached session is reparented to init, which may not reap it here).
+func isAlive(_ pid: pid_t) -> Bool {
+    guard kill(pid, 0) == 0 else { return false }
+    let stat = (try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8)) ?? ""
+    return !(stat.split(separator: ")").last?.hasPrefix(" Z") ?? false)
+}
+
+func eventually(seconds: Double, _ condition: () throws -> Bool) async throws -> Bool {
+    let deadline = Date().addingTimeInterval(seconds)
+    while Date() < deadline {
+        if try condition() { return true }
+        try await Task.sleep(for: .milliseconds(200))
+    }
+    return false
+}
