@@ -19,9 +19,11 @@ import TestSupport
             #expect(lab.sessionPid(side) != nil, "no pidfile for \(side.interface)")
         }
 
+        let upDone = Date()
         let pinged = try await eventually(seconds: 30) {
             try lab.exec(lab.a, "ping -c 1 -W 1 \(lab.b.tunnelAddress)").status == 0
         }
+        print("[\(scheme)] both wg-quick up → first ping reply: \(Int(Date().timeIntervalSince(upDone) * 1000)) ms")
         let state = pinged ? "" : try lab.exec(lab.a, "wg show; nft list ruleset; wg-ice-hook status").output
         #expect(pinged, "no ping reply through the tunnel: \(state)")
 
@@ -30,12 +32,25 @@ import TestSupport
         let json = try JSONSerialization.jsonObject(with: Data(status.output.utf8)) as? [String: Any]
         let peer = (json?["peers"] as? [[String: Any]])?.first
         #expect(["connected", "ready"].contains(peer?["iceState"] as? String), "\(status.output)")
-        #expect(peer?["selectedPair"] != nil, "\(status.output)")
-        #expect(peer?["dataPath"] as? String != nil, "\(status.output)")
-        #expect(peer?["endpoint"] as? String != nil, "\(status.output)")
+        // Same LAN: a direct host pair, carried by the kernel; WireGuard points at the remote candidate.
+        let pair = peer?["selectedPair"] as? [String: Any]
+        #expect(pair?["localType"] as? String == "host" && pair?["remoteType"] as? String == "host", "\(status.output)")
+        #expect(peer?["dataPath"] as? String == "kernel-redirect", "\(status.output)")
+        #expect(peer?["endpoint"] as? String == pair?["remote"] as? String, "\(status.output)")
+        #expect(try lab.exec(lab.a, "nft list tables").output.contains("wg-ice-\(lab.a.interface)"))
         #expect(peer?["lastHandshake"] as? Int != nil, "\(status.output)")
         let text = try lab.exec(lab.b, "wg-ice-hook status")
         #expect(text.output.contains("peer: "), "\(text.output)")
+
+        // Peers added and removed with `wg set` are picked up and dropped.
+        let extra = try runChecked(["wg", "pubkey"], input: try runChecked(["wg", "genkey"]).stdout).stdout
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        try lab.exec(lab.a, "wg set \(lab.a.interface) peer \(extra) allowed-ips 10.99.0.3/32")
+        let added = try await eventually(seconds: 10) { try peerKeys(lab, lab.a).contains(extra) }
+        #expect(added, "peer added with wg set has no session")
+        try lab.exec(lab.a, "wg set \(lab.a.interface) peer \(extra) remove")
+        let removed = try await eventually(seconds: 10) { try !peerKeys(lab, lab.a).contains(extra) }
+        #expect(removed, "peer removed with wg set still has a session")
 
         // A: explicit down, then wg-quick down. B: wg-quick down only; its session ends with the interface.
         let pidA = try #require(lab.sessionPid(lab.a)), pidB = try #require(lab.sessionPid(lab.b))
@@ -67,6 +82,12 @@ import TestSupport
         #expect(result.stderr.contains("\(path):2:"), "\(result.stderr)")
         #expect(!FileManager.default.fileExists(atPath: "/run/wg-ice/wgbad0.pid"))
     }
+}
+
+func peerKeys(_ lab: Lab, _ side: Lab.Side) throws -> [String] {
+    let text = try lab.exec(side, "wg-ice-hook status \(side.interface) --json").output
+    let json = try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any]
+    return (json?["peers"] as? [[String: Any]] ?? []).compactMap { $0["publicKey"] as? String }
 }
 
 /// Alive and not a zombie (a detached session is reparented to init, which may not reap it here).
