@@ -94,6 +94,9 @@ let package = Package(
         // Data paths (issue 7): kernel redirection with nftables, userspace proxy.
         .target(name: "DataPath", dependencies: ["ICE", "WireGuard", "ConfParser", logging]),
         .testTarget(name: "DataPathTests", dependencies: ["DataPath", "ICE", "WireGuard", "ConfParser", "TestSupport"]),
+        // One ICE agent plus its data path per process (so per namespace), driven by DataPathTests; not a product.
+        .executableTarget(name: "datapath-peer", dependencies: ["DataPath", "ICE", "WireGuard", "ConfParser"],
+                          path: "Tests/DataPathPeer"),
         .executableTarget(name: "wireguard-driver", dependencies: ["WireGuard", "TestSupport"], path: "Tests/WireGuardDriver"),
         // The per-interface session (issue 7): ties configuration, WireGuard, signaling, ICE and the data paths.
         .target(name: "Session", dependencies: ["ConfParser", "WireGuard", "Signaling", "ICE", "DataPath", logging]),
