@@ -42,6 +42,19 @@ import TestSupport
         let text = try lab.exec(lab.b, "wg-ice-hook status")
         #expect(text.output.contains("peer: "), "\(text.output)")
 
+        // A's session restarts: B hears bye, both start new agents, the tunnel comes back on a new pair.
+        let pidBefore = try #require(lab.sessionPid(lab.a))
+        #expect(try lab.exec(lab.a, "wg-ice-hook down \(lab.a.interface)").status == 0)
+        #expect(!isAlive(pidBefore))
+        #expect(try lab.exec(lab.a, "wg-ice-hook up \(lab.a.interface) --config \(lab.a.config)").status == 0)
+        let restarted = Date()
+        let again = try await eventually(seconds: 30) {
+            try lab.exec(lab.a, "ping -c 1 -W 1 \(lab.b.tunnelAddress)").status == 0
+        }
+        let after = again ? "" : try lab.exec(lab.a, "wg show; nft list ruleset; wg-ice-hook status").output
+        #expect(again, "no ping after the session restarted: \(after)")
+        print("[\(scheme)] session restart → ping reply: \(Int(Date().timeIntervalSince(restarted) * 1000)) ms")
+
         // Peers added and removed with `wg set` are picked up and dropped.
         let extra = try runChecked(["wg", "pubkey"], input: try runChecked(["wg", "genkey"]).stdout).stdout
             .trimmingCharacters(in: .whitespacesAndNewlines)
