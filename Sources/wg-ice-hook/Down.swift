@@ -23,14 +23,16 @@ struct Down: ParsableCommand {
             return
         }
         if (try? controlRequest("stop", path: socket)) == nil { kill(pid, SIGTERM) }
-        if !waitForExit(pid, seconds: 10) {
+        let stopped = waitForExit(pid, seconds: 10)
+        if !stopped {
             printError("\(interface): session \(pid) did not stop; killing it")
             kill(pid, SIGKILL)
             _ = waitForExit(pid, seconds: 2)
-            unlink(socket)
-            unlink(RuntimeFiles.pidfile(interface))
-            throw ExitCode(1)
         }
+        // A session killed before it could clean up (e.g. SIGTERM during start) leaves its files.
+        unlink(socket)
+        unlink(RuntimeFiles.pidfile(interface))
+        if !stopped { throw ExitCode(1) }
     }
 }
 

@@ -18,8 +18,8 @@ final class Lab: @unchecked Sendable {
     private let serverLog: URL
     let signalingURL: String
 
-    /// `scheme` picks the signaling transport both sides use: "ws" or "grpc".
-    init(scheme: String) throws {
+    /// `scheme` picks the signaling transport both sides use: "ws" or "grpc"; `proxy` is the `Proxy` setting.
+    init(scheme: String, proxy: String = "auto") throws {
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("wg-ice-lab-\(uniqueSuffix())")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let nsA = try NetNS(prefix: "wgsa"), nsB = try NetNS(prefix: "wgsb")
@@ -75,6 +75,7 @@ final class Lab: @unchecked Sendable {
 
                     #[ICE]
                     #Signaling = \(signaling)
+                    #Proxy = \(proxy)
 
                     [Peer]
                     PublicKey = \(peer)
@@ -99,7 +100,11 @@ final class Lab: @unchecked Sendable {
     /// Runs a command in a side's namespace with wg-quick set up for wireguard-go and wg-ice-hook on PATH.
     /// Output goes to a file: wireguard-go and the session outlive the command and must not hold its pipes.
     @discardableResult
-    func exec(_ side: Side, _ command: String) throws -> (status: Int32, output: String) {
+    func exec(_ side: Side, _ command: String) async throws -> (status: Int32, output: String) {
+        try await offPool { try self.execBlocking(side, command) }
+    }
+
+    private func execBlocking(_ side: Side, _ command: String) throws -> (status: Int32, output: String) {
         let log = directory.appendingPathComponent("cmd-\(uniqueSuffix()).log").path
         let hookDirectory = URL(fileURLWithPath: builtProduct("wg-ice-hook")).deletingLastPathComponent().path
         let result = try run(["ip", "netns", "exec", side.ns.name, "sh", "-c", "\(command) >\(log) 2>&1"], environment: [
@@ -118,7 +123,7 @@ final class Lab: @unchecked Sendable {
     func destroy() {
         for side in [a, b] {
             if let pid = sessionPid(side) { kill(pid, SIGKILL) }
-            _ = try? exec(side, "wg-quick down \(side.config)")
+            _ = try? execBlocking(side, "wg-quick down \(side.config)")
             side.ns.destroy()
             unlink("/run/wg-ice/\(side.interface).pid")
             unlink("/run/wg-ice/\(side.interface).sock")
@@ -131,4 +136,12 @@ final class Lab: @unchecked Sendable {
 struct LabError: Error, CustomStringConvertible {
     var description: String
     init(_ description: String) { self.description = description }
+}
+
+/// Runs blocking work (processes, sleeps) on its own thread: blocking the few threads of Swift's cooperative
+/// pool would stall every other test running in parallel in this process.
+func offPool<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { continuation in
+        Thread { continuation.resume(with: Result { try body() }) }.start()
+    }
 }
