@@ -1,3 +1,4 @@
+import Foundation
 import ICE
 import Logging
 import Synchronization
@@ -9,9 +10,9 @@ import WireGuard
 ///
 /// Per peer, in the session's table (R = remote candidate, P = ICE socket's port, W = WireGuard's port):
 ///
-///     chain out-TAG { type filter hook output priority raw; policy accept;
+///     chain out-TAG-N { type filter hook output priority raw; policy accept;
 ///         ip daddr R udp sport W udp dport Rport counter udp sport set P }
-///     chain in-TAG { type filter hook prerouting priority dstnat + 10; policy accept;
+///     chain in-TAG-N { type filter hook prerouting priority dstnat + 10; policy accept;
 ///         ip saddr R udp sport Rport udp dport P @th,96,32 != 0x2112a442 counter udp dport set W }
 ///
 /// Priorities: outbound is rewritten at `raw` (-300), before conntrack (-200), so conntrack and any NAT on
@@ -25,27 +26,31 @@ public final class KernelRedirect: DataPath {
     public let table: NFTablesTable
     private let chains: [String]
     private let closed = Mutex(false)
+    private static let instances = Atomic<UInt64>(0)
 
     /// Installs the rules. `wireGuardPort` is WireGuard's listen port; `peer` names the chains.
     public init(pair: SelectedPair, wireGuardPort: UInt16, peer: Key, table: NFTablesTable,
                 logger: Logger = Logger(label: "wg-ice.datapath")) throws {
         guard pair.isDirectUDP, wireGuardPort != 0 else { throw DataPathError.notDirectUDP }
         let remote = pair.remote
-        guard let endpoint = Endpoint(remote.isIPv6 ? "[\(remote.address)]:\(remote.port)" : "\(remote.address):\(remote.port)")
-        else { throw DataPathError.socket("remote candidate address \(remote.address) is not numeric") }
+        // The address comes from the peer: only its canonical numeric form, without a scope, reaches the nft script.
+        guard let endpoint = Endpoint(remote.isIPv6 ? "[\(remote.address)]:\(remote.port)" : "\(remote.address):\(remote.port)"),
+              !endpoint.host.contains("%")
+        else { throw DataPathError.socket("remote candidate address \(remote.address) is not a numeric IP address") }
+        let address = endpoint.host
         let family = remote.isIPv6 ? "ip6" : "ip"
-        let tag = peer.hex.prefix(16)
+        // Unique per instance: while a peer switches between two direct pairs, the new rules are installed
+        // before the old ones are removed, so the two must not share chains.
+        let tag = "\(peer.hex.prefix(16))-\(Self.instances.add(1, ordering: .relaxed).newValue)"
         let (out, into) = ("out-\(tag)", "in-\(tag)")
         let t = "inet \(table.name)"
         let localPort = pair.local.basePort
         try NFTables.run("""
             add table \(t)
             add chain \(t) \(out) { type filter hook output priority raw; policy accept; }
-            flush chain \(t) \(out)
-            add rule \(t) \(out) \(family) daddr \(remote.address) udp sport \(wireGuardPort) udp dport \(remote.port) counter udp sport set \(localPort)
+            add rule \(t) \(out) \(family) daddr \(address) udp sport \(wireGuardPort) udp dport \(remote.port) counter udp sport set \(localPort)
             add chain \(t) \(into) { type filter hook prerouting priority dstnat + 10; policy accept; }
-            flush chain \(t) \(into)
-            add rule \(t) \(into) \(family) saddr \(remote.address) udp sport \(remote.port) udp dport \(localPort) @th,96,32 != 0x2112a442 counter udp dport set \(wireGuardPort)
+            add rule \(t) \(into) \(family) saddr \(address) udp sport \(remote.port) udp dport \(localPort) @th,96,32 != 0x2112a442 counter udp dport set \(wireGuardPort)
 
             """)
         wireGuardEndpoint = endpoint
@@ -56,9 +61,13 @@ public final class KernelRedirect: DataPath {
 
     public func close() async {
         guard closed.withLock({ let was = $0; $0 = true; return !was }) else { return }
-        for chain in chains {
-            let c = "inet \(table.name) \(chain)"
-            _ = try? NFTables.run("flush chain \(c)\ndelete chain \(c)\n", ignoring: "No such file or directory")
+        let script = chains.map { "flush chain inet \(table.name) \($0)\ndelete chain inet \(table.name) \($0)\n" }
+        // nft is a process to wait for: not on the cooperative pool, which other tasks need.
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            DispatchQueue.global().async {
+                for chain in script { _ = try? NFTables.run(chain, ignoring: "No such file or directory") }
+                continuation.resume()
+            }
         }
     }
 }

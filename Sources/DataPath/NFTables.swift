@@ -1,7 +1,8 @@
 import Foundation
 
 /// The session's nftables table (`inet wg-ice-IFACE`): every rule the data paths install lives in it, so
-/// removing the session removes exactly what it added. Peers get their own chains inside it.
+/// removing the session removes exactly what it added. Peers get their own chains inside it. The table is
+/// named after the interface, so a session starts by deleting one a crashed predecessor may have left.
 ///
 /// nft is run as `nft -f -` rather than through libnftables: Debian ships no libnftables headers, the
 /// scripts are only run at path setup and teardown (never per packet), `-f` applies a script as one atomic
@@ -15,8 +16,10 @@ public struct NFTablesTable: Sendable, Equatable {
     }
 
     /// Whether nft exists and may change the ruleset here (a harmless no-op transaction).
+    /// The probe's table name cannot be a session's: interface names have at most 15 characters.
     public static func isAvailable() -> Bool {
-        (try? NFTables.run("add table inet wg-ice-probe\ndelete table inet wg-ice-probe\n")) != nil
+        let probe = "inet wg-ice-availability-probe"
+        return (try? NFTables.run("add table \(probe)\ndelete table \(probe)\n")) != nil
     }
 
     /// Creates the table (no-op if it exists).

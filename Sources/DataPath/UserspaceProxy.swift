@@ -9,12 +9,22 @@ import WireGuard
 /// zero-copy receive handler writes what arrives into the socket, towards WireGuard. One preallocated buffer,
 /// no allocation per packet. Being connected, the socket only accepts datagrams from WireGuard's port, and
 /// WireGuard sees the peer at this socket's address, so it never roams away from it.
+///
+/// A proxy carries whatever pair its agent has selected, so when the selection moves between two proxied
+/// pairs keep the proxy: a second one on the same agent would take over its receive handler, and closing
+/// the first would then clear the handler.
 public final class UserspaceProxy: DataPath {
     public let wireGuardEndpoint: Endpoint
     private let fd: Int32
     private let agent: ICEAgent
-    private let stopped = DispatchSemaphore(value: 0)
     private let closed = Mutex(false)
+    private let stop = Stop()
+
+    /// Shared with the forwarding thread: close() raises `requested`, the thread signals `done` on its way out.
+    private final class Stop: Sendable {
+        let requested = Atomic(false)
+        let done = DispatchSemaphore(value: 0)
+    }
 
     /// Bytes asked for in SO_RCVBUF/SO_SNDBUF (the *FORCE variants pass rmem_max/wmem_max with CAP_NET_ADMIN).
     public static let socketBufferBytes: Int32 = 4 << 20
@@ -48,19 +58,19 @@ public final class UserspaceProxy: DataPath {
             // Non-blocking: a full socket buffer drops the datagram, as the network would.
             _ = send(fd, datagram.baseAddress, datagram.count, Int32(MSG_DONTWAIT))
         }
-        let stopped = stopped
-        let thread = Thread {
+        let thread = Thread { [stop] in
             let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 65536, alignment: 16)
             defer { buffer.deallocate() }
-            while true {
+            // close() sets `requested` and shuts the socket down, which makes recv return 0.
+            while !stop.requested.load(ordering: .acquiring) {
                 let count = recv(fd, buffer.baseAddress, buffer.count, 0)
                 if count > 0 {
                     agent.send(UnsafeRawBufferPointer(rebasing: buffer[..<count]))
-                } else if count == 0 || (errno != EINTR && errno != ECONNREFUSED) {
-                    break  // shut down by close()
+                } else if count < 0 && errno != EINTR && errno != ECONNREFUSED {
+                    break  // ECONNREFUSED: an ICMP error from a moment WireGuard was not listening
                 }
             }
-            stopped.signal()
+            stop.done.signal()
         }
         thread.name = "wg-ice-proxy"
         thread.start()
@@ -72,10 +82,11 @@ public final class UserspaceProxy: DataPath {
         agent.setReceiveHandler(nil)
         // The handler runs on the GLib thread: one trip through it means no call still holds the descriptor.
         _ = try? await GLibLoop.shared.run {}
+        stop.requested.store(true, ordering: .releasing)
         shutdown(fd, Int32(SHUT_RDWR))  // wakes the thread's recv with 0
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-            DispatchQueue.global().async { [stopped] in
-                stopped.wait()
+            DispatchQueue.global().async { [stop] in
+                stop.done.wait()
                 continuation.resume()
             }
         }

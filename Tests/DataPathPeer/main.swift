@@ -1,7 +1,8 @@
 // datapath-peer: one ICE agent and the data path for one WireGuard peer, in one process (so in one network
 // namespace), driven by lines like ice-peer. Used by DataPathTests; not installed.
 //
-// Options: --role controlling|controlled, --interfaces GLOB,..., --network-types udp4,..., --wg IFACE,
+// Options: --role controlling|controlled, --interfaces GLOB,..., --network-types udp4,..., --urls URL,...,
+//          --username U, --password P, --candidate-types host,..., --wg IFACE,
 //          --peer PUBLIC_KEY (base64), --proxy auto|nftables|userspace
 // stdout: cred UFRAG PWD | cand SDP | done | pair LTYPE LTRANSPORT RTYPE RTRANSPORT
 //         | path KIND ENDPOINT | stray N | closed | error TEXT
@@ -46,6 +47,9 @@ do {
     wireGuard = try WireGuard.open(interface)
     wireGuardPort = try wireGuard.device().listenPort
     let configuration = try ICEConfiguration(
+        urls: list("urls"), username: options["username"], password: options["password"],
+        candidateTypes: Set(list("candidate-types").compactMap(CandidateType.init(rawValue:))).nonEmpty
+            ?? Set(CandidateType.allCases),
         networkTypes: Set(list("network-types").compactMap(NetworkType.init(rawValue:))).nonEmpty ?? Set(NetworkType.allCases),
         interfaces: list("interfaces"))
     agent = try await ICEAgent(configuration: configuration,
@@ -82,6 +86,7 @@ actor Paths {
         guard let pair else { return }
         do {
             let kind = try DataPathKind.select(pair: pair, proxy: mode, nftablesAvailable: NFTablesTable.isAvailable())
+            if kind == .userspaceProxy, current is UserspaceProxy { return }  // it follows the agent's pair
             let path: any DataPath = switch kind {
             case .kernelRedirect: try KernelRedirect(pair: pair, wireGuardPort: wireGuardPort, peer: peer, table: table)
             case .userspaceProxy: try UserspaceProxy(agent: agent, wireGuardPort: wireGuardPort)

@@ -43,6 +43,8 @@ final class Lab: Sendable {
                 try a.exec(["ip", "link", "add", "la0", "type", "veth", "peer", "name", "lb0", "netns", b.name])
                 try a.exec(["ip", "addr", "add", "192.168.77.1/24", "dev", "la0"])
                 try b.exec(["ip", "addr", "add", "192.168.77.2/24", "dev", "lb0"])
+                try a.exec(["ip", "addr", "add", "fd77::1/64", "dev", "la0", "nodad"])
+                try b.exec(["ip", "addr", "add", "fd77::2/64", "dev", "lb0", "nodad"])
             }
             try a.exec(["ip", "link", "set", "la0", "up"])
             try b.exec(["ip", "link", "set", "lb0", "up"])
@@ -68,39 +70,27 @@ final class Lab: Sendable {
         }
     }
 
-    func peers(proxy: String, networkTypes: String) throws -> (PeerProcess, PeerProcess) {
-        let common = ["--network-types", networkTypes, "--proxy", proxy]
-        return (try PeerProcess("a", namespace: a.name, arguments: ["--role", "controlling", "--interfaces", "la0",
+    func peers(proxy: String, networkTypes: String, extra: [String]) throws -> (PeerProcess, PeerProcess) {
+        let common = ["--network-types", networkTypes, "--proxy", proxy] + extra
+        return (try PeerProcess("a", executable: "datapath-peer", namespace: a.name, arguments: ["--role", "controlling", "--interfaces", "la0",
                                                                       "--wg", wgA, "--peer", keyB] + common),
-                try PeerProcess("b", namespace: b.name, arguments: ["--role", "controlled", "--interfaces", "lb0",
+                try PeerProcess("b", executable: "datapath-peer", namespace: b.name, arguments: ["--role", "controlled", "--interfaces", "lb0",
                                                                       "--wg", wgB, "--peer", keyA] + common))
     }
 
     /// Runs `body` with both peers wired to each other; kills them and removes the namespaces afterwards.
-    func run(proxy: String, networkTypes: String = "udp4",
+    func run(proxy: String, networkTypes: String = "udp4", extra: [String] = [],
              _ body: (PeerProcess, PeerProcess) async throws -> Void) async throws {
         defer { destroy() }
-        let (pa, pb) = try peers(proxy: proxy, networkTypes: networkTypes)
-        let tasks = [pa.relay(to: pb), pb.relay(to: pa)]
-        defer {
-            pa.terminate()
-            pb.terminate()
-        }
-        do {
-            try await body(pa, pb)
-        } catch {
-            var report = "\(error)"
-            for peer in [pa, pb] { report += "\n\(peer.name) printed:\n" + (await peer.log.lines).joined(separator: "\n") }
-            throw Timeout(description: report)
-        }
-        pa.terminate()
-        pb.terminate()
-        for t in tasks { await t.value }
+        let (pa, pb) = try peers(proxy: proxy, networkTypes: networkTypes, extra: extra)
+        try await withPeerProcesses(pa, pb) { try await body(pa, pb) }
     }
 
     /// Pings B's tunnel address from A; returns (sent, received).
-    func ping(count: Int, interval: String = "0.2") throws -> (Int, Int) {
-        let output = try a.tryExec(["ping", "-n", "-q", "-c", "\(count)", "-i", interval, "-W", "2", "10.77.0.2"]).stdout
+    func ping(count: Int, interval: String = "0.2") async throws -> (Int, Int) {
+        let output = try await offPool { [a] in
+            try a.tryExec(["ping", "-n", "-q", "-c", "\(count)", "-i", interval, "-W", "2", "10.77.0.2"]).stdout
+        }
         guard let line = output.split(separator: "\n").first(where: { $0.contains("packets transmitted") }) else {
             throw Timeout(description: "no ping summary in: \(output)")
         }
@@ -119,63 +109,95 @@ final class Lab: Sendable {
     }
 }
 
+/// Runs blocking work (processes that take seconds) on a Dispatch thread rather than on Swift's cooperative
+/// pool, which has one thread per core: blocking it would stall the tests running in parallel.
+func offPool<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { continuation in
+        DispatchQueue.global().async { continuation.resume(with: Result { try body() }) }
+    }
+}
+
 /// Waits for a first reply (WireGuard's handshake must complete), then pings 10 times and expects no loss.
 func expectPingFlows(_ lab: Lab) async throws {
-    try await waitUntil("a first ping reply through the tunnel") { try lab.ping(count: 1).1 == 1 }
-    let (sent, received) = try lab.ping(count: 10)
+    try await waitUntil("a first ping reply through the tunnel", seconds: 15) { try await lab.ping(count: 1).1 == 1 }
+    let (sent, received) = try await lab.ping(count: 10)
     #expect(sent == 10 && received == 10)
 }
 
 @Suite(.serialized) struct DataPathTests {
     @Test(arguments: [false, true])
     func kernelRedirectCarriesWireGuardWithoutUserspace(nat: Bool) async throws {
-        let lab = try Lab(nat: nat)
+        let lab = try await offPool { try Lab(nat: nat) }
         try await lab.run(proxy: "nftables") { pa, pb in
             #expect(try await pa.waitFor("path ").hasPrefix("path kernel-redirect \(lab.addressB):"))
             // Behind the NAT, B sends to the router's mapping of A's ICE socket: WireGuard's packets reuse it.
             #expect(try await pb.waitFor("path ").hasPrefix(nat ? "path kernel-redirect 203.0.113.1:" : "path kernel-redirect 192.168.77.1:"))
             if nat { #expect(try await pb.waitFor("pair ") == "pair host udp prflx udp") }
-            try await expectPingFlows(lab)
-            // Both directions crossed the rewriting rules...
-            for (ns, wg) in [(lab.a, lab.wgA), (lab.b, lab.wgB)] {
-                let table = try ns.exec(["nft", "list", "table", "inet", "wg-ice-\(wg)"]).stdout
-                let counts = table.split(separator: "\n").filter { $0.contains("counter packets") }
-                    .compactMap { line in line.split(separator: " ").drop { $0 != "packets" }.dropFirst().first.flatMap { Int($0) } }
-                #expect(counts.count == 2 && counts.allSatisfy { $0 >= 10 }, "\(table)")
-            }
-            // ...and no WireGuard packet reached either ICE agent.
-            for peer in [pa, pb] {
-                peer.send("stray")
-                #expect(try await peer.waitFor("stray ") == "stray 0")
-                peer.send("close")
-                try await peer.waitFor("closed")
-            }
-            #expect(try !lab.nftTables(lab.a).contains("wg-ice-"))
-            #expect(try !lab.nftTables(lab.b).contains("wg-ice-"))
+            try await expectKernelOnly(lab, pa, pb)
         }
+    }
+
+    @Test func kernelRedirectOverIPv6() async throws {
+        let lab = try await offPool { try Lab() }
+        try await lab.run(proxy: "nftables", networkTypes: "udp6") { pa, pb in
+            #expect(try await pa.waitFor("path ").hasPrefix("path kernel-redirect [fd77::2]:"))
+            #expect(try await pb.waitFor("path ").hasPrefix("path kernel-redirect [fd77::1]:"))
+            try await expectKernelOnly(lab, pa, pb)
+        }
+    }
+
+    /// Pings through the tunnel and checks that every packet took the nft rules and none reached an agent;
+    /// then closes both peers and checks their tables are gone.
+    func expectKernelOnly(_ lab: Lab, _ pa: PeerProcess, _ pb: PeerProcess) async throws {
+        try await expectPingFlows(lab)
+        // Both directions crossed the rewriting rules...
+        for (ns, wg) in [(lab.a, lab.wgA), (lab.b, lab.wgB)] {
+            let table = try ns.exec(["nft", "list", "table", "inet", "wg-ice-\(wg)"]).stdout
+            let counts = table.split(separator: "\n").filter { $0.contains("counter packets") }
+                .compactMap { line in line.split(separator: " ").drop { $0 != "packets" }.dropFirst().first.flatMap { Int($0) } }
+            #expect(counts.count == 2 && counts.allSatisfy { $0 >= 10 }, "\(table)")
+        }
+        // ...and no WireGuard packet reached either ICE agent.
+        for peer in [pa, pb] {
+            peer.send("stray")
+            #expect(try await peer.waitFor("stray ") == "stray 0")
+            peer.send("close")
+            try await peer.waitFor("closed")
+        }
+        #expect(try !lab.nftTables(lab.a).contains("wg-ice-"))
+        #expect(try !lab.nftTables(lab.b).contains("wg-ice-"))
     }
 
     @Test func userspaceProxyCarriesWireGuardOverTheICEPair() async throws {
-        let lab = try Lab()
-        try await lab.run(proxy: "userspace") { pa, pb in
-            #expect(try await pa.waitFor("path ").hasPrefix("path userspace-proxy 127.0.0.1:"))
-            #expect(try await pb.waitFor("path ").hasPrefix("path userspace-proxy 127.0.0.1:"))
-            try await expectPingFlows(lab)
-            #expect(try !lab.nftTables(lab.a).contains("wg-ice-"))
-            for peer in [pa, pb] {
-                peer.send("close")
-                try await peer.waitFor("closed")
-            }
-        }
+        try await expectProxy(offPool { try Lab() }, proxy: "userspace") { $0 == "pair host udp host udp" }
     }
 
     @Test func anICETCPPairGoesThroughTheProxy() async throws {
-        let lab = try Lab()
-        try await lab.run(proxy: "auto", networkTypes: "tcp4") { pa, pb in
-            #expect(try await pa.waitFor("pair ").contains(" tcp-"))
-            #expect(try await pa.waitFor("path ").hasPrefix("path userspace-proxy 127.0.0.1:"))
-            #expect(try await pb.waitFor("path ").hasPrefix("path userspace-proxy 127.0.0.1:"))
+        try await expectProxy(offPool { try Lab() }, proxy: "auto", networkTypes: "tcp4") { $0.contains(" tcp-") }
+    }
+
+    /// Relay-only ICE through a real coturn in B's namespace: a relayed pair, which `auto` sends through the proxy.
+    @Test func aRelayedPairGoesThroughTheProxy() async throws {
+        let lab = try await offPool { try Lab() }
+        let turn = try await offPool { try Turnserver(in: lab.b, address: "192.168.77.2") }
+        defer { turn.stop() }
+        let relay = ["--urls", "turn:192.168.77.2:3478?transport=udp", "--username", Turnserver.user,
+                     "--password", Turnserver.password, "--candidate-types", "relay"]
+        try await expectProxy(lab, proxy: "auto", extra: relay) { $0 == "pair relay udp relay udp" }
+    }
+
+    /// Expects both peers to carry A's pair (as `pairMatches` wants it) through the userspace proxy, pings
+    /// through it, and closes them.
+    func expectProxy(_ lab: Lab, proxy: String, networkTypes: String = "udp4", extra: [String] = [],
+                     pairMatches: (String) -> Bool) async throws {
+        try await lab.run(proxy: proxy, networkTypes: networkTypes, extra: extra) { pa, pb in
+            let pair = try await pa.waitFor("pair ", seconds: 20)
+            #expect(pairMatches(pair), "\(pair)")
+            for peer in [pa, pb] {
+                #expect(try await peer.waitFor("path ").hasPrefix("path userspace-proxy 127.0.0.1:"))
+            }
             try await expectPingFlows(lab)
+            #expect(try !lab.nftTables(lab.a).contains("wg-ice-"))
             for peer in [pa, pb] {
                 peer.send("close")
                 try await peer.waitFor("closed")
@@ -184,12 +206,12 @@ func expectPingFlows(_ lab: Lab) async throws {
     }
 
     @Test func switchingFromProxyToRedirectLosesAtMostOnePing() async throws {
-        let lab = try Lab()
+        let lab = try await offPool { try Lab() }
         try await lab.run(proxy: "userspace") { pa, pb in
             try await pa.waitFor("path userspace-proxy")
             try await pb.waitFor("path userspace-proxy")
-            try await waitUntil("a first ping reply through the proxy") { try lab.ping(count: 1).1 == 1 }
-            async let pinging = Task.detached { try lab.ping(count: 50, interval: "0.1") }.value
+            try await waitUntil("a first ping reply through the proxy", seconds: 15) { try await lab.ping(count: 1).1 == 1 }
+            async let pinging = lab.ping(count: 50, interval: "0.1")
             try await Task.sleep(for: .seconds(1.5))
             pb.send("proxy auto")
             pa.send("proxy auto")

@@ -1,6 +1,7 @@
 import Foundation
 import ICE
 import Testing
+import TestSupport
 
 /// Everything one agent reported, for assertions.
 actor EventLog {
@@ -27,20 +28,6 @@ func withAgentPair(_ configuration: ICEConfiguration, credentialsDelay: Duration
         throw error
     }
     await pair.close()
-}
-
-struct Timeout: Error, CustomStringConvertible {
-    var description: String
-}
-
-/// Polls `condition` until it holds or `seconds` pass.
-func waitUntil(_ what: String, seconds: Double = 10, _ condition: () async throws -> Bool) async throws {
-    let deadline = Date().addingTimeInterval(seconds)
-    while Date() < deadline {
-        if try await condition() { return }
-        try await Task.sleep(for: .milliseconds(10))
-    }
-    throw Timeout(description: "timed out after \(seconds) s waiting for \(what)")
 }
 
 /// Two agents in this process, wired to each other the way the signaling would: each agent's candidates,

@@ -17,12 +17,11 @@ final class NATLab: Sendable {
     }
 
     static let turnAddress = "203.0.113.1"
-    static let turnUser = "wgice", turnPassword = "lab-secret"
+    static let turnUser = Turnserver.user, turnPassword = Turnserver.password
 
     let inet: NetNS
     let a: Site, b: Site
-    private let turnDirectory: URL
-    private let turnserver: Process
+    private let turnserver: Turnserver
 
     init(aPublic: Bool = false, bPublic: Bool = false) throws {
         inet = try NetNS(prefix: "icei")
@@ -39,7 +38,7 @@ final class NATLab: Sendable {
             try inet.exec(["ip", "route", "add", "default", "via", "203.0.113.254"])
             a = try Self.makeSite(index: 1, public: aPublic, inet: inet, created: &created)
             b = try Self.makeSite(index: 2, public: bPublic, inet: inet, created: &created)
-            (turnDirectory, turnserver) = try Self.startTurnserver(in: inet)
+            turnserver = try Turnserver(in: inet, address: Self.turnAddress)
         } catch {
             for ns in created { ns.destroy() }
             throw error
@@ -94,47 +93,6 @@ final class NATLab: Sendable {
         try inet.exec(["ip", "link", "set", port, "up"])
     }
 
-    /// A real coturn with long-term credentials, plain UDP and TCP on 3478, no TLS and no CLI.
-    private static func startTurnserver(in inet: NetNS) throws -> (URL, Process) {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("icelab-\(uniqueSuffix())")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        let config = directory.appendingPathComponent("turnserver.conf")
-        try """
-            listening-ip=\(turnAddress)
-            relay-ip=\(turnAddress)
-            listening-port=3478
-            min-port=49152
-            max-port=65535
-            lt-cred-mech
-            user=\(turnUser):\(turnPassword)
-            realm=wg-ice.test
-            fingerprint
-            no-tls
-            no-dtls
-            no-cli
-            no-rfc5780
-            pidfile=\(directory.path)/turnserver.pid
-            log-file=\(directory.path)/turnserver.log
-            simple-log
-            verbose
-            """.write(to: config, atomically: true, encoding: .utf8)
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["ip", "netns", "exec", inet.name, "turnserver", "-c", config.path]
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        for _ in 0..<200 {
-            let listening = try inet.tryExec(["ss", "-Hlnt", "sport", "= :3478"]).stdout
-            if !listening.isEmpty { return (directory, process) }
-            guard process.isRunning else { break }
-            usleep(25_000)
-        }
-        kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
-        throw LabError(description: "turnserver did not start; see \(directory.path)/turnserver.log")
-    }
-
     /// Drops all UDP a site's router would forward, so the host can only use TCP to the outside.
     func blockUDP(_ site: Site) throws {
         try site.router!.exec(["nft", "-f", "-"], input: """
@@ -152,14 +110,7 @@ final class NATLab: Sendable {
     }
 
     func destroy() {
-        // coturn can take seconds to act on SIGTERM; nothing of it needs to survive the lab.
-        kill(turnserver.processIdentifier, SIGKILL)
-        turnserver.waitUntilExit()
+        turnserver.stop()
         for ns in [a.host, a.router, b.host, b.router, inet].compactMap({ $0 }) { ns.destroy() }
-        try? FileManager.default.removeItem(at: turnDirectory)
     }
-}
-
-struct LabError: Error, CustomStringConvertible {
-    var description: String
 }

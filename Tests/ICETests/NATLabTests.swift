@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// Two `ice-peer` processes in two network namespaces behind nftables NAT, with a real coturn.
