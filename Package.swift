@@ -71,7 +71,7 @@ let package = Package(
         .systemLibrary(name: "CNetlink"),
         .target(name: "WireGuard", dependencies: ["CSodium", "CNetlink"]),
 
-        .executableTarget(name: "wg-ice-hook", dependencies: ["ConfParser", "CLISupport", argumentParser, logging]),
+        .executableTarget(name: "wg-ice-hook", dependencies: ["ConfParser", "CLISupport", "Session", argumentParser, logging]),
         // libFuzzer target for ConfParser when built by scripts/fuzz-confparser; an input replayer otherwise.
         .target(name: "CFuzzerDriver"),
         .executableTarget(name: "confparser-fuzz", dependencies: ["ConfParser", "CFuzzerDriver"]),
@@ -98,5 +98,8 @@ let package = Package(
         .executableTarget(name: "datapath-peer", dependencies: ["DataPath", "ICE", "WireGuard", "ConfParser"],
                           path: "Tests/DataPathPeer"),
         .executableTarget(name: "wireguard-driver", dependencies: ["WireGuard", "TestSupport"], path: "Tests/WireGuardDriver"),
+        // The per-interface session (issue 7): ties configuration, WireGuard, signaling, ICE and the data paths.
+        .target(name: "Session", dependencies: ["ConfParser", "WireGuard", "Signaling", "ICE", "DataPath", logging]),
+        .testTarget(name: "SessionTests", dependencies: ["Session", "TestSupport"]),
     ]
 )

@@ -17,21 +17,27 @@ struct ConfigInput: ParsableArguments {
     func load() throws -> ParseResult {
         bootstrapLogging(level: verbose ? .debug : .warning)
         let logger = Logger(label: "wg-ice-hook")
-        let result: ParseResult
-        do {
-            result = try ConfParser.parse(contentsOf: file)
-        } catch {
-            printError("\(error)")
-            throw ExitCode(2)
-        }
-        for diagnostic in result.diagnostics { printError(diagnostic.description) }
+        let result = try parseConfiguration(file)
         let config = result.configuration
         logger.debug("parsed \(file)", metadata: [
             "peers": "\(config.peers.count)", "ice": "\(config.hasICESettings)", "errors": "\(result.errors.count)",
         ])
-        guard result.isValid else { throw ExitCode(2) }
         return result
     }
+}
+
+/// Parses `file`, prints its diagnostics, and throws exit code 2 unless it is valid.
+func parseConfiguration(_ file: String) throws -> ParseResult {
+    let result: ParseResult
+    do {
+        result = try ConfParser.parse(contentsOf: file)
+    } catch {
+        printError("\(error)")
+        throw ExitCode(2)
+    }
+    for diagnostic in result.diagnostics { printError(diagnostic.description) }
+    guard result.isValid else { throw ExitCode(2) }
+    return result
 }
 
 func printError(_ line: String) {

@@ -76,7 +76,7 @@ final class KubeEmulator: @unchecked Sendable {
     func stop() async {
         try? await control.shutdown()
         try? lifeline.fileHandleForWriting.close()  // the emulator exits on stdin EOF
-        process.waitUntilExit()
+        reap(process)
         try? FileManager.default.removeItem(at: directory)
     }
 

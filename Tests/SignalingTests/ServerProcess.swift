@@ -54,7 +54,7 @@ final class ServerProcess: @unchecked Sendable {
         while process.isRunning, Date() < deadline { Thread.sleep(forTimeInterval: 0.05) }
         if process.isRunning {
             kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
+            reap(process)
             return nil
         }
         return process.terminationStatus

@@ -280,7 +280,7 @@ extension String {
         try process.run()
         defer {
             kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
+            reap(process)
         }
         let lines = Locked([String]())
         out.fileHandleForReading.readabilityHandler = { h in

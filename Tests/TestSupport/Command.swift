@@ -153,3 +153,21 @@ public func builtProduct(_ name: String) -> String {
     }
     return packageRoot.appendingPathComponent(".build/debug/\(name)").path
 }
+
+/// Waits for a child started with Foundation's `Process` to exit, killing it after `seconds`.
+/// Not `Process.waitUntilExit`: under parallel tests Foundation's reaping can wait forever for a child that
+/// has already exited, since it runs on Dispatch workers that blocked tests occupy. Reaping here first is
+/// harmless to Foundation, which then finds nothing left to wait for.
+public func reap(_ process: Process, seconds: Double = 10) {
+    let pid = process.processIdentifier
+    guard pid > 0 else { return }
+    let deadline = Date().addingTimeInterval(seconds)
+    var status: Int32 = 0
+    while Date() < deadline {
+        let result = waitpid(pid, &status, WNOHANG)
+        if result == pid || (result < 0 && errno == ECHILD) { return }
+        usleep(20_000)
+    }
+    kill(pid, SIGKILL)
+    _ = waitpid(pid, &status, 0)
+}

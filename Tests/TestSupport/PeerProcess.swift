@@ -85,7 +85,7 @@ public final class PeerProcess: Sendable {
 
     public func terminate() {
         if process.isRunning { process.terminate() }
-        process.waitUntilExit()
+        reap(process)
     }
 }
 

@@ -51,7 +51,7 @@ public struct Turnserver: Sendable {
     /// Kills it (coturn can take seconds to act on SIGTERM; nothing of it needs to survive a test).
     public func stop() {
         if process.isRunning { kill(process.processIdentifier, SIGKILL) }
-        process.waitUntilExit()
+        reap(process)
         try? FileManager.default.removeItem(at: directory)
     }
 }

@@ -1,0 +1,162 @@
+import Foundation
+import Logging
+import Signaling
+import WireGuard
+
+/// The session of one WireGuard interface: one signaling subscription with the interface key, one
+/// `PeerSession` per selected peer, following peers added and removed with `wg set` and ending when the
+/// interface disappears or `stop()` is called.
+public actor InterfaceSession {
+    public nonisolated let interface: String
+    private let settings: SessionSettings
+    private let link: WireGuardLink
+    private let channel: SignalingChannel
+    private let monitor: WireGuardMonitor
+    private let localKey: Key
+    private let listenPort: UInt16
+    private let paths: PathFactory
+    private let logger: Logger
+    private var peers: [Key: PeerSession] = [:]
+    private var connected: [String: Bool] = [:]
+    private var stopped = false
+
+    /// Opens the interface's control connection and reads its key; nothing runs until `run()`.
+    public init(interface: String, settings: SessionSettings, logger: Logger) async throws {
+        var logger = logger
+        logger[metadataKey: "interface"] = "\(interface)"
+        let link = try WireGuardLink(interface: interface)
+        let device = try await link.device()
+        guard let privateKey = device.privateKey else {
+            link.close()
+            throw SessionError.interface("\(interface) has no private key")
+        }
+        let signalingKey = try PrivateKey(bytes: privateKey.bytes)
+        let backend = try makeSignalingBackend(urls: settings.signalingURLs, key: signalingKey)
+        self.interface = interface
+        self.settings = settings
+        self.link = link
+        self.channel = SignalingChannel(key: signalingKey, backend: backend)
+        self.monitor = try WireGuardMonitor(include: { $0 == interface })
+        self.localKey = signalingKey.publicKey.wireGuardKey
+        self.listenPort = device.listenPort
+        self.paths = PathFactory(interface: interface, wireGuardPort: device.listenPort, proxy: settings.proxy)
+        self.logger = logger
+    }
+
+    /// Runs until `stop()` or until the interface goes away; everything is released when it returns.
+    public func run() async {
+        logger.info("session started", metadata: ["public-key": "\(localKey.base64)", "port": "\(listenPort)"])
+        channel.backend.start()
+        await withTaskGroup(of: Void.self) { group in
+            let backend = channel.backend, monitor = monitor
+            group.addTask { [weak self] in
+                for await event in backend.events { await self?.handle(event) }
+            }
+            group.addTask { [weak self] in
+                // The monitor reports the peers present at start as added, so this also starts them.
+                for await event in monitor {
+                    guard let self, await self.handle(event) else { break }
+                }
+                await self?.stop()
+            }
+        }
+        link.close()
+        logger.info("session ended")
+    }
+
+    /// Says bye to every peer, removes every data path and closes the agents and signaling. Idempotent.
+    public func stop() async {
+        guard !stopped else { return }
+        stopped = true
+        monitor.cancel()
+        let all = peers.values
+        peers = [:]
+        for peer in all { await peer.close(sayBye: true) }
+        paths.removeAll()
+        await channel.backend.close()
+    }
+
+    public func status() async -> InterfaceStatus {
+        let device = try? await link.device()
+        var result: [PeerStatus] = []
+        for (key, session) in peers.sorted(by: { $0.key.base64 < $1.key.base64 }) {
+            result.append(await session.status(wireGuard: device?.peer(key)))
+        }
+        return InterfaceStatus(interface: interface, publicKey: localKey.base64, listenPort: listenPort,
+                               signaling: connected, peers: result)
+    }
+
+    // MARK: events
+
+    /// Returns false when the session must end.
+    private func handle(_ event: WireGuardEvent) async -> Bool {
+        switch event {
+        case .interfaceRemoved:
+            logger.info("interface removed")
+            return false
+        case .peerAdded(_, let key) where settings.peers.selects(key):
+            await startPeer(key)
+        case .peerRemoved(_, let key):
+            if let session = peers.removeValue(forKey: key) {
+                logger.info("peer removed", metadata: ["peer": "\(key.base64)"])
+                await session.close(sayBye: true)
+            }
+        default:
+            break
+        }
+        return true
+    }
+
+    private func handle(_ event: SignalingEvent) async {
+        switch event {
+        case .connected(let server):
+            connected[server] = true
+            logger.info("signaling connected", metadata: ["server": "\(server)"])
+        case .disconnected(let server, let reason):
+            connected[server] = false
+            logger.warning("signaling disconnected: \(reason)", metadata: ["server": "\(server)"])
+        case .publishFailed(_, let reason):
+            logger.warning("signaling publish failed: \(reason)")
+        case .message(let envelope):
+            switch channel.open(envelope) {
+            case .failure(let reason):
+                logger.debug("dropped signaling envelope: \(reason)")
+            case .success(let message):
+                await deliver(message)
+            }
+        }
+    }
+
+    private func deliver(_ message: ReceivedMessage) async {
+        let key = message.from.wireGuardKey
+        guard let session = peers[key], let kind = message.payload.kind else {
+            logger.debug("signaling from a peer without a session", metadata: ["peer": "\(key.base64)"])
+            return
+        }
+        if case .bye = kind {
+            // The peer's session ended: start afresh so its next session finds ours ready.
+            logger.info("peer said bye", metadata: ["peer": "\(key.base64)"])
+            peers[key] = nil
+            await session.close(sayBye: false)
+            await startPeer(key)
+            return
+        }
+        await session.receive(kind)
+    }
+
+    private func startPeer(_ key: Key) async {
+        guard !stopped, peers[key] == nil, key != localKey else { return }
+        do {
+            let session = try await PeerSession(peer: key, localKey: localKey, signaling: channel, link: link,
+                                                ice: settings.ice, paths: paths, logger: logger)
+            guard !stopped, peers[key] == nil else {
+                await session.close(sayBye: false)
+                return
+            }
+            peers[key] = session
+            await session.start()
+        } catch {
+            logger.error("cannot start ICE for peer \(key.base64): \(error)")
+        }
+    }
+}

@@ -1,0 +1,37 @@
+import ConfParser
+import DataPath
+import ICE
+import Logging
+import WireGuard
+
+/// Builds the data path for a selected pair. Every kernel redirection of the interface lives in one
+/// nftables table, which `removeAll()` deletes when the session ends.
+struct PathFactory: Sendable {
+    let table: NFTablesTable
+    let wireGuardPort: UInt16
+    let proxy: ProxyMode
+    let nftablesAvailable: Bool
+
+    init(interface: String, wireGuardPort: UInt16, proxy: ProxyMode) {
+        table = NFTablesTable(interface: interface)
+        self.wireGuardPort = wireGuardPort
+        self.proxy = proxy
+        // Probing runs nft; skip it when the configuration rules kernel redirection out anyway.
+        nftablesAvailable = proxy != .userspace && NFTablesTable.isAvailable()
+    }
+
+    func make(for pair: SelectedPair, agent: ICEAgent, peer: Key, logger: Logger) throws -> (DataPathKind, any DataPath) {
+        let kind = try DataPathKind.select(pair: pair, proxy: proxy, nftablesAvailable: nftablesAvailable)
+        switch kind {
+        case .kernelRedirect:
+            return (kind, try KernelRedirect(pair: pair, wireGuardPort: wireGuardPort, peer: peer, table: table, logger: logger))
+        case .userspaceProxy:
+            return (kind, try UserspaceProxy(agent: agent, wireGuardPort: wireGuardPort, logger: logger))
+        }
+    }
+
+    func removeAll() {
+        guard nftablesAvailable else { return }
+        try? table.delete()
+    }
+}

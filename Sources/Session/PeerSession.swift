@@ -1,0 +1,221 @@
+import DataPath
+import Foundation
+import ICE
+import Logging
+import Signaling
+import WireGuard
+
+/// One ICE agent for one WireGuard peer: exchanges credentials and trickled candidates with the peer's
+/// session, and points WireGuard at a data path for every pair the agent selects. Lives as long as its agent;
+/// the interface session replaces it when the peer says bye.
+actor PeerSession {
+    let peer: Key
+    private let agent: ICEAgent
+    private let signaling: SignalingChannel
+    private let link: WireGuardLink
+    private let paths: PathFactory
+    private let logger: Logger
+
+    private var generation: UInt32 = 0
+    private var sent: [String] = []
+    private var gatheringDone = false
+    private var remote = RemoteState()
+    private var path: (kind: DataPathKind, path: any DataPath, pair: SelectedPair)?
+    private var state: ICEState = .gathering
+    private var restarts = 0
+    private var restartTask: Task<Void, Never>?
+    private var eventsTask: Task<Void, Never>?
+
+    init(peer: Key, localKey: Key, signaling: SignalingChannel, link: WireGuardLink, ice: ICEConfiguration,
+         paths: PathFactory, logger: Logger) async throws {
+        var logger = logger
+        logger[metadataKey: "peer"] = "\(peer.base64)"
+        self.peer = peer
+        self.signaling = signaling
+        self.link = link
+        self.paths = paths
+        self.logger = logger
+        let role = try ICERole(localPublicKey: localKey.bytes, remotePublicKey: peer.bytes)
+        agent = try await ICEAgent(configuration: ice, role: role, logger: logger)
+    }
+
+    /// Sends the first credentials and starts following the agent.
+    func start() async {
+        let events = agent.events
+        eventsTask = Task { [weak self] in
+            for await event in events { await self?.handle(event) }
+        }
+        do {
+            await send(.credentials(try await currentCredentials()))
+        } catch {
+            logger.error("cannot read local ICE credentials: \(error)")
+        }
+    }
+
+    /// Says bye, removes the data path (WireGuard keeps its last endpoint) and closes the agent.
+    func close(sayBye: Bool) async {
+        restartTask?.cancel()
+        if sayBye { await send(.bye(Bye())) }
+        await path?.path.close()
+        path = nil
+        await agent.close()
+        await eventsTask?.value
+    }
+
+    // MARK: signaling in
+
+    func receive(_ kind: PayloadKind) async {
+        do {
+            switch kind {
+            case .credentials(let c):
+                let credentials = try ICECredentials(ufrag: c.ufrag, pwd: c.pwd)
+                let (outcome, ready, ended) = remote.accept(credentials, generation: c.generation)
+                guard outcome != .duplicate else { return }
+                logger.debug("remote credentials", metadata: ["generation": "\(c.generation)"])
+                try await agent.setRemoteCredentials(credentials)
+                for sdp in ready { try await agent.addRemoteCandidate(sdp) }
+                if ended { try await agent.remoteGatheringDone() }
+                // The peer may have missed what was sent before it subscribed (or the server restarted).
+                if outcome == .first { await resendAll() }
+            case .candidate(let c):
+                if remote.accept(candidate: c.sdp, generation: c.generation) {
+                    try await agent.addRemoteCandidate(c.sdp)
+                }
+            case .endOfCandidates(let e):
+                if remote.acceptEnd(generation: e.generation) { try await agent.remoteGatheringDone() }
+            case .bye:
+                break // handled by the interface session, which replaces this peer session
+            }
+        } catch {
+            logger.warning("ignored signaling message from peer: \(error)")
+        }
+    }
+
+    // MARK: agent events
+
+    private func handle(_ event: ICEEvent) async {
+        switch event {
+        case .localCandidate(let candidate):
+            sent.append(candidate.sdp)
+            var c = Candidate()
+            c.sdp = candidate.sdp
+            c.generation = generation
+            await send(.candidate(c))
+        case .gatheringDone:
+            gatheringDone = true
+            await send(.endOfCandidates(endOfCandidates))
+        case .stateChanged(let new):
+            logger.info("ICE \(new.rawValue)")
+            state = new
+            if new == .failed { scheduleRestart() }
+        case .selectedPairChanged(let pair):
+            await use(pair)
+        case .consentLost:
+            logger.warning("ICE consent lost")
+            scheduleRestart()
+        case .restarted(let credentials):
+            generation &+= 1
+            sent = []
+            gatheringDone = false
+            await send(.credentials(wire(credentials)))
+        }
+    }
+
+    /// New path first, then WireGuard's endpoint, then the old path: packets in flight keep a way through.
+    private func use(_ pair: SelectedPair) async {
+        if let current = path, current.pair == pair { return }
+        logger.info("selected \(pair.local.type.rawValue)/\(pair.local.transport.rawValue) → \(pair.remote.type.rawValue) \(pair.remote.address):\(pair.remote.port)")
+        do {
+            let (kind, new) = try paths.make(for: pair, agent: agent, peer: peer, logger: logger)
+            do {
+                try await link.apply(.endpoint(new.wireGuardEndpoint, for: peer))
+            } catch {
+                await new.close()
+                throw error
+            }
+            let old = path
+            path = (kind, new, pair)
+            await old?.path.close()
+            logger.info("data path \(kind.rawValue), WireGuard endpoint \(new.wireGuardEndpoint)")
+        } catch {
+            logger.error("cannot set up the data path: \(error)")
+        }
+    }
+
+    /// ICE restart after consent loss or failure, with jittered exponential backoff (1 s doubling to 30 s).
+    private func scheduleRestart() {
+        guard restartTask == nil else { return }
+        let attempt = min(restarts, 5)
+        let delay = Double(1 << attempt) * Double.random(in: 0.5...1.0)
+        restartTask = Task { [weak self] in
+            try? await Task.sleep(for: .seconds(delay))
+            guard !Task.isCancelled else { return }
+            await self?.restartNow()
+        }
+    }
+
+    private func restartNow() async {
+        restartTask = nil
+        restarts += 1
+        logger.info("ICE restart \(restarts)")
+        do { try await agent.restart() } catch { logger.error("ICE restart failed: \(error)") }
+    }
+
+    // MARK: signaling out
+
+    private func resendAll() async {
+        guard let credentials = try? await currentCredentials() else { return }
+        await send(.credentials(credentials))
+        for sdp in sent {
+            var c = Candidate()
+            c.sdp = sdp
+            c.generation = generation
+            await send(.candidate(c))
+        }
+        if gatheringDone { await send(.endOfCandidates(endOfCandidates)) }
+    }
+
+    private var endOfCandidates: EndOfCandidates {
+        var e = EndOfCandidates()
+        e.generation = generation
+        return e
+    }
+
+    private func currentCredentials() async throws -> IceCredentials {
+        wire(try await agent.localCredentials())
+    }
+
+    private func wire(_ credentials: ICECredentials) -> IceCredentials {
+        var c = IceCredentials()
+        c.ufrag = credentials.ufrag
+        c.pwd = credentials.pwd
+        c.generation = generation
+        return c
+    }
+
+    private func send(_ kind: PayloadKind) async {
+        do {
+            try await signaling.send(kind, to: peer.signalingKey)
+        } catch {
+            logger.warning("signaling send failed: \(error)")
+        }
+    }
+
+    // MARK: status
+
+    func status(wireGuard: Peer?) -> PeerStatus {
+        PeerStatus(
+            publicKey: peer.base64,
+            iceState: state.rawValue,
+            selectedPair: path.map { p in
+                PeerStatus.Pair(localType: p.pair.local.type.rawValue, remoteType: p.pair.remote.type.rawValue,
+                                transport: p.pair.local.transport.rawValue,
+                                local: "\(p.pair.local.address):\(p.pair.local.port)",
+                                remote: "\(p.pair.remote.address):\(p.pair.remote.port)")
+            },
+            dataPath: path?.kind.rawValue,
+            endpoint: wireGuard?.endpoint.map { "\($0)" },
+            lastHandshake: wireGuard?.lastHandshake.flatMap { $0.seconds > 0 ? $0.seconds : nil },
+            restarts: restarts)
+    }
+}

@@ -1,0 +1,66 @@
+import ConfParser
+import ICE
+import WireGuard
+
+/// What a session takes from the configuration file, converted to the types of the modules that use it.
+/// The file is only the source of ICE settings; keys and peers come from the interface itself.
+public struct SessionSettings: Sendable {
+    public var ice: ICEConfiguration
+    /// Comma-separated signaling URLs, as `makeSignalingBackend(urls:key:)` takes them.
+    public var signalingURLs: String
+    public var peers: PeerFilter
+    public var proxy: ProxyMode
+
+    /// Throws `SessionError.configuration` for settings the file parser accepts but a session cannot use.
+    public init(_ configuration: Configuration, interface: String) throws {
+        let s = configuration.ice
+        guard !s.signaling.isEmpty else { throw SessionError.configuration("[ICE] has no Signaling URL") }
+        signalingURLs = s.signaling.map(\.description).joined(separator: ",")
+        // The WireGuard interface's own addresses would make candidates that tunnel WireGuard through itself.
+        let interfaces = s.interfaces.isEmpty ? ["!\(interface)"] : s.interfaces.map(\.description)
+        do {
+            ice = try ICEConfiguration(
+                urls: s.servers.map(\.description), username: s.username, password: s.password,
+                candidateTypes: Set(s.candidateTypes.compactMap { ICECandidateKind(rawValue: $0.rawValue) }),
+                networkTypes: Set(s.networkTypes.compactMap { ICENetworkKind(rawValue: $0.rawValue) }),
+                interfaces: interfaces, portRange: s.portRange.map { $0.lower...$0.upper })
+        } catch {
+            throw SessionError.configuration("[ICE]: \(error)")
+        }
+        switch s.peers {
+        case .auto:
+            let fixed = configuration.peers.filter { $0.endpoint != nil }.compactMap { Key(bytes: $0.publicKey.bytes) }
+            peers = .withoutStaticEndpoint(Set(fixed))
+        case .all: peers = .all
+        case .keys(let keys): peers = .only(Set(keys.compactMap { Key(bytes: $0.bytes) }))
+        }
+        proxy = s.proxy
+    }
+}
+
+/// `Peers =`: which of the interface's peers get an ICE agent.
+public enum PeerFilter: Sendable, Equatable {
+    /// `auto`: every peer except those the file gives a static Endpoint.
+    case withoutStaticEndpoint(Set<Key>)
+    case all
+    case only(Set<Key>)
+
+    func selects(_ key: Key) -> Bool {
+        switch self {
+        case .withoutStaticEndpoint(let fixed): !fixed.contains(key)
+        case .all: true
+        case .only(let keys): keys.contains(key)
+        }
+    }
+}
+
+public enum SessionError: Error, CustomStringConvertible {
+    case configuration(String)
+    case interface(String)
+
+    public var description: String {
+        switch self {
+        case .configuration(let m), .interface(let m): m
+        }
+    }
+}
