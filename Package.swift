@@ -71,7 +71,7 @@ let package = Package(
         .systemLibrary(name: "CNetlink"),
         .target(name: "WireGuard", dependencies: ["CSodium", "CNetlink"]),
 
-        .executableTarget(name: "wg-ice-hook", dependencies: ["ConfParser", "CLISupport", "Session", argumentParser, logging]),
+        .executableTarget(name: "wg-ice-hook", dependencies: ["ConfParser", "CLISupport", "Session", "WireGuard", argumentParser, logging]),
         // libFuzzer target for ConfParser when built by scripts/fuzz-confparser; an input replayer otherwise.
         .target(name: "CFuzzerDriver"),
         .executableTarget(name: "confparser-fuzz", dependencies: ["ConfParser", "CFuzzerDriver"]),
@@ -99,7 +99,9 @@ let package = Package(
                           path: "Tests/DataPathPeer"),
         .executableTarget(name: "wireguard-driver", dependencies: ["WireGuard", "TestSupport"], path: "Tests/WireGuardDriver"),
         // The per-interface session (issue 7): ties configuration, WireGuard, signaling, ICE and the data paths.
-        .target(name: "Session", dependencies: ["ConfParser", "WireGuard", "Signaling", "ICE", "DataPath", logging]),
+        .target(name: "Session", dependencies: ["ConfParser", "WireGuard", "Signaling", "ICE", "DataPath", "CPrivileges", logging]),
+        // prctl/capset for the session's privilege drop (variadic or undeclared in Swift's Glibc).
+        .target(name: "CPrivileges"),
         .testTarget(name: "SessionTests", dependencies: ["Session", "TestSupport"]),
     ]
 )

@@ -25,13 +25,14 @@ public enum RuntimeFiles {
 }
 
 /// The session's local control socket: a unix stream socket, one request line per connection
-/// (`status` or `stop`), one response, then close. Served from a dedicated thread because accept blocks.
+/// (`status` or `stop`), one response, then close. Bound by `init` (while the session is still root: the
+/// directory is root's), served by `serve` from a dedicated thread because accept blocks.
 public final class ControlServer: Sendable {
     public typealias Handler = @Sendable (String) async -> String
     private let fd: Int32
     private let path: String
 
-    public init(path: String, handler: @escaping Handler) throws {
+    public init(path: String) throws {
         unlink(path)
         fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { throw SessionError.interface("socket: \(String(cString: strerror(errno)))") }
@@ -45,6 +46,9 @@ public final class ControlServer: Sendable {
             Glibc.close(fd)
             throw SessionError.interface("control socket \(path): \(message)")
         }
+    }
+
+    public func serve(_ handler: @escaping Handler) {
         let listener = fd
         Thread {
             while true {
@@ -59,7 +63,8 @@ public final class ControlServer: Sendable {
         }.start()
     }
 
-    /// Stops accepting and removes the socket file.
+    /// Stops accepting and removes the socket file (after a privilege drop the session may not be allowed to:
+    /// readers then treat the refused socket as stale).
     public func close() {
         shutdown(fd, Int32(SHUT_RDWR))
         Glibc.close(fd)

@@ -20,11 +20,11 @@ public actor InterfaceSession {
     private var connected: [String: Bool] = [:]
     private var stopped = false
 
-    /// Opens the interface's control connection and reads its key; nothing runs until `run()`.
-    public init(interface: String, settings: SessionSettings, logger: Logger) async throws {
+    /// Reads the interface's key over `connections` (opened before any privilege drop); nothing runs until `run()`.
+    public init(interface: String, settings: SessionSettings, connections: InterfaceConnections, logger: Logger) async throws {
         var logger = logger
         logger[metadataKey: "interface"] = "\(interface)"
-        let link = try WireGuardLink(interface: interface)
+        let link = WireGuardLink(control: connections.command, interface: interface)
         let device = try await link.device()
         guard let privateKey = device.privateKey else {
             link.close()
@@ -36,7 +36,7 @@ public actor InterfaceSession {
         self.settings = settings
         self.link = link
         self.channel = SignalingChannel(key: signalingKey, backend: backend)
-        self.monitor = try WireGuardMonitor(include: { $0 == interface })
+        self.monitor = try WireGuardMonitor(interface: connections.interface, control: connections.monitor)
         self.localKey = signalingKey.publicKey.wireGuardKey
         self.listenPort = device.listenPort
         self.paths = PathFactory(interface: interface, wireGuardPort: device.listenPort, proxy: settings.proxy)

@@ -10,6 +10,8 @@ public struct SessionSettings: Sendable {
     public var signalingURLs: String
     public var peers: PeerFilter
     public var proxy: ProxyMode
+    /// `User =`: the account the session drops privileges to after setup.
+    public var user: String
 
     /// Throws `SessionError.configuration` for settings the file parser accepts but a session cannot use.
     public init(_ configuration: Configuration, interface: String) throws {
@@ -35,6 +37,7 @@ public struct SessionSettings: Sendable {
         case .keys(let keys): peers = .only(Set(keys.compactMap { Key(bytes: $0.bytes) }))
         }
         proxy = s.proxy
+        user = s.user
     }
 }
 

@@ -7,8 +7,8 @@ final class WireGuardLink: Sendable {
     private let control: any WireGuardControl
     private let queue: DispatchQueue
 
-    init(interface: String) throws(WireGuardError) {
-        control = try WireGuard.open(interface)
+    init(control: any WireGuardControl, interface: String) {
+        self.control = control
         queue = DispatchQueue(label: "wg-ice.wireguard.\(interface)")
     }
 

@@ -31,11 +31,26 @@ public final class WireGuardMonitor: AsyncSequence, Sendable {
     /// - Parameters:
     ///   - pollInterval: how often peers are read and compared.
     ///   - include: which interface names to watch (default all).
-    public init(pollInterval: Duration = .seconds(1), socketDirectory: String = WireGuard.defaultSocketDirectory,
-                bufferLimit: Int = 1024, include: @escaping @Sendable (String) -> Bool = { _ in true }) throws(WireGuardError) {
+    public convenience init(pollInterval: Duration = .seconds(1), socketDirectory: String = WireGuard.defaultSocketDirectory,
+                            bufferLimit: Int = 1024, include: @escaping @Sendable (String) -> Bool = { _ in true }) throws(WireGuardError) {
+        try self.init(pollInterval: pollInterval, socketDirectory: socketDirectory, bufferLimit: bufferLimit, include: include,
+                      fixed: [])
+    }
+
+    /// Watches one interface through a connection opened earlier (before a privilege drop: a UAPI socket is
+    /// root's), and never opens another: once the interface goes away it is not followed again.
+    public convenience init(interface: WireGuardInterface, control: any WireGuardControl, pollInterval: Duration = .seconds(1),
+                            socketDirectory: String = WireGuard.defaultSocketDirectory, bufferLimit: Int = 1024) throws(WireGuardError) {
+        let name = interface.name
+        try self.init(pollInterval: pollInterval, socketDirectory: socketDirectory, bufferLimit: bufferLimit,
+                      include: { $0 == name }, fixed: [(interface, control)])
+    }
+
+    private init(pollInterval: Duration, socketDirectory: String, bufferLimit: Int, include: @escaping @Sendable (String) -> Bool,
+                 fixed: [(WireGuardInterface, any WireGuardControl)]) throws(WireGuardError) {
         let (stream, continuation) = AsyncStream.makeStream(of: WireGuardEvent.self, bufferingPolicy: .bufferingNewest(bufferLimit))
         let worker = try MonitorWorker(pollInterval: pollInterval, socketDirectory: socketDirectory, include: include,
-                                       continuation: continuation)
+                                       fixed: fixed, continuation: continuation)
         self.stream = stream
         self.worker = worker
         continuation.onTermination = { _ in worker.stop() }
@@ -55,6 +70,8 @@ private final class MonitorWorker: Sendable {
     private let include: @Sendable (String) -> Bool
     private let continuation: AsyncStream<WireGuardEvent>.Continuation
     private let wake: Int32
+    /// Pre-opened connections; when there are any, the worker opens none of its own.
+    private let fixed: [(WireGuardInterface, any WireGuardControl)]
     // Owned by the worker thread once `run` starts; the lock only makes that hand-over explicit.
     private let state: Mutex<State>
 
@@ -73,8 +90,9 @@ private final class MonitorWorker: Sendable {
     }
 
     init(pollInterval: Duration, socketDirectory: String, include: @escaping @Sendable (String) -> Bool,
-         continuation: AsyncStream<WireGuardEvent>.Continuation) throws(WireGuardError) {
+         fixed: [(WireGuardInterface, any WireGuardControl)], continuation: AsyncStream<WireGuardEvent>.Continuation) throws(WireGuardError) {
         self.pollInterval = pollInterval
+        self.fixed = fixed
         self.socketDirectory = socketDirectory
         self.include = include
         self.continuation = continuation
@@ -96,6 +114,7 @@ private final class MonitorWorker: Sendable {
 
     func run() {
         state.withLock { state in
+            for (interface, control) in fixed { track(interface, control, &state) }
             for link in (try? LinkWatcher.list()) ?? [] where link.kind == RTNL.wireguardKind {
                 add(link.name, .kernel, &state)
             }
@@ -152,14 +171,26 @@ private final class MonitorWorker: Sendable {
     }
 
     private func add(_ name: String, _ implementation: WireGuardInterface.Implementation, _ state: inout State) {
-        guard include(name), state.tracked[name] == nil else { return }
+        guard include(name), state.tracked[name] == nil, fixed.isEmpty else { return }
         let interface = WireGuardInterface(name: name, implementation: implementation)
-        guard let control = try? interface.open(socketDirectory: socketDirectory), let device = try? control.device() else {
+        guard let control = try? interface.open(socketDirectory: socketDirectory) else {
             if implementation == .userspace { state.pending.insert(name) }
             return
         }
+        track(interface, control, &state)
+    }
+
+    private func track(_ interface: WireGuardInterface, _ control: any WireGuardControl, _ state: inout State) {
+        let name = interface.name
+        guard let device = try? control.device() else {
+            control.close()
+            // A pre-opened connection that already fails means the interface is gone for this monitor.
+            if !fixed.isEmpty { continuation.yield(.interfaceRemoved(name)) }
+            else if interface.implementation == .userspace { state.pending.insert(name) }
+            return
+        }
         state.pending.remove(name)
-        state.tracked[name] = Tracked(control: control, implementation: implementation, device: Device(name: name))
+        state.tracked[name] = Tracked(control: control, implementation: interface.implementation, device: Device(name: name))
         continuation.yield(.interfaceAdded(name))
         update(name, device, &state)
     }

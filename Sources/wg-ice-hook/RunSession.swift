@@ -3,23 +3,45 @@ import Foundation
 import Logging
 import Session
 
-/// The session process: pidfile, control socket, signals, then the session until it ends.
-func runSession(interface: String, settings: SessionSettings, level: Logger.Level, syslog: Bool) async throws {
+/// The session process. Everything that needs root happens first, on the main thread while it is the only
+/// one: pidfile, control socket, the WireGuard connections; then the privilege drop; then the async session
+/// on those already-open resources.
+func runForeground(interface: String, settings: SessionSettings, account: Account, level: Logger.Level, syslog: Bool) throws {
     if syslog { bootstrapSyslog(level: level) } else { bootstrapLogging(level: level) }
     let logger = Logger(label: "wg-ice-hook")
     signal(SIGPIPE, SIG_IGN)
-    try RuntimeFiles.prepare()
-    try writePidfile(interface, pid: getpid())
+    let connections: InterfaceConnections
+    let server: ControlServer
+    do {
+        try RuntimeFiles.prepare()
+        try writePidfile(interface, pid: getpid())
+        connections = try InterfaceConnections(interface: interface)
+        server = try ControlServer(path: RuntimeFiles.socket(interface))
+        if !account.isRoot { try Privileges.drop(to: account) }
+    } catch {
+        logger.error("\(interface): \(error)")
+        unlink(RuntimeFiles.socket(interface))
+        removePidfile(interface)
+        throw error
+    }
+    if !account.isRoot { logger.info("\(interface): running as \(account.name) with CAP_NET_ADMIN only") }
     defer { removePidfile(interface) }
+    defer { server.close() }
+    try blockOn {
+        try await runSession(interface: interface, settings: settings, connections: connections, server: server, logger: logger)
+    }
+}
 
+private func runSession(interface: String, settings: SessionSettings, connections: InterfaceConnections,
+                        server: ControlServer, logger: Logger) async throws {
     let session: InterfaceSession
     do {
-        session = try await InterfaceSession(interface: interface, settings: settings, logger: logger)
+        session = try await InterfaceSession(interface: interface, settings: settings, connections: connections, logger: logger)
     } catch {
         logger.error("\(interface): \(error)")
         throw error
     }
-    let server = try ControlServer(path: RuntimeFiles.socket(interface)) { request in
+    server.serve { request in
         switch request {
         case "status":
             let encoder = JSONEncoder()
@@ -34,7 +56,6 @@ func runSession(interface: String, settings: SessionSettings, level: Logger.Leve
             return "unknown request\n"
         }
     }
-    defer { server.close() }
     let signals = [SIGTERM, SIGINT, SIGHUP].map { number in
         signal(number, SIG_IGN)
         let source = DispatchSource.makeSignalSource(signal: number)
@@ -46,7 +67,8 @@ func runSession(interface: String, settings: SessionSettings, level: Logger.Leve
     await session.run()
 }
 
-/// Removes the pidfile only while it still names this process (a newer session may have replaced it).
+/// Removes the pidfile only while it still names this process (a newer session may have replaced it). After
+/// the privilege drop this fails (the directory is root's): readers then find the process gone and clean up.
 func removePidfile(_ interface: String) {
     let path = RuntimeFiles.pidfile(interface)
     if let text = try? String(contentsOfFile: path, encoding: .utf8),

@@ -21,6 +21,13 @@ struct Status: ParsableCommand {
         let names = interface.map { [$0] } ?? RuntimeFiles.interfaces()
         var sessions: [InterfaceStatus] = []
         for name in names {
+            // Files a session left behind (it cannot remove them once it runs as User) are no session.
+            if runningSession(name) == nil {
+                removeStaleFiles(name)
+                if interface == nil { continue }
+                printError("\(name): no running session")
+                throw ExitCode(1)
+            }
             do {
                 let text = try controlRequest("status", path: RuntimeFiles.socket(name))
                 sessions.append(try JSONDecoder().decode(InterfaceStatus.self, from: Data(text.utf8)))

@@ -4,7 +4,7 @@ import Foundation
 import Logging
 import Session
 
-struct Up: AsyncParsableCommand {
+struct Up: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Start the ICE session of a WireGuard interface (the PostUp hook).",
         discussion: "Validates the configuration (errors on stderr, exit 2), then starts the session in the background with a pidfile and control socket under /run/wg-ice/, and returns without waiting for ICE. With --foreground the session runs in this process until the interface goes away, `wg-ice-hook down`, SIGINT or SIGTERM."
@@ -22,7 +22,7 @@ struct Up: AsyncParsableCommand {
     @Flag(help: .hidden)
     var syslog = false
 
-    func run() async throws {
+    func run() throws {
         guard isValidInterfaceName(interface) else {
             printError("\(interface): not a valid interface name")
             throw ExitCode(2)
@@ -40,13 +40,20 @@ struct Up: AsyncParsableCommand {
             printError("\(path): \(error)")
             throw ExitCode(2)
         }
+        let account: Account
+        do {
+            account = try Account(settings.user)
+        } catch {
+            printError("\(path): \(error)")
+            throw ExitCode(2)
+        }
         if let pid = runningSession(interface), pid != getpid() {
             printError("\(interface): a session is already running (pid \(pid))")
             throw ExitCode(1)
         }
         if foreground {
-            try await runSession(interface: interface, settings: settings,
-                                 level: .init(rawValue: configuration.ice.logLevel.rawValue) ?? .info, syslog: syslog)
+            try runForeground(interface: interface, settings: settings, account: account,
+                              level: .init(rawValue: configuration.ice.logLevel.rawValue) ?? .info, syslog: syslog)
         } else {
             try detach(interface: interface, config: URL(fileURLWithPath: path).path)
         }
@@ -58,12 +65,4 @@ func isValidInterfaceName(_ name: String) -> Bool {
     let bytes = Array(name.utf8)
     return (1...15).contains(bytes.count) && name != "." && name != ".."
         && !bytes.contains { $0 == UInt8(ascii: "/") || $0 == UInt8(ascii: ":") || $0 <= 0x20 || $0 >= 0x7f }
-}
-
-/// The pid in the interface's pidfile, if that process is alive.
-func runningSession(_ interface: String) -> pid_t? {
-    guard let text = try? String(contentsOfFile: RuntimeFiles.pidfile(interface), encoding: .utf8),
-          let pid = pid_t(text.trimmingCharacters(in: .whitespacesAndNewlines)), pid > 0,
-          isRunning(pid) else { return nil }
-    return pid
 }

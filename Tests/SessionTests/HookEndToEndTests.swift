@@ -47,6 +47,14 @@ import TestSupport
             #expect(tables.contains("wg-ice-\(lab.a.interface)"), "\(tables)")
         }
         #expect(peer?["lastHandshake"] as? Int != nil, "\(status.output)")
+        // The session that set all this up (nft included, for the kernel path) runs as nobody with CAP_NET_ADMIN only.
+        let privileges = try processStatus(try #require(lab.sessionPid(lab.a)))
+        #expect(privileges["Uid"] == "65534\t65534\t65534\t65534", "\(privileges)")
+        #expect(privileges["Gid"] == "65534\t65534\t65534\t65534", "\(privileges)")
+        for set in ["CapPrm", "CapEff", "CapInh", "CapAmb", "CapBnd"] {
+            #expect(privileges[set] == "0000000000001000", "\(set): \(privileges)")
+        }
+        #expect(privileges["NoNewPrivs"] == "1", "\(privileges)")
         let text = try await lab.exec(lab.b, "wg-ice-hook status")
         #expect(text.output.contains("peer: "), "\(text.output)")
 
@@ -86,6 +94,10 @@ import TestSupport
         }
         let gone = try await eventually(seconds: 10) { !isAlive(pidB) }
         #expect(gone, "session B still running after its interface went away")
+        // B's session, running as nobody, could not remove its files from root's /run/wg-ice: the next reader
+        // finds the process gone, says so, and removes them.
+        let statusB = try await lab.exec(lab.b, "wg-ice-hook status \(lab.b.interface)")
+        #expect(statusB.status == 1 && statusB.output.contains("no running session"), "\(statusB.output)")
         for side in [lab.a, lab.b] {
             #expect(!FileManager.default.fileExists(atPath: "/run/wg-ice/\(side.interface).sock"))
             #expect(!FileManager.default.fileExists(atPath: "/run/wg-ice/\(side.interface).pid"))
@@ -111,6 +123,17 @@ func peerKeys(_ lab: Lab, _ side: Lab.Side) async throws -> [String] {
     let text = try await lab.exec(side, "wg-ice-hook status \(side.interface) --json").output
     let json = try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any]
     return (json?["peers"] as? [[String: Any]] ?? []).compactMap { $0["publicKey"] as? String }
+}
+
+/// /proc/PID/status as key → value (tabs inside values kept).
+func processStatus(_ pid: pid_t) throws -> [String: String] {
+    let text = try String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)
+    var fields: [String: String] = [:]
+    for line in text.split(separator: "\n") {
+        guard let colon = line.firstIndex(of: ":") else { continue }
+        fields[String(line[..<colon])] = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+    }
+    return fields
 }
 
 /// Alive and not a zombie (a detached session is reparented to init, which may not reap it here).

@@ -9,6 +9,8 @@ final class Lab: @unchecked Sendable {
         let interface: String
         let config: String
         let tunnelAddress: String
+        /// Holds this side's configuration only, for `wg-ice-hook watch --config-dir`.
+        var configDirectory: String { URL(fileURLWithPath: config).deletingLastPathComponent().path }
     }
 
     let a: Side
@@ -18,8 +20,9 @@ final class Lab: @unchecked Sendable {
     private let serverLog: URL
     let signalingURL: String
 
-    /// `scheme` picks the signaling transport both sides use: "ws" or "grpc"; `proxy` is the `Proxy` setting.
-    init(scheme: String, proxy: String = "auto") throws {
+    /// `scheme` picks the signaling transport both sides use: "ws" or "grpc"; `proxy` is the `Proxy` setting;
+    /// without `hook` the configurations have no PostUp line (for `wg-ice-hook watch`).
+    init(scheme: String, proxy: String = "auto", hook: Bool = true) throws {
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("wg-ice-lab-\(uniqueSuffix())")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let nsA = try NetNS(prefix: "wgsa"), nsB = try NetNS(prefix: "wgsb")
@@ -65,13 +68,15 @@ final class Lab: @unchecked Sendable {
             let ifA = String("wgsa\(uniqueSuffix())".prefix(15)), ifB = String("wgsb\(uniqueSuffix())".prefix(15))
             let directory = directory, signaling = signalingURL
             func side(_ ns: NetNS, _ interface: String, key: String, address: String, peer: String, peerAddress: String) throws -> Side {
-                let path = directory.appendingPathComponent("\(interface).conf").path
+                let sideDirectory = directory.appendingPathComponent(interface)
+                try FileManager.default.createDirectory(at: sideDirectory, withIntermediateDirectories: true)
+                let path = sideDirectory.appendingPathComponent("\(interface).conf").path
                 let text = """
                     [Interface]
                     PrivateKey = \(key)
                     Address = \(address)/24
                     ListenPort = 51820
-                    PostUp = wg-ice-hook %i --config \(path)
+                    \(hook ? "PostUp = wg-ice-hook %i --config \(path)" : "")
 
                     #[ICE]
                     #Signaling = \(signaling)

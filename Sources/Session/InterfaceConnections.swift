@@ -1,0 +1,21 @@
+import WireGuard
+
+/// The connections a session needs to its WireGuard interface, opened while the process is still root: a
+/// wireguard-go UAPI socket is root's alone, so after the privilege drop nothing can be reopened. One carries
+/// the session's reads and changes, the other the monitor's polling (each may block the other's thread).
+public struct InterfaceConnections: Sendable {
+    let command: any WireGuardControl
+    let monitor: any WireGuardControl
+    let interface: WireGuardInterface
+
+    public init(interface name: String) throws(WireGuardError) {
+        command = try WireGuard.open(name)
+        do {
+            monitor = try WireGuard.open(name)
+        } catch {
+            command.close()
+            throw error
+        }
+        interface = WireGuardInterface(name: name, implementation: command is UAPIClient ? .userspace : .kernel)
+    }
+}
