@@ -18,6 +18,9 @@ struct PathFactory: Sendable {
         self.proxy = proxy
         // Probing runs nft; skip it when the configuration rules kernel redirection out anyway.
         nftablesAvailable = proxy != .userspace && NFTablesTable.isAvailable()
+        // A table here now is a killed predecessor's (a second session is refused): its rules would match
+        // before this session's, since chain names restart with the process.
+        if nftablesAvailable { try? table.delete() }
     }
 
     func make(for pair: SelectedPair, agent: ICEAgent, peer: Key, logger: Logger) throws -> (DataPathKind, any DataPath) {

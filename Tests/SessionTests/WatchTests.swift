@@ -18,6 +18,7 @@ import TestSupport
         try "[Interface]\nPrivateKey = \(key)\n".write(toFile: "\(lab.a.configDirectory)/\(plain).conf", atomically: true, encoding: .utf8)
         let unconfigured = try await offPool { try lab.a.ns.addWireGuardGo(prefix: "wgsu") }
 
+        let started = Date()
         for side in [lab.a, lab.b] {
             let up = try await lab.exec(side, "wg-quick up \(side.config)")
             #expect(up.status == 0, "wg-quick up: \(up.output)")
@@ -31,6 +32,7 @@ import TestSupport
         }
         let state = pinged ? "" : try await lab.exec(lab.a, "wg show; nft list ruleset; wg-ice-hook status").output
         #expect(pinged, "no ping through the tunnel: \(state)\n\(watchA.log)")
+        print("[watch] both wg-quick up → first ping reply: \(Int(Date().timeIntervalSince(started) * 1000)) ms")
         let status = try await lab.exec(lab.b, "wg-ice-hook status \(lab.b.interface)")
         #expect(status.status == 0 && status.output.contains("data path: kernel-redirect"), "\(status.output)")
         let childA = try #require(watchA.child(of: lab.a, lab: lab))
@@ -46,6 +48,7 @@ import TestSupport
         // A session that dies while its interface exists is restarted, and the tunnel comes back.
         let childB = try #require(watchB.child(of: lab.b, lab: lab))
         kill(childB, SIGKILL)
+        let killed = Date()
         let restarted = try await eventually(seconds: 15) {
             watchB.child(of: lab.b, lab: lab).map { $0 != childB } ?? false
         }
@@ -54,6 +57,7 @@ import TestSupport
             try await lab.exec(lab.a, "ping -c 1 -W 1 \(lab.b.tunnelAddress)").status == 0
         }
         #expect(again, "no ping after the restart: \(watchB.log)")
+        print("[watch] session killed → restarted → ping reply: \(Int(Date().timeIntervalSince(killed) * 1000)) ms")
 
         // The interface goes away: its session ends by itself, the watch keeps running.
         #expect(try await lab.exec(lab.a, "wg-quick down \(lab.a.config)").status == 0)
