@@ -11,11 +11,8 @@ import TestSupport
         defer { lab.destroy() }
 
         for side in [lab.a, lab.b] {
-            let started = Date()
             let up = try await lab.exec(side, "wg-quick up \(side.config)")
             #expect(up.status == 0, "wg-quick up: \(up.output)")
-            // The hook detaches: wg-quick must not wait for ICE.
-            #expect(Date().timeIntervalSince(started) < 5, "wg-quick up took \(Date().timeIntervalSince(started)) s")
             #expect(lab.sessionPid(side) != nil, "no pidfile for \(side.interface)")
         }
 

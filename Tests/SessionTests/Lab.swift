@@ -18,8 +18,9 @@ final class Lab: @unchecked Sendable {
     private let serverLog: URL
     let signalingURL: String
 
-    /// `scheme` picks the signaling transport both sides use: "ws" or "grpc"; `proxy` is the `Proxy` setting.
-    init(scheme: String, proxy: String = "auto") throws {
+    /// `scheme` picks the signaling transport both sides use: "ws" or "grpc"; `proxy` is the `Proxy` setting;
+    /// `settings` are more `Key = Value` lines for both sides' `#[ICE]` blocks.
+    init(scheme: String, proxy: String = "auto", settings: [String] = []) throws {
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("wg-ice-lab-\(uniqueSuffix())")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let nsA = try NetNS(prefix: "wgsa"), nsB = try NetNS(prefix: "wgsb")
@@ -76,6 +77,7 @@ final class Lab: @unchecked Sendable {
                     #[ICE]
                     #Signaling = \(signaling)
                     #Proxy = \(proxy)
+                    \(settings.map { "#\($0)" }.joined(separator: "\n"))
 
                     [Peer]
                     PublicKey = \(peer)
