@@ -148,7 +148,8 @@ public actor InterfaceSession {
         guard !stopped, peers[key] == nil, key != localKey else { return }
         do {
             let session = try await PeerSession(peer: key, localKey: localKey, signaling: channel, link: link,
-                                                ice: settings.ice, paths: paths, logger: logger)
+                                                ice: settings.ice, paths: paths,
+                                                handshakeTimeout: settings.handshakeTimeout, logger: logger)
             guard !stopped, peers[key] == nil else {
                 await session.close(sayBye: false)
                 return

@@ -23,19 +23,28 @@ actor PeerSession {
     private var path: (kind: DataPathKind, path: any DataPath, pair: SelectedPair)?
     private var state: ICEState = .gathering
     private var restarts = 0
+    /// Failures since ICE last connected: the exponent of the restart backoff.
+    private var failures = 0
+    private let role: ICERole
+    /// When the current relayed or TCP path was selected; the controlling side retries for a direct pair.
+    private var indirectSince: ContinuousClock.Instant?
     private var restartTask: Task<Void, Never>?
     private var eventsTask: Task<Void, Never>?
+    private var watchdogTask: Task<Void, Never>?
+    private let handshakeTimeout: Duration
 
     init(peer: Key, localKey: Key, signaling: SignalingChannel, link: WireGuardLink, ice: ICEConfiguration,
-         paths: PathFactory, logger: Logger) async throws {
+         paths: PathFactory, handshakeTimeout: Duration = .seconds(180), logger: Logger) async throws {
         var logger = logger
         logger[metadataKey: "peer"] = "\(peer.base64)"
         self.peer = peer
         self.signaling = signaling
         self.link = link
         self.paths = paths
+        self.handshakeTimeout = handshakeTimeout
         self.logger = logger
         let role = try ICERole(localPublicKey: localKey.bytes, remotePublicKey: peer.bytes)
+        self.role = role
         agent = try await ICEAgent(configuration: ice, role: role, logger: logger)
     }
 
@@ -44,6 +53,15 @@ actor PeerSession {
         let events = agent.events
         eventsTask = Task { [weak self] in
             for await event in events { await self?.handle(event) }
+        }
+        watchdogTask = Task { [weak self] in
+            var last: Peer?
+            while !Task.isCancelled {
+                try? await Task.sleep(for: .seconds(5))
+                guard let self else { return }
+                last = await self.checkHandshake(previous: last)
+                await self.tryDirectPath()
+            }
         }
         do {
             await send(.credentials(try await currentCredentials()))
@@ -55,6 +73,7 @@ actor PeerSession {
     /// Says bye, removes the data path (WireGuard keeps its last endpoint) and closes the agent.
     func close(sayBye: Bool) async {
         restartTask?.cancel()
+        watchdogTask?.cancel()
         if sayBye { await send(.bye(Bye())) }
         await path?.path.close()
         path = nil
@@ -107,6 +126,7 @@ actor PeerSession {
         case .stateChanged(let new):
             logger.info("ICE \(new.rawValue)")
             state = new
+            if new == .connected || new == .ready { failures = 0 }
             if new == .failed { scheduleRestart() }
         case .selectedPairChanged(let pair):
             await use(pair)
@@ -135,17 +155,63 @@ actor PeerSession {
             }
             let old = path
             path = (kind, new, pair)
+            indirectSince = pair.isDirectUDP ? nil : .now
             await old?.path.close()
             logger.info("data path \(kind.rawValue), WireGuard endpoint \(new.wireGuardEndpoint)")
+            await nudgeHandshake()
         } catch {
             logger.error("cannot set up the data path: \(error)")
         }
     }
 
-    /// ICE restart after consent loss or failure, with jittered exponential backoff (1 s doubling to 30 s).
+    /// WireGuard usually tried its first handshake before ICE gave it an endpoint, and retries only after
+    /// REKEY_TIMEOUT (5 s). Turning persistent keepalive on makes it send at once (wireguard-go and the kernel
+    /// both send a keepalive when the interval goes from 0 to non-zero); the peer's session does the same, so
+    /// whichever side has not tried yet completes the handshake now. The user's interval is put back at once.
+    private func nudgeHandshake() async {
+        guard let current = try? await link.device().peer(peer), !current.hasRecentHandshake else { return }
+        let user = current.persistentKeepalive
+        let steps: [UInt16] = user == 0 ? [1, 0] : [0, user]
+        do {
+            for interval in steps {
+                try await link.apply(DeviceChange(peers: [PeerChange(publicKey: peer, updateOnly: true,
+                                                                     persistentKeepalive: interval)]))
+            }
+        } catch {
+            logger.warning("cannot nudge WireGuard's first handshake: \(error)")
+        }
+    }
+
+    /// Dead-path detection on WireGuard's side: the last handshake is older than `HandshakeTimeout`, and
+    /// since the previous check WireGuard sent (data or handshake initiations) but received nothing. An idle
+    /// tunnel has old handshakes too, but it sends nothing. Returns the reading to compare with next time.
+    private func checkHandshake(previous: Peer?) async -> Peer? {
+        guard path != nil, restartTask == nil, let current = try? await link.device().peer(peer) else { return previous }
+        if let previous, current.txBytes > previous.txBytes, current.rxBytes == previous.rxBytes,
+           !current.hasRecentHandshake(within: handshakeTimeout) {
+            logger.warning("no WireGuard handshake for \(handshakeTimeout) while sending: the path is dead")
+            scheduleRestart()
+        }
+        return current
+    }
+
+    /// A relayed or TCP pair may have been chosen while a direct UDP path was blocked, and libnice does not
+    /// check failed pairs again by itself. While such a pair is in use, the controlling side restarts ICE every
+    /// 20–30 s (only one side, so the two restarts do not cross); the current path carries traffic meanwhile,
+    /// and a direct pair, if one now works, replaces it like any new selection.
+    private func tryDirectPath() async {
+        guard role == .controlling, restartTask == nil, let since = indirectSince,
+              since.duration(to: .now) > .seconds(Double.random(in: 20...30)) else { return }
+        indirectSince = .now
+        logger.info("relayed or TCP path: ICE restart to look for a direct one")
+        await restartNow()
+    }
+
+    /// ICE restart after consent loss or failure, with jittered exponential backoff (1 s doubling to 32 s).
     private func scheduleRestart() {
         guard restartTask == nil else { return }
-        let attempt = min(restarts, 5)
+        failures += 1
+        let attempt = min(failures - 1, 5)
         let delay = Double(1 << attempt) * Double.random(in: 0.5...1.0)
         restartTask = Task { [weak self] in
             try? await Task.sleep(for: .seconds(delay))
@@ -217,5 +283,15 @@ actor PeerSession {
             endpoint: wireGuard?.endpoint.map { "\($0)" },
             lastHandshake: wireGuard?.lastHandshake.flatMap { $0.seconds > 0 ? $0.seconds : nil },
             restarts: restarts)
+    }
+}
+
+extension Peer {
+    /// A handshake within REJECT_AFTER_TIME (180 s): WireGuard still has a usable session with the peer.
+    var hasRecentHandshake: Bool { hasRecentHandshake(within: .seconds(180)) }
+
+    func hasRecentHandshake(within limit: Duration) -> Bool {
+        guard let handshake = lastHandshake, handshake.seconds > 0 else { return false }
+        return Int64(time(nil)) - handshake.seconds < limit.components.seconds
     }
 }

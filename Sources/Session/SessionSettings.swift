@@ -10,6 +10,9 @@ public struct SessionSettings: Sendable {
     public var signalingURLs: String
     public var peers: PeerFilter
     public var proxy: ProxyMode
+    /// `HandshakeTimeout`: a managed peer whose last handshake is older than this while WireGuard keeps
+    /// sending and hears nothing back has a dead path.
+    public var handshakeTimeout: Duration
     /// `User =`: the account the session drops privileges to after setup.
     public var user: String
 
@@ -37,6 +40,7 @@ public struct SessionSettings: Sendable {
         case .keys(let keys): peers = .only(Set(keys.compactMap { Key(bytes: $0.bytes) }))
         }
         proxy = s.proxy
+        handshakeTimeout = s.handshakeTimeout
         user = s.user
     }
 }

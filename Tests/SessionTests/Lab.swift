@@ -21,8 +21,9 @@ final class Lab: @unchecked Sendable {
     let signalingURL: String
 
     /// `scheme` picks the signaling transport both sides use: "ws" or "grpc"; `proxy` is the `Proxy` setting;
-    /// without `hook` the configurations have no PostUp line (for `wg-ice-hook watch`).
-    init(scheme: String, proxy: String = "auto", hook: Bool = true) throws {
+    /// `settings` are more `Key = Value` lines for both sides' `#[ICE]` blocks; without `hook` the
+    /// configurations have no PostUp line (for `wg-ice-hook watch`).
+    init(scheme: String, proxy: String = "auto", settings: [String] = [], hook: Bool = true) throws {
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("wg-ice-lab-\(uniqueSuffix())")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let nsA = try NetNS(prefix: "wgsa"), nsB = try NetNS(prefix: "wgsb")
@@ -81,6 +82,7 @@ final class Lab: @unchecked Sendable {
                     #[ICE]
                     #Signaling = \(signaling)
                     #Proxy = \(proxy)
+                    \(settings.map { "#\($0)" }.joined(separator: "\n"))
 
                     [Peer]
                     PublicKey = \(peer)

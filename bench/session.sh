@@ -1,0 +1,197 @@
+#!/usr/bin/env bash
+# The whole session on a LAN between two network namespaces: wireguard-go, stock wg-quick with
+# `PostUp = wg-ice-hook %i`, a real wg-ice-signal and coturn in namespace A. Release builds. Prints:
+#   setup   both `wg-quick up` returned → first ping reply through the tunnel, median/p95 over RUNS, for a
+#           direct pair and for a relayed pair (`CandidateTypes = relay`: TURN/UDP through coturn)
+#   iperf3  TCP throughput through the tunnel (T seconds, one stream): static endpoints (plain WireGuard),
+#           the session's direct pair (kernel redirection), `Proxy = userspace`, and the relayed pair; ratios
+#   rss     the session's VmRSS with 1 peer and with PEERS peers (PEERS interfaces in namespace B, each with
+#           its own wg-quick and session, all connected)
+# Usage: bench/session.sh [setup] [iperf3] [rss]   (default: all three)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+[ "$(id -u)" = 0 ] || { echo "bench/session.sh: run as root (creates network namespaces)" >&2; exit 1; }
+RUNS=${RUNS:-10} T=${T:-5} PEERS=${PEERS:-50}
+parts=${*:-setup iperf3 rss}
+
+build_log=$(mktemp)
+for product in wg-ice-hook wg-ice-signal; do
+  swift build -c release --product "$product" >"$build_log" 2>&1 || { cat "$build_log" >&2; exit 1; }
+done
+rm -f "$build_log"
+bin="$(swift build -c release --show-bin-path)"
+export PATH="$bin:$PATH" WG_QUICK_USERSPACE_IMPLEMENTATION=wireguard-go WG_I_PREFER_BUGGY_USERSPACE_TO_POLISHED_KMOD=1
+
+work=$(mktemp -d) a="sbench-a-$$" b="sbench-b-$$" ifa="sba$$" prefix="sbb$$-"
+in_a() { ip netns exec "$a" "$@"; }
+in_b() { ip netns exec "$b" "$@"; }
+cleanup() {
+  for conf in "$work"/*.conf; do
+    [ -e "$conf" ] || continue
+    name=$(basename "$conf" .conf)
+    pid=$(cat "/run/wg-ice/$name.pid" 2>/dev/null) && kill "$pid" 2>/dev/null || true
+    rm -f "/run/wg-ice/$name.pid" "/run/wg-ice/$name.sock"
+    in_a ip link del "$name" 2>/dev/null || in_b ip link del "$name" 2>/dev/null || true
+  done
+  [ -n "${signal_pid:-}" ] && kill "$signal_pid" 2>/dev/null || true
+  [ -f "$work/turnserver.pid" ] && kill -9 "$(cat "$work/turnserver.pid")" 2>/dev/null || true
+  ip netns pids "$a" 2>/dev/null | xargs -r kill 2>/dev/null || true
+  ip netns pids "$b" 2>/dev/null | xargs -r kill 2>/dev/null || true
+  ip netns del "$a" 2>/dev/null || true; ip netns del "$b" 2>/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+ip netns add "$a"; ip netns add "$b"
+ip -n "$a" link set lo up; ip -n "$b" link set lo up
+ip -n "$a" link add lan0 type veth peer name lan1 netns "$b"   # not veth*: libnice skips those
+ip -n "$a" addr add 10.88.0.1/24 dev lan0; ip -n "$b" addr add 10.88.0.2/24 dev lan1
+ip -n "$a" link set lan0 up; ip -n "$b" link set lan1 up
+
+cat >"$work/turnserver.conf" <<EOF
+listening-ip=10.88.0.1
+relay-ip=10.88.0.1
+listening-port=3478
+min-port=49152
+max-port=65535
+lt-cred-mech
+user=bench:bench-secret
+realm=wg-ice.bench
+fingerprint
+no-tls
+no-dtls
+no-cli
+pidfile=$work/turnserver.pid
+log-file=$work/turnserver.log
+EOF
+in_a turnserver -c "$work/turnserver.conf" >/dev/null 2>&1 &
+in_a "$bin/wg-ice-signal" --listen ws://10.88.0.1:0 >"$work/signal.out" 2>/dev/null &
+signal_pid=$!
+for _ in $(seq 100); do grep -q '^listening ' "$work/signal.out" 2>/dev/null && break; sleep 0.1; done
+signaling=$(sed -n 's/^listening //p' "$work/signal.out")
+[ -n "$signaling" ] || { echo "wg-ice-signal did not start" >&2; exit 1; }
+
+key() { wg genkey; }
+pub() { echo "$1" | wg pubkey; }
+ka=$(key); pa=$(pub "$ka")
+
+# config NAME KEY ADDRESS PORT EXTRA_ICE_LINES PEER_BLOCKS
+config() {
+  cat >"$work/$1.conf" <<EOF
+[Interface]
+PrivateKey = $2
+Address = $3
+ListenPort = $4
+PostUp = wg-ice-hook %i --config $work/$1.conf
+
+#[ICE]
+#Signaling = $signaling
+#URLs = turn:10.88.0.1:3478?transport=udp
+#Username = bench
+#Password = bench-secret
+$5
+
+$6
+EOF
+}
+
+now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
+first_reply_ms() {  # polls every 20 ms; prints ms from $1 to the first reply
+  local start=$1
+  for _ in $(seq 1500); do
+    if in_a ping -c 1 -W 0.2 -q 10.89.0.2 >/dev/null 2>&1; then echo $(( $(now_ms) - start )); return 0; fi
+    sleep 0.02
+  done
+  echo "no reply within 30 s" >&2; return 1
+}
+stats() {  # median and p95 of the numbers on stdin
+  sort -n | awk '{ v[NR] = $1 } END { m = v[int((NR + 1) / 2)]; p = v[int(NR * 0.95 + 0.999)]; printf "median %d ms, p95 %d ms (%d runs)", m, p, NR }'
+}
+
+# pair MODE: two configs for one A–B tunnel; MODE is direct, userspace or relay.
+pair() {
+  local extra=""
+  case $1 in
+    userspace) extra="#Proxy = userspace" ;;
+    relay) extra="#CandidateTypes = relay" ;;
+  esac
+  kb=$(key); pb=$(pub "$kb")
+  config "$ifa" "$ka" 10.89.0.1/24 51820 "$extra" "[Peer]
+PublicKey = $pb
+AllowedIPs = 10.89.0.2/32"
+  config "${prefix}0" "$kb" 10.89.0.2/24 51820 "$extra" "[Peer]
+PublicKey = $pa
+AllowedIPs = 10.89.0.1/32"
+}
+up() { in_a wg-quick up "$work/$ifa.conf" >/dev/null 2>&1; in_b wg-quick up "$work/${prefix}0.conf" >/dev/null 2>&1; }
+down() {
+  in_a wg-quick down "$work/$ifa.conf" >/dev/null 2>&1 || true
+  in_b wg-quick down "$work/${prefix}0.conf" >/dev/null 2>&1 || true
+  for name in "$ifa" "${prefix}0"; do
+    for _ in $(seq 50); do [ -e "/run/wg-ice/$name.pid" ] || break; sleep 0.1; done
+  done
+}
+session_rss_kb() { awk '/^VmRSS/ { print $2 }' "/proc/$(cat "/run/wg-ice/$ifa.pid")/status"; }
+
+if [[ $parts == *setup* ]]; then
+  for mode in direct relay; do
+    pair "$mode"
+    : >"$work/times"
+    for _ in $(seq "$RUNS"); do
+      up; start=$(now_ms)
+      first_reply_ms "$start" >>"$work/times"
+      down
+    done
+    echo "setup $mode: $(stats <"$work/times")"
+  done
+fi
+
+throughput() {  # Mbit/s of one iperf3 run A → B through the tunnel
+  in_b iperf3 -s -1 -B 10.89.0.2 >/dev/null 2>&1 &
+  sleep 0.3
+  in_a iperf3 -c 10.89.0.2 -t "$T" -J | python3 -c 'import json,sys; print(round(json.load(sys.stdin)["end"]["sum_received"]["bits_per_second"] / 1e6))'
+  wait
+}
+if [[ $parts == *iperf3* ]]; then
+  # Baseline: the same wireguard-go pair with static endpoints and no session.
+  pair direct
+  for side in a b; do sed -i '/^PostUp/d' "$work/$([ $side = a ] && echo "$ifa" || echo "${prefix}0").conf"; done
+  echo "Endpoint = 10.88.0.2:51820" >>"$work/$ifa.conf"; echo "Endpoint = 10.88.0.1:51820" >>"$work/${prefix}0.conf"
+  up; static=$(throughput); down
+  echo "iperf3 static endpoints: $static Mbit/s"
+  for mode in direct userspace relay; do
+    pair "$mode"; up; first_reply_ms "$(now_ms)" >/dev/null
+    path=$(in_a wg-ice-hook status "$ifa" --json | python3 -c 'import json,sys; p=json.load(sys.stdin)["peers"][0]; print(p["dataPath"], p["selectedPair"]["localType"])')
+    mbit=$(throughput); down
+    echo "iperf3 session $mode ($path): $mbit Mbit/s, ratio to static $(python3 -c "print(round($mbit / $static, 2))")"
+  done
+fi
+
+if [[ $parts == *rss* ]]; then
+  pair direct; up; first_reply_ms "$(now_ms)" >/dev/null; sleep 2
+  echo "rss 1 peer: $(session_rss_kb) KiB"; down
+  peers=""
+  for i in $(seq "$PEERS"); do
+    k=$(key); peers+="[Peer]
+PublicKey = $(pub "$k")
+AllowedIPs = 10.89.1.$i/32
+
+"
+    config "${prefix}$i" "$k" "10.89.1.$i/16" $((52000 + i)) "" "[Peer]
+PublicKey = $pa
+AllowedIPs = 10.89.0.1/32"
+  done
+  config "$ifa" "$ka" 10.89.0.1/16 51820 "" "$peers"
+  in_a wg-quick up "$work/$ifa.conf" >/dev/null 2>&1
+  for i in $(seq "$PEERS"); do in_b wg-quick up "$work/${prefix}$i.conf" >/dev/null 2>&1; done
+  connected=0
+  for _ in $(seq 240); do
+    connected=$(in_a wg-ice-hook status "$ifa" --json | python3 -c 'import json,sys; print(sum(1 for p in json.load(sys.stdin)["peers"] if p.get("dataPath")))')
+    [ "$connected" = "$PEERS" ] && break
+    sleep 0.5
+  done
+  replies=0
+  for i in $(seq "$PEERS"); do in_a ping -c 1 -W 1 -q "10.89.1.$i" >/dev/null 2>&1 && replies=$((replies + 1)); done
+  sleep 2
+  echo "rss $PEERS peers ($connected with a data path, $replies answering ping): $(session_rss_kb) KiB"
+fi

@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# Runs inside kvm-run's VM (a kernel with the WireGuard module): two network namespaces on one link, KERNEL
+# WireGuard brought up by stock wg-quick with `PostUp = wg-ice-hook %i`, a real wg-ice-signal. Checks that the
+# session drives kernel WireGuard over generic netlink with the nftables redirection, then that down removes
+# everything. Prints "kernel-session: passed" on success; any failure exits non-zero.
+set -euo pipefail
+bin=$1
+export PATH="$bin:$PATH"
+work=$(mktemp -d)
+fail() { echo "kernel-session: FAILED: $*" >&2; for ns in ksa ksb; do ip netns exec $ns wg show || true; ip netns exec $ns nft list ruleset || true; ip netns exec $ns wg-ice-hook status || true; done; exit 1; }
+in_a() { ip netns exec ksa "$@"; }
+in_b() { ip netns exec ksb "$@"; }
+
+ip netns add ksa; ip netns add ksb
+ip -n ksa link set lo up; ip -n ksb link set lo up
+ip -n ksa link add lan0 type veth peer name lan1 netns ksb   # not veth*: libnice skips those
+ip -n ksa addr add 10.70.0.1/24 dev lan0; ip -n ksb addr add 10.70.0.2/24 dev lan1
+ip -n ksa link set lan0 up; ip -n ksb link set lan1 up
+
+in_a wg-ice-signal --listen ws://10.70.0.1:0 >"$work/signal.out" 2>"$work/signal.err" &
+for _ in $(seq 600); do grep -q '^listening ' "$work/signal.out" && break; sleep 0.1; done
+signaling=$(sed -n 's/^listening //p' "$work/signal.out")
+[ -n "$signaling" ] || fail "wg-ice-signal did not start: $(cat "$work/signal.err")"
+
+ka=$(wg genkey) kb=$(wg genkey)
+pa=$(echo "$ka" | wg pubkey) pb=$(echo "$kb" | wg pubkey)
+conf() {  # NAME KEY ADDRESS PEER PEER_ADDRESS
+  cat >"$work/$1.conf" <<CONF
+[Interface]
+PrivateKey = $2
+Address = $3/24
+ListenPort = 51820
+PostUp = wg-ice-hook %i --config $work/$1.conf
+
+#[ICE]
+#Signaling = $signaling
+
+[Peer]
+PublicKey = $4
+AllowedIPs = $5/32
+CONF
+}
+conf kwga "$ka" 10.71.0.1 "$pb" 10.71.0.2
+conf kwgb "$kb" 10.71.0.2 "$pa" 10.71.0.1
+in_a wg-quick up "$work/kwga.conf" || fail "wg-quick up A"
+in_b wg-quick up "$work/kwgb.conf" || fail "wg-quick up B"
+[ "$(in_a ip -d link show kwga | grep -c wireguard)" -ge 1 ] || fail "kwga is not a kernel WireGuard link"
+
+ok=""
+for _ in $(seq 120); do in_a ping -c 1 -W 1 10.71.0.2 >/dev/null 2>&1 && { ok=1; break; }; done
+[ -n "$ok" ] || fail "no ping reply through the tunnel"
+status=$(in_a wg-ice-hook status kwga --json)
+echo "$status"
+python3 - "$status" <<'PY' || fail "status does not show a kernel-redirected direct pair"
+import json, sys
+peer = json.loads(sys.argv[1])["peers"][0]
+assert peer["dataPath"] == "kernel-redirect", peer
+assert peer["endpoint"] == peer["selectedPair"]["remote"], peer
+assert peer["selectedPair"]["localType"] == "host", peer
+PY
+in_a nft list table inet wg-ice-kwga >/dev/null || fail "no nftables table for kwga"
+# WireGuard's packets leave from the ICE socket's port, not 51820: the redirection is doing the work.
+local_port=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["peers"][0]["selectedPair"]["local"].rsplit(":",1)[1])' "$status")
+[ "$local_port" != 51820 ] || fail "the selected local candidate is WireGuard's own port"
+# All of that (generic netlink, nft) done by a session running as nobody with CAP_NET_ADMIN only.
+pid_a=$(cat /run/wg-ice/kwga.pid)
+for field in 'Uid:	65534	65534	65534	65534' 'CapEff:	0000000000001000' 'CapPrm:	0000000000001000' \
+             'CapAmb:	0000000000001000' 'NoNewPrivs:	1'; do
+  grep -qx "$field" "/proc/$pid_a/status" || fail "session A: no '$field' in /proc/$pid_a/status: $(cat "/proc/$pid_a/status")"
+done
+
+in_a wg-ice-hook down kwga || fail "wg-ice-hook down"
+[ -z "$(in_a nft list tables)" ] || fail "nftables table left after down: $(in_a nft list tables)"
+[ ! -e /run/wg-ice/kwga.sock ] || fail "control socket left after down"
+pid_b=$(cat /run/wg-ice/kwgb.pid)
+in_a wg-quick down "$work/kwga.conf"; in_b wg-quick down "$work/kwgb.conf"
+# Alive and not a zombie (the detached session's parent is init, which may not reap it here).
+alive() { [ -e "/proc/$1" ] && ! grep -q ') Z' "/proc/$1/stat"; }
+for _ in $(seq 100); do alive "$pid_b" || break; sleep 0.2; done
+! alive "$pid_b" || fail "session B still running after its interface went away"
+# The session (nobody) could not remove its files from root's /run/wg-ice: the next reader does.
+! in_b wg-ice-hook status kwgb >/dev/null 2>&1 || fail "status of an ended session succeeded"
+[ ! -e /run/wg-ice/kwgb.pid ] && [ ! -e /run/wg-ice/kwgb.sock ] || fail "stale files of session B not removed"
+[ -z "$(in_b nft list tables)" ] || fail "nftables table left on B"
+echo "kernel-session: passed"
