@@ -57,6 +57,8 @@ actor Supervisor {
             let monitor = monitor
             group.addTask { [weak self] in
                 for await event in monitor { await self?.handle(event) }
+                // Only `stop()` ends the monitor normally; if it died, sessions must not go unwatched.
+                await self?.stop()
             }
             group.addTask { [weak self] in
                 while let self, await !self.stopping {
