@@ -1,3 +1,4 @@
+import Glibc
 import WireGuard
 
 /// The connections a session needs to its WireGuard interface, opened while the process is still root: a
@@ -17,5 +18,8 @@ public struct InterfaceConnections: Sendable {
             throw error
         }
         interface = WireGuardInterface(name: name, implementation: command is UAPIClient ? .userspace : .kernel)
+        // The session's monitor, created after the drop, watches the UAPI directory (for a kernel interface
+        // too) and would have to create it on a host where wireguard-go never ran: root's job, so now.
+        mkdir(WireGuard.defaultSocketDirectory, 0o755)
     }
 }
