@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Runs inside kvm-run's VM (a kernel with the WireGuard module): two network namespaces on one link, KERNEL
 # WireGuard brought up by stock wg-quick with `PostUp = wg-ice-hook %i`, a real wg-ice-signal. Checks that the
-# session drives kernel WireGuard over generic netlink with the nftables redirection, then that down removes
-# everything. Prints "kernel-session: passed" on success; any failure exits non-zero.
+# session drives kernel WireGuard over generic netlink with the nftables redirection while running as nobody with
+# CAP_NET_ADMIN only, then that down removes everything. Prints "kernel-session: passed" on success; any failure exits non-zero.
 set -euo pipefail
 bin=$1
 export PATH="$bin:$PATH"
