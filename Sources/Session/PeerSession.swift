@@ -23,11 +23,6 @@ actor PeerSession {
     private var path: (kind: DataPathKind, path: any DataPath, pair: SelectedPair)?
     private var state: ICEState = .gathering
     private var restarts = 0
-    /// Failures since ICE last connected: the exponent of the restart backoff.
-    private var failures = 0
-    private let role: ICERole
-    /// When the current relayed or TCP path was selected; the controlling side retries for a direct pair.
-    private var indirectSince: ContinuousClock.Instant?
     private var restartTask: Task<Void, Never>?
     private var eventsTask: Task<Void, Never>?
     private var watchdogTask: Task<Void, Never>?
@@ -44,7 +39,6 @@ actor PeerSession {
         self.handshakeTimeout = handshakeTimeout
         self.logger = logger
         let role = try ICERole(localPublicKey: localKey.bytes, remotePublicKey: peer.bytes)
-        self.role = role
         agent = try await ICEAgent(configuration: ice, role: role, logger: logger)
     }
 
@@ -60,7 +54,6 @@ actor PeerSession {
                 try? await Task.sleep(for: .seconds(5))
                 guard let self else { return }
                 last = await self.checkHandshake(previous: last)
-                await self.tryDirectPath()
             }
         }
         do {
@@ -126,7 +119,6 @@ actor PeerSession {
         case .stateChanged(let new):
             logger.info("ICE \(new.rawValue)")
             state = new
-            if new == .connected || new == .ready { failures = 0 }
             if new == .failed { scheduleRestart() }
         case .selectedPairChanged(let pair):
             await use(pair)
@@ -155,7 +147,6 @@ actor PeerSession {
             }
             let old = path
             path = (kind, new, pair)
-            indirectSince = pair.isDirectUDP ? nil : .now
             await old?.path.close()
             logger.info("data path \(kind.rawValue), WireGuard endpoint \(new.wireGuardEndpoint)")
             await nudgeHandshake()
@@ -195,23 +186,10 @@ actor PeerSession {
         return current
     }
 
-    /// A relayed or TCP pair may have been chosen while a direct UDP path was blocked, and libnice does not
-    /// check failed pairs again by itself. While such a pair is in use, the controlling side restarts ICE every
-    /// 20–30 s (only one side, so the two restarts do not cross); the current path carries traffic meanwhile,
-    /// and a direct pair, if one now works, replaces it like any new selection.
-    private func tryDirectPath() async {
-        guard role == .controlling, restartTask == nil, let since = indirectSince,
-              since.duration(to: .now) > .seconds(Double.random(in: 20...30)) else { return }
-        indirectSince = .now
-        logger.info("relayed or TCP path: ICE restart to look for a direct one")
-        await restartNow()
-    }
-
-    /// ICE restart after consent loss or failure, with jittered exponential backoff (1 s doubling to 32 s).
+    /// ICE restart after consent loss or failure, with jittered exponential backoff (1 s doubling to 30 s).
     private func scheduleRestart() {
         guard restartTask == nil else { return }
-        failures += 1
-        let attempt = min(failures - 1, 5)
+        let attempt = min(restarts, 5)
         let delay = Double(1 << attempt) * Double.random(in: 0.5...1.0)
         restartTask = Task { [weak self] in
             try? await Task.sleep(for: .seconds(delay))
