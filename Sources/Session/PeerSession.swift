@@ -22,14 +22,23 @@ actor PeerSession {
     private var remote = RemoteState()
     private var path: (kind: DataPathKind, path: any DataPath, pair: SelectedPair)?
     private var state: ICEState = .gathering
-    private var restarts = 0
+    private var restarts: Int
+    /// Failures since ICE last connected: the exponent of the restart backoff.
+    private var failures: Int
+    /// Asks the interface session for a new peer session (new agent) carrying these restart and failure counts.
+    private let renew: @Sendable (Key, _ restarts: Int, _ failures: Int) async -> Void
+    private let role: ICERole
+    /// When the current relayed or TCP path was selected; the controlling side retries for a direct pair.
+    private var indirectSince: ContinuousClock.Instant?
     private var restartTask: Task<Void, Never>?
     private var eventsTask: Task<Void, Never>?
     private var watchdogTask: Task<Void, Never>?
     private let handshakeTimeout: Duration
 
     init(peer: Key, localKey: Key, signaling: SignalingChannel, link: WireGuardLink, ice: ICEConfiguration,
-         paths: PathFactory, handshakeTimeout: Duration = .seconds(180), logger: Logger) async throws {
+         paths: PathFactory, handshakeTimeout: Duration = .seconds(180), logger: Logger,
+         restarts: Int = 0, failures: Int = 0,
+         renew: @escaping @Sendable (Key, _ restarts: Int, _ failures: Int) async -> Void) async throws {
         var logger = logger
         logger[metadataKey: "peer"] = "\(peer.base64)"
         self.peer = peer
@@ -38,7 +47,11 @@ actor PeerSession {
         self.paths = paths
         self.handshakeTimeout = handshakeTimeout
         self.logger = logger
+        self.restarts = restarts
+        self.failures = failures
+        self.renew = renew
         let role = try ICERole(localPublicKey: localKey.bytes, remotePublicKey: peer.bytes)
+        self.role = role
         agent = try await ICEAgent(configuration: ice, role: role, logger: logger)
     }
 
@@ -54,6 +67,7 @@ actor PeerSession {
                 try? await Task.sleep(for: .seconds(5))
                 guard let self else { return }
                 last = await self.checkHandshake(previous: last)
+                await self.tryDirectPath()
             }
         }
         do {
@@ -119,6 +133,7 @@ actor PeerSession {
         case .stateChanged(let new):
             logger.info("ICE \(new.rawValue)")
             state = new
+            if new == .connected || new == .ready { failures = 0 }
             if new == .failed { scheduleRestart() }
         case .selectedPairChanged(let pair):
             await use(pair)
@@ -147,6 +162,7 @@ actor PeerSession {
             }
             let old = path
             path = (kind, new, pair)
+            indirectSince = pair.isDirectUDP ? nil : .now
             await old?.path.close()
             logger.info("data path \(kind.rawValue), WireGuard endpoint \(new.wireGuardEndpoint)")
             await nudgeHandshake()
@@ -186,23 +202,39 @@ actor PeerSession {
         return current
     }
 
-    /// ICE restart after consent loss or failure, with jittered exponential backoff (1 s doubling to 30 s).
+    /// A relayed or TCP pair may have been chosen while a direct UDP path was blocked, and libnice does not
+    /// check failed pairs again by itself. While such a pair is in use, the controlling side restarts ICE every
+    /// 20–30 s (only one side, so the two restarts do not cross); the current path carries traffic meanwhile,
+    /// and a direct pair, if one now works, replaces it like any new selection.
+    private func tryDirectPath() async {
+        guard role == .controlling, restartTask == nil, let since = indirectSince,
+              since.duration(to: .now) > .seconds(Double.random(in: 20...30)) else { return }
+        indirectSince = .now
+        logger.info("relayed or TCP path: ICE restart to look for a direct one")
+        restarts += 1
+        do { try await agent.restart() } catch { logger.error("ICE restart failed: \(error)") }
+    }
+
+    /// ICE restart after consent loss or failure, with jittered exponential backoff (1 s doubling to 32 s).
     private func scheduleRestart() {
         guard restartTask == nil else { return }
-        let attempt = min(restarts, 5)
+        failures += 1
+        let attempt = min(failures - 1, 5)
         let delay = Double(1 << attempt) * Double.random(in: 0.5...1.0)
         restartTask = Task { [weak self] in
             try? await Task.sleep(for: .seconds(delay))
             guard !Task.isCancelled else { return }
-            await self?.restartNow()
+            await self?.renewNow()
         }
     }
 
-    private func restartNow() async {
+    /// A dead path restarts with a new agent: libnice's own restart keeps the first gathering's candidates,
+    /// which a NAT rebinding or an address change has made useless (and the TURN allocation with them).
+    /// The interface session replaces this peer session; the bye makes the peer renew too.
+    private func renewNow() async {
         restartTask = nil
-        restarts += 1
-        logger.info("ICE restart \(restarts)")
-        do { try await agent.restart() } catch { logger.error("ICE restart failed: \(error)") }
+        logger.info("ICE restart \(restarts + 1) with a new agent")
+        await renew(peer, restarts + 1, failures)
     }
 
     // MARK: signaling out
