@@ -144,12 +144,22 @@ public actor InterfaceSession {
         await session.receive(kind)
     }
 
-    private func startPeer(_ key: Key) async {
+    /// A peer session gave up on its agent (dead path): replace it, telling the peer with a bye.
+    private func renew(_ key: Key, restarts: Int, failures: Int) async {
+        guard let session = peers.removeValue(forKey: key) else { return }
+        await session.close(sayBye: true)
+        await startPeer(key, restarts: restarts, failures: failures)
+    }
+
+    private func startPeer(_ key: Key, restarts: Int = 0, failures: Int = 0) async {
         guard !stopped, peers[key] == nil, key != localKey else { return }
         do {
-            let session = try await PeerSession(peer: key, localKey: localKey, signaling: channel, link: link,
-                                                ice: settings.ice, paths: paths,
-                                                handshakeTimeout: settings.handshakeTimeout, logger: logger)
+            let session = try await PeerSession(
+                peer: key, localKey: localKey, signaling: channel, link: link, ice: settings.ice, paths: paths,
+                handshakeTimeout: settings.handshakeTimeout, logger: logger, restarts: restarts, failures: failures,
+                renew: { [weak self] key, restarts, failures in
+                    await self?.renew(key, restarts: restarts, failures: failures)
+                })
             guard !stopped, peers[key] == nil else {
                 await session.close(sayBye: false)
                 return

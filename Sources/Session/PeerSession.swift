@@ -22,9 +22,11 @@ actor PeerSession {
     private var remote = RemoteState()
     private var path: (kind: DataPathKind, path: any DataPath, pair: SelectedPair)?
     private var state: ICEState = .gathering
-    private var restarts = 0
+    private var restarts: Int
     /// Failures since ICE last connected: the exponent of the restart backoff.
-    private var failures = 0
+    private var failures: Int
+    /// Asks the interface session for a new peer session (new agent) carrying these restart and failure counts.
+    private let renew: @Sendable (Key, _ restarts: Int, _ failures: Int) async -> Void
     private let role: ICERole
     /// When the current relayed or TCP path was selected; the controlling side retries for a direct pair.
     private var indirectSince: ContinuousClock.Instant?
@@ -34,7 +36,9 @@ actor PeerSession {
     private let handshakeTimeout: Duration
 
     init(peer: Key, localKey: Key, signaling: SignalingChannel, link: WireGuardLink, ice: ICEConfiguration,
-         paths: PathFactory, handshakeTimeout: Duration = .seconds(180), logger: Logger) async throws {
+         paths: PathFactory, handshakeTimeout: Duration = .seconds(180), logger: Logger,
+         restarts: Int = 0, failures: Int = 0,
+         renew: @escaping @Sendable (Key, _ restarts: Int, _ failures: Int) async -> Void) async throws {
         var logger = logger
         logger[metadataKey: "peer"] = "\(peer.base64)"
         self.peer = peer
@@ -43,6 +47,9 @@ actor PeerSession {
         self.paths = paths
         self.handshakeTimeout = handshakeTimeout
         self.logger = logger
+        self.restarts = restarts
+        self.failures = failures
+        self.renew = renew
         let role = try ICERole(localPublicKey: localKey.bytes, remotePublicKey: peer.bytes)
         self.role = role
         agent = try await ICEAgent(configuration: ice, role: role, logger: logger)
@@ -204,7 +211,8 @@ actor PeerSession {
               since.duration(to: .now) > .seconds(Double.random(in: 20...30)) else { return }
         indirectSince = .now
         logger.info("relayed or TCP path: ICE restart to look for a direct one")
-        await restartNow()
+        restarts += 1
+        do { try await agent.restart() } catch { logger.error("ICE restart failed: \(error)") }
     }
 
     /// ICE restart after consent loss or failure, with jittered exponential backoff (1 s doubling to 32 s).
@@ -216,15 +224,17 @@ actor PeerSession {
         restartTask = Task { [weak self] in
             try? await Task.sleep(for: .seconds(delay))
             guard !Task.isCancelled else { return }
-            await self?.restartNow()
+            await self?.renewNow()
         }
     }
 
-    private func restartNow() async {
+    /// A dead path restarts with a new agent: libnice's own restart keeps the first gathering's candidates,
+    /// which a NAT rebinding or an address change has made useless (and the TURN allocation with them).
+    /// The interface session replaces this peer session; the bye makes the peer renew too.
+    private func renewNow() async {
         restartTask = nil
-        restarts += 1
-        logger.info("ICE restart \(restarts)")
-        do { try await agent.restart() } catch { logger.error("ICE restart failed: \(error)") }
+        logger.info("ICE restart \(restarts + 1) with a new agent")
+        await renew(peer, restarts + 1, failures)
     }
 
     // MARK: signaling out

@@ -1,0 +1,220 @@
+#!/usr/bin/env bash
+# End-to-end NAT lab (scripts/lab): every scenario with WebSocket and with gRPC signaling, real wg-ice-signal,
+# coturn, nftables NAT routers, wireguard-go and stock wg-quick. Per case: a ping through the tunnel within a
+# deadline, the pair and data path `wg-ice-hook status --json` reports, the scenario's own event, and that
+# `wg-ice-hook down` / `wg-quick down` leave no nftables table, socket, pidfile or session process behind.
+# Deadlines are functional timeouts, not performance assertions. Exits non-zero if any case fails.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+[ "$(id -u)" = 0 ] || { echo "tests/nat-lab.sh: run as root" >&2; exit 1; }
+swift build --product wg-ice-hook >/dev/null && swift build --product wg-ice-signal >/dev/null || exit 1
+
+name="nl$$"
+lab() { local c="$1"; shift; scripts/lab "$c" --name "$name" "$@"; }
+case_failed=0
+fail() { echo "    FAIL: $*"; case_failed=1; }
+check() { local what="$1"; shift; if "$@"; then echo "    ok: $what"; else fail "$what"; fi; }
+
+status() { lab exec "$1" sh -c 'wg-ice-hook status "$IFACE" --json' 2>/dev/null; }
+# peer SITE JQ-FILTER: a field of the site's only peer, e.g. `peer a .selectedPair.localType`.
+peer() { status "$1" | jq -r ".peers[0]$2 // empty" 2>/dev/null; }
+iface() { echo "$name$1"; }
+
+# Seconds until a ping through the tunnel from SITE is answered, or failure after DEADLINE seconds.
+wait_ping() {
+  local site="$1" deadline="$2" start=$SECONDS
+  while [ $((SECONDS - start)) -lt "$deadline" ]; do
+    if lab exec "$site" sh -c 'ping -c 1 -W 1 "$PEER"' >/dev/null 2>&1; then
+      echo "    ping through the tunnel after $((SECONDS - start)) s"
+      return 0
+    fi
+    sleep 0.2
+  done
+  return 1
+}
+
+wait_for() {  # wait_for DEADLINE COMMAND...: until COMMAND succeeds
+  local deadline="$1" start=$SECONDS; shift
+  while [ $((SECONDS - start)) -lt "$deadline" ]; do "$@" && return 0; sleep 0.5; done
+  return 1
+}
+
+is_relayed() { [ "$(peer "$1" .selectedPair.localType)" = relay ] || [ "$(peer "$1" .selectedPair.remoteType)" = relay ]; }
+is_direct() {
+  local l r
+  l="$(peer "$1" .selectedPair.localType)"; r="$(peer "$1" .selectedPair.remoteType)"
+  [ -n "$l" ] && [ "$l" != relay ] && [ "$r" != relay ] && [ "$(peer "$1" .selectedPair.transport)" = udp ]
+}
+data_path() { [ "$(peer "$1" .dataPath)" = "$2" ]; }
+# Kernel redirection: WireGuard talks to the remote candidate itself, in this session's nftables table.
+kernel_path() {
+  data_path "$1" kernel-redirect && [ "$(peer "$1" .endpoint)" = "$(peer "$1" .selectedPair.remote)" ] &&
+    lab exec "$1" nft list tables | grep -q "wg-ice-$(iface "$1")"
+}
+# The proxy: WireGuard talks to a loopback socket of the session.
+proxy_path() { data_path "$1" userspace-proxy && [[ "$(peer "$1" .endpoint)" == 127.0.0.1:* ]]; }
+pair_types_in() {  # pair_types_in SITE TYPES...: both candidate types are among TYPES
+  local l r; l="$(peer "$1" .selectedPair.localType)"; r="$(peer "$1" .selectedPair.remoteType)"; shift
+  [[ " $* " == *" $l "* ]] && [[ " $* " == *" $r "* ]]
+}
+handshake() { [ -n "$(peer "$1" .lastHandshake)" ]; }
+describe() { echo "    site $1: $(status "$1" | jq -c '.peers[0] | {iceState, selectedPair, dataPath, endpoint, restarts}' 2>/dev/null)"; }
+
+session_pid() { cat "/run/wg-ice/$(iface "$1").pid" 2>/dev/null; }
+alive() { [ -n "$1" ] && [ -r "/proc/$1/stat" ] && ! grep -q ') Z' "/proc/$1/stat"; }
+# Nothing of the session left: no nftables table in the site, no control socket, pidfile or process, and no
+# UDP socket of a wg-ice-hook process in the site's namespace.
+nothing_left() {
+  local site="$1" pid="$2" i; i="$(iface "$1")"
+  ! alive "$pid" && [ ! -e "/run/wg-ice/$i.sock" ] && [ ! -e "/run/wg-ice/$i.pid" ] &&
+    [ -z "$(lab exec "$site" nft list tables)" ] &&
+    ! lab exec "$site" ss -Hunap | grep -q wg-ice-hook &&
+    ! pgrep -f "wg-ice-hook up $i " >/dev/null
+}
+
+teardown_check() {
+  local pa pb
+  pa="$(session_pid a)"; pb="$(session_pid b)"
+  check "site a: wg-ice-hook down exits 0" lab exec a sh -c 'wg-ice-hook down "$IFACE"'
+  check "site a: nothing left after wg-ice-hook down" nothing_left a "$pa"
+  check "site b: wg-quick down (PreDown = wg-ice-hook down) exits 0" lab exec b sh -c 'wg-quick down "$CONF" 2>/dev/null'
+  check "site b: nothing left after wg-quick down" nothing_left b "$pb"
+}
+
+# --- scenarios: each runs in a lab that `run_case` brought up --------------------------------------------
+
+case_lan() {
+  check "ping within 30 s" wait_ping a 30
+  for s in a b; do
+    check "site $s: host/host pair" pair_types_in "$s" host
+    check "site $s: kernel redirect" kernel_path "$s"
+    check "site $s: handshake" handshake "$s"
+  done
+}
+
+case_cone() {
+  check "ping within 30 s" wait_ping a 30
+  for s in a b; do
+    check "site $s: direct srflx/prflx pair" pair_types_in "$s" srflx prflx
+    check "site $s: kernel redirect" kernel_path "$s"
+    check "site $s: handshake" handshake "$s"
+  done
+}
+
+case_relayed() {  # cone-symmetric and symmetric: no direct pair exists
+  check "ping within 30 s" wait_ping a 30
+  for s in a b; do
+    check "site $s: relayed pair" is_relayed "$s"
+    check "site $s: relay is coturn" eval '[[ "$(peer '"$s"' .selectedPair.local)$(peer '"$s"' .selectedPair.remote)" == *203.0.113.1:* ]]'
+    check "site $s: userspace proxy" proxy_path "$s"
+  done
+}
+
+case_udp_blocked() {
+  check "ping within 30 s" wait_ping a 30
+  check "site a: local relay candidate" eval '[ "$(peer a .selectedPair.localType)" = relay ]'
+  check "site a: userspace proxy" proxy_path a
+  check "site a: TURN over TCP to coturn" eval '[ -n "$(lab exec a ss -Htn state established dst 203.0.113.1:3478)" ]'
+  check "site b: pair with a's relay" eval '[ "$(peer b .selectedPair.remoteType)" = relay ]'
+}
+
+case_rebind() {
+  check "ping within 30 s" wait_ping a 30
+  check "site a: direct pair before" is_direct a
+  lab rebind a | sed 's/^/    /'
+  check "ping again within 60 s after the NAT mapping changed" wait_ping a 60
+  check "site a: direct pair from the new public address" eval '[[ "$(peer a .selectedPair.local)" == 203.0.113.102:* ]]'
+  check "site a: kernel redirect" kernel_path a
+  check "a restart was counted" eval '[ $(( $(peer a .restarts) + $(peer b .restarts) )) -ge 1 ]'
+}
+
+signaling_is() { [ "$(status "$1" | jq -r '.signaling | to_entries[0].value')" = "$2" ]; }
+
+case_signal_restart() {
+  check "ping within 30 s" wait_ping a 30
+  local log; log="$(mktemp)"
+  lab exec a sh -c 'exec ping -c 80 -i 0.1 -W 1 "$PEER"' >"$log" 2>&1 &
+  local ping=$!
+  sleep 1
+  lab stop-signal >/dev/null
+  check "site a: signaling disconnected during the outage" wait_for 10 signaling_is a false
+  sleep 2
+  lab start-signal | sed 's/^/    /'
+  wait "$ping"
+  local lost; lost="$(sed -n 's/.* \([0-9]*\) received.*/\1/p' "$log")"
+  echo "    ping across the outage: $(grep 'packets transmitted' "$log")"
+  check "ping through the tunnel kept working (≤ 1 of 80 lost)" eval '[ -n "$lost" ] && [ "$lost" -ge 79 ]'
+  rm -f "$log"
+  check "both sites reconnect within 30 s" wait_for 30 eval 'signaling_is a true && signaling_is b true'
+  # The restarted server carries a new ICE exchange: a's session starts over and the tunnel comes back.
+  lab exec a sh -c 'wg-ice-hook down "$IFACE" && wg-ice-hook up "$IFACE" --config "$CONF"' >/dev/null
+  check "new session through the restarted server: ping within 30 s" wait_ping a 30
+}
+
+case_relay_direct() {
+  check "ping within 30 s" wait_ping a 30
+  check "site a: relayed pair while direct UDP is blocked" is_relayed a
+  check "site a: userspace proxy" proxy_path a
+  local log pidfile; log="$(mktemp)"; pidfile="$(mktemp)"
+  lab exec a sh -c 'echo $$ >'"$pidfile"'; exec ping -i 0.1 -W 1 -w 90 "$PEER"' >"$log" 2>&1 &
+  local ping=$!
+  sleep 1
+  lab unblock-direct
+  local start=$SECONDS
+  if wait_for 60 eval 'is_direct a && is_direct b'; then
+    echo "    direct pair $((SECONDS - start)) s after unblocking"
+    check "site a: kernel redirect after the switch" kernel_path a
+    check "site b: kernel redirect after the switch" kernel_path b
+  else
+    fail "no switch to a direct pair within 60 s"
+  fi
+  sleep 2
+  kill -INT "$(cat "$pidfile")" 2>/dev/null
+  wait "$ping"
+  local sent got
+  sent="$(sed -n 's/^\([0-9]*\) packets transmitted.*/\1/p' "$log")"
+  got="$(sed -n 's/.* \([0-9]*\) received.*/\1/p' "$log")"
+  echo "    10/s ping across the switch: $(grep 'packets transmitted' "$log")"
+  check "at most 1 ping lost across the switch" eval '[ -n "$got" ] && [ $((sent - got)) -le 1 ]'
+  rm -f "$log" "$pidfile"
+}
+
+# --- runner ----------------------------------------------------------------------------------------------
+
+passed=() failed=()
+run_case() {  # run_case LABEL SCENARIO SIGNALING FUNCTION
+  local label="$1" scenario="$2" signaling="$3" fn="$4" start=$SECONDS
+  echo "== $label ($signaling)"
+  case_failed=0
+  if lab up "$scenario" --signaling "$signaling" >/dev/null; then
+    "$fn"
+    teardown_check
+    if [ "$case_failed" = 1 ]; then
+      describe a; describe b
+      echo "    --- wg-ice-signal log (tail)"; tail -5 "/run/wg-ice-lab/$name/signal.log" 2>/dev/null | sed 's/^/    /'
+    fi
+  else
+    fail "scripts/lab up $scenario failed"
+  fi
+  lab down
+  [ -e "/run/wg-ice-lab/$name" ] && fail "scripts/lab down left /run/wg-ice-lab/$name"
+  ip netns list | grep -q "^$name-" && fail "scripts/lab down left namespaces"
+  if [ "$case_failed" = 0 ]; then passed+=("$label/$signaling ($((SECONDS - start)) s)"); else failed+=("$label/$signaling"); fi
+}
+
+trap 'lab down' EXIT
+total=$SECONDS
+for signaling in ws grpc; do
+  run_case "same LAN" lan "$signaling" case_lan
+  run_case "cone NAT" cone "$signaling" case_cone
+  run_case "cone + symmetric NAT" cone-symmetric "$signaling" case_relayed
+  run_case "symmetric NAT" symmetric "$signaling" case_relayed
+  run_case "UDP blocked at a" udp-blocked "$signaling" case_udp_blocked
+  run_case "NAT rebinding" cone "$signaling" case_rebind
+  run_case "signaling server restart" cone "$signaling" case_signal_restart
+  run_case "relay → direct" relay-direct "$signaling" case_relay_direct
+done
+echo "== nat-lab: ${#passed[@]} passed, ${#failed[@]} failed in $((SECONDS - total)) s"
+for c in "${passed[@]}"; do echo "   pass: $c"; done
+for c in "${failed[@]}"; do echo "   FAIL: $c"; done
+[ ${#failed[@]} -eq 0 ]
