@@ -75,7 +75,7 @@ key() { wg genkey; }
 pub() { echo "$1" | wg pubkey; }
 ka=$(key); pa=$(pub "$ka")
 
-# config NAME KEY ADDRESS PORT EXTRA_ICE_LINES PEER_BLOCKS
+# config NAME KEY ADDRESS PORT EXTRA_ICE_LINES PEER_BLOCKS [EXTRA_INTERFACE_LINES]
 config() {
   cat >"$work/$1.conf" <<EOF
 [Interface]
@@ -83,6 +83,7 @@ PrivateKey = $2
 Address = $3
 ListenPort = $4
 PostUp = wg-ice-hook %i --config $work/$1.conf
+${7:-}
 
 #[ICE]
 #Signaling = $signaling
@@ -125,11 +126,10 @@ AllowedIPs = 10.89.0.1/32"
 }
 up() { in_a wg-quick up "$work/$ifa.conf" >/dev/null 2>&1; in_b wg-quick up "$work/${prefix}0.conf" >/dev/null 2>&1; }
 down() {
+  in_a wg-ice-hook down "$ifa" >/dev/null 2>&1 || true
+  in_b wg-ice-hook down "${prefix}0" >/dev/null 2>&1 || true
   in_a wg-quick down "$work/$ifa.conf" >/dev/null 2>&1 || true
   in_b wg-quick down "$work/${prefix}0.conf" >/dev/null 2>&1 || true
-  for name in "$ifa" "${prefix}0"; do
-    for _ in $(seq 50); do [ -e "/run/wg-ice/$name.pid" ] || break; sleep 0.1; done
-  done
 }
 session_rss_kb() { awk '/^VmRSS/ { print $2 }' "/proc/$(cat "/run/wg-ice/$ifa.pid")/status"; }
 
@@ -177,13 +177,18 @@ PublicKey = $(pub "$k")
 AllowedIPs = 10.89.1.$i/32
 
 "
-    config "${prefix}$i" "$k" "10.89.1.$i/16" $((52000 + i)) "" "[Peer]
+    # Fifty interfaces in one namespace all route to 10.89.0.1: each answers through its own table.
+    config "${prefix}$i" "$k" "10.89.1.$i/32" $((52000 + i)) "" "[Peer]
 PublicKey = $pa
-AllowedIPs = 10.89.0.1/32"
+AllowedIPs = 10.89.0.1/32" "Table = off
+PostUp = ip rule add from 10.89.1.$i table $((1000 + i)); ip route add 10.89.0.1/32 dev %i table $((1000 + i))
+PostDown = ip rule del from 10.89.1.$i table $((1000 + i))"
   done
   config "$ifa" "$ka" 10.89.0.1/16 51820 "" "$peers"
   in_a wg-quick up "$work/$ifa.conf" >/dev/null 2>&1
-  for i in $(seq "$PEERS"); do in_b wg-quick up "$work/${prefix}$i.conf" >/dev/null 2>&1; done
+  for i in $(seq "$PEERS"); do
+    in_b wg-quick up "$work/${prefix}$i.conf" >"$work/up.log" 2>&1 || { cat "$work/up.log" >&2; exit 1; }
+  done
   connected=0
   for _ in $(seq 240); do
     connected=$(in_a wg-ice-hook status "$ifa" --json | python3 -c 'import json,sys; print(sum(1 for p in json.load(sys.stdin)["peers"] if p.get("dataPath")))')

@@ -175,8 +175,12 @@ actor PeerSession {
     /// REKEY_TIMEOUT (5 s). Turning persistent keepalive on makes it send at once (wireguard-go and the kernel
     /// both send a keepalive when the interval goes from 0 to non-zero); the peer's session does the same, so
     /// whichever side has not tried yet completes the handshake now. The user's interval is put back at once.
+    /// The controlled side learns of the nomination half a round trip before the controlling side and would
+    /// often send its initiation before the peer's data path exists (libnice drops it, and the retry is 5 s
+    /// away), so it waits a moment first.
     private func nudgeHandshake() async {
-        guard let current = try? await link.device().peer(peer), !current.hasRecentHandshake else { return }
+        if role == .controlled { try? await Task.sleep(for: .milliseconds(300)) }
+        guard path != nil, let current = try? await link.device().peer(peer), !current.hasRecentHandshake else { return }
         let user = current.persistentKeepalive
         let steps: [UInt16] = user == 0 ? [1, 0] : [0, user]
         do {
