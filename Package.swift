@@ -35,6 +35,7 @@ let package = Package(
     products: [
         .executable(name: "wg-ice-hook", targets: ["wg-ice-hook"]),
         .executable(name: "wg-ice-signal", targets: ["wg-ice-signal"]),
+        .executable(name: "wg-ice-resolve", targets: ["wg-ice-resolve"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -101,5 +102,9 @@ let package = Package(
         // The per-interface session (issue 7): ties configuration, WireGuard, signaling, ICE and the data paths.
         .target(name: "Session", dependencies: ["ConfParser", "WireGuard", "Signaling", "ICE", "DataPath", logging]),
         .testTarget(name: "SessionTests", dependencies: ["Session", "TestSupport"]),
+        // One-shot ICE for scripts (issue 7): the session's machinery without a long-running process.
+        .executableTarget(name: "wg-ice-resolve", dependencies: [
+            "Session", "ConfParser", "CLISupport", "ICE", "WireGuard", argumentParser, logging,
+        ]),
     ]
 )

@@ -18,6 +18,9 @@ struct PathFactory: Sendable {
         self.proxy = proxy
         // Probing runs nft; skip it when the configuration rules kernel redirection out anyway.
         nftablesAvailable = proxy != .userspace && NFTablesTable.isAvailable()
+        // The table is named after the interface: chains left by a killed session or by wg-ice-resolve --apply
+        // would otherwise still rewrite WireGuard's packets for a pair this session no longer uses.
+        if nftablesAvailable { try? table.delete() }
     }
 
     func make(for pair: SelectedPair, agent: ICEAgent, peer: Key, logger: Logger) throws -> (DataPathKind, any DataPath) {

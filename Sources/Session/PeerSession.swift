@@ -13,7 +13,8 @@ actor PeerSession {
     private let agent: ICEAgent
     private let signaling: SignalingChannel
     private let link: WireGuardLink
-    private let paths: PathFactory
+    /// Nil for wg-ice-resolve: pairs are only recorded (in the agent), nothing is installed.
+    private let paths: PathFactory?
     private let logger: Logger
 
     private var generation: UInt32 = 0
@@ -27,7 +28,7 @@ actor PeerSession {
     private var eventsTask: Task<Void, Never>?
 
     init(peer: Key, localKey: Key, signaling: SignalingChannel, link: WireGuardLink, ice: ICEConfiguration,
-         paths: PathFactory, logger: Logger) async throws {
+         paths: PathFactory?, logger: Logger) async throws {
         var logger = logger
         logger[metadataKey: "peer"] = "\(peer.base64)"
         self.peer = peer
@@ -125,6 +126,7 @@ actor PeerSession {
     private func use(_ pair: SelectedPair) async {
         if let current = path, current.pair == pair { return }
         logger.info("selected \(pair.local.type.rawValue)/\(pair.local.transport.rawValue) → \(pair.remote.type.rawValue) \(pair.remote.address):\(pair.remote.port)")
+        guard let paths else { return }
         do {
             let (kind, new) = try paths.make(for: pair, agent: agent, peer: peer, logger: logger)
             do {
@@ -202,6 +204,9 @@ actor PeerSession {
     }
 
     // MARK: status
+
+    /// The agent's state and selected pair, as libnice last reported them.
+    nonisolated var ice: (state: ICEState, pair: SelectedPair?) { (agent.state, agent.selectedPair) }
 
     func status(wireGuard: Peer?) -> PeerStatus {
         PeerStatus(

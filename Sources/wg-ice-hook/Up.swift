@@ -53,13 +53,6 @@ struct Up: AsyncParsableCommand {
     }
 }
 
-/// Linux interface names: 1–15 bytes, no `/`, whitespace or `:`; also what keeps runtime paths safe.
-func isValidInterfaceName(_ name: String) -> Bool {
-    let bytes = Array(name.utf8)
-    return (1...15).contains(bytes.count) && name != "." && name != ".."
-        && !bytes.contains { $0 == UInt8(ascii: "/") || $0 == UInt8(ascii: ":") || $0 <= 0x20 || $0 >= 0x7f }
-}
-
 /// The pid in the interface's pidfile, if that process is alive.
 func runningSession(_ interface: String) -> pid_t? {
     guard let text = try? String(contentsOfFile: RuntimeFiles.pidfile(interface), encoding: .utf8),

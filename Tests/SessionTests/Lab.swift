@@ -19,7 +19,9 @@ final class Lab: @unchecked Sendable {
     let signalingURL: String
 
     /// `scheme` picks the signaling transport both sides use: "ws" or "grpc"; `proxy` is the `Proxy` setting.
-    init(scheme: String, proxy: String = "auto") throws {
+    /// `hookOnB: false` leaves B's configuration without the PostUp hook (wg-ice-resolve runs there);
+    /// `iceOnA` and `iceOnB` add settings to each side's #[ICE] block.
+    init(scheme: String, proxy: String = "auto", hookOnB: Bool = true, iceOnA: [String] = [], iceOnB: [String] = []) throws {
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("wg-ice-lab-\(uniqueSuffix())")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let nsA = try NetNS(prefix: "wgsa"), nsB = try NetNS(prefix: "wgsb")
@@ -64,18 +66,20 @@ final class Lab: @unchecked Sendable {
             let pubB = try runChecked(["wg", "pubkey"], input: keyB).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
             let ifA = String("wgsa\(uniqueSuffix())".prefix(15)), ifB = String("wgsb\(uniqueSuffix())".prefix(15))
             let directory = directory, signaling = signalingURL
-            func side(_ ns: NetNS, _ interface: String, key: String, address: String, peer: String, peerAddress: String) throws -> Side {
+            func side(_ ns: NetNS, _ interface: String, key: String, address: String, peer: String, peerAddress: String,
+                      hook: Bool = true, ice: [String] = []) throws -> Side {
                 let path = directory.appendingPathComponent("\(interface).conf").path
                 let text = """
                     [Interface]
                     PrivateKey = \(key)
                     Address = \(address)/24
                     ListenPort = 51820
-                    PostUp = wg-ice-hook %i --config \(path)
+                    \(hook ? "PostUp = wg-ice-hook %i --config \(path)" : "")
 
                     #[ICE]
                     #Signaling = \(signaling)
                     #Proxy = \(proxy)
+                    \(ice.map { "#\($0)\n" }.joined())
 
                     [Peer]
                     PublicKey = \(peer)
@@ -85,8 +89,9 @@ final class Lab: @unchecked Sendable {
                 try text.write(toFile: path, atomically: true, encoding: .utf8)
                 return Side(ns: ns, interface: interface, config: path, tunnelAddress: address)
             }
-            a = try side(nsA, ifA, key: keyA, address: "10.99.0.1", peer: pubB, peerAddress: "10.99.0.2")
-            b = try side(nsB, ifB, key: keyB, address: "10.99.0.2", peer: pubA, peerAddress: "10.99.0.1")
+            a = try side(nsA, ifA, key: keyA, address: "10.99.0.1", peer: pubB, peerAddress: "10.99.0.2", ice: iceOnA)
+            b = try side(nsB, ifB, key: keyB, address: "10.99.0.2", peer: pubA, peerAddress: "10.99.0.1",
+                         hook: hookOnB, ice: iceOnB)
             self.server = server
         } catch {
             if let process { kill(process.processIdentifier, SIGKILL) }
