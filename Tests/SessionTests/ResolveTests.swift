@@ -62,6 +62,21 @@ import TestSupport
             try await lab.exec(lab.b, "ping -c 1 -W 1 \(lab.a.tunnelAddress)").status == 0
         }
         #expect(pingedAgain, "no ping after the second --apply")
+
+        // While a session runs on an interface, wg-ice-resolve leaves it alone.
+        let busy = try await lab.exec(lab.a, "wg-ice-resolve \(lab.a.interface) --config \(lab.a.config) --apply")
+        #expect(busy.status == 2 && busy.output.contains("session is running"), "\(busy.output)")
+
+        // A session started on B takes over: the redirection wg-ice-resolve left is replaced, not doubled.
+        #expect(try await lab.exec(lab.b, "wg-ice-hook up \(b) --config \(config)").status == 0)
+        let sessionPinged = try await eventually(seconds: 20) {
+            let status = try await lab.exec(lab.b, "wg-ice-hook status \(b) --json").output
+            guard status.contains("kernel-redirect") else { return false }
+            return try await lab.exec(lab.b, "ping -c 1 -W 1 \(lab.a.tunnelAddress)").status == 0
+        }
+        #expect(sessionPinged, "no ping through B's own session")
+        let rules = try await lab.exec(lab.b, "nft list table inet wg-ice-\(b)").output
+        #expect(rules.split(separator: "\n").filter { $0.contains("counter") }.count == 2, "\(rules)")
     }
 
     @Test func usageErrorsExitTwoChangeNothingAndAMissingPeerTimesOut() async throws {
