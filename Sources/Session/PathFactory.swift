@@ -38,3 +38,9 @@ struct PathFactory: Sendable {
         try? table.delete()
     }
 }
+
+/// Deletes the interface's nftables table when no session owns it: left by a killed session or by
+/// wg-ice-resolve --apply. No table or no nft: nothing to do.
+public func removeLeftoverPaths(interface: String) {
+    try? NFTablesTable(interface: interface).delete()
+}

@@ -63,6 +63,11 @@ import TestSupport
         }
         #expect(pingedAgain, "no ping after the second --apply")
 
+        // PreDown's `wg-ice-hook down` without a session removes what --apply left.
+        #expect(try await lab.exec(lab.b, "wg-ice-hook down \(b)").status == 0)
+        #expect(try await lab.exec(lab.b, "nft list tables").output.isEmpty, "wg-ice-hook down left the table")
+        #expect(try await lab.exec(lab.b, "(wg-ice-resolve \(b) --config \(config) --apply 2>/dev/null)").status == 0)
+
         // While a session runs on an interface, wg-ice-resolve leaves it alone.
         let busy = try await lab.exec(lab.a, "wg-ice-resolve \(lab.a.interface) --config \(lab.a.config) --apply")
         #expect(busy.status == 2 && busy.output.contains("session is running"), "\(busy.output)")
