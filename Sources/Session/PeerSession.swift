@@ -72,6 +72,12 @@ actor PeerSession {
                 let credentials = try ICECredentials(ufrag: c.ufrag, pwd: c.pwd)
                 let (outcome, ready, ended) = remote.accept(credentials, generation: c.generation)
                 guard outcome != .duplicate else { return }
+                // The peer restarted (the agent follows it): a restart still waiting out its backoff would only
+                // throw away the checks these credentials start.
+                if outcome == .changed {
+                    restartTask?.cancel()
+                    restartTask = nil
+                }
                 logger.debug("remote credentials", metadata: ["generation": "\(c.generation)"])
                 try await agent.setRemoteCredentials(credentials)
                 for sdp in ready { try await agent.addRemoteCandidate(sdp) }

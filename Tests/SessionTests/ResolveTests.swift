@@ -53,7 +53,8 @@ import TestSupport
         #expect(stillPinging.status == 0, "tunnel broke once A's consent expired: \(stillPinging.output)")
 
         // Applying again replaces the peer's chains instead of adding a second, conflicting pair of them.
-        let again = try await lab.exec(lab.b, "(wg-ice-resolve \(b) --config \(config) --apply 2>/dev/null)")
+        // A is restarting with backoff by now; give a loaded machine time.
+        let again = try await lab.exec(lab.b, "(wg-ice-resolve \(b) --config \(config) --timeout 30s --apply 2>/dev/null)")
         #expect(again.status == 0, "\(again.output)")
         let chains = try await lab.exec(lab.b, "nft list table inet wg-ice-\(b)").output
             .split(separator: "\n").filter { $0.contains("chain ") }
