@@ -14,7 +14,7 @@ DOCDIR ?= $(PREFIX)/share/doc/wg-ice
 
 SWIFT ?= swift
 SWIFT_BUILD_FLAGS ?= -c release --static-swift-stdlib
-PROGRAMS := wg-ice-hook wg-ice-signal
+PROGRAMS := wg-ice-hook wg-ice-signal wg-ice-resolve
 MANPAGES := $(wildcard man/*.[1-8])
 UNITS := $(wildcard systemd/*.service)
 OUT := out
@@ -46,7 +46,9 @@ install: all
 		install -m 0644 $(OUT)/completions/zsh/_$$p "$(DESTDIR)$(ZSHCOMPDIR)/_$$p" && \
 		install -m 0644 $(OUT)/completions/fish/$$p.fish "$(DESTDIR)$(FISHCOMPDIR)/$$p.fish" || exit 1; \
 	done
-	install -m 0644 examples/* "$(DESTDIR)$(DOCDIR)/examples/"
+	install -m 0644 examples/*.conf "$(DESTDIR)$(DOCDIR)/examples/"
+	install -d "$(DESTDIR)$(DOCDIR)/examples/wg-quick@.service.d"
+	install -m 0644 examples/wg-quick@.service.d/* "$(DESTDIR)$(DOCDIR)/examples/wg-quick@.service.d/"
 	[ -z "$(UNITS)" ] || { install -d "$(DESTDIR)$(SYSTEMDUNITDIR)" && install -m 0644 $(UNITS) "$(DESTDIR)$(SYSTEMDUNITDIR)/"; }
 
 uninstall:

@@ -35,6 +35,7 @@ let package = Package(
     products: [
         .executable(name: "wg-ice-hook", targets: ["wg-ice-hook"]),
         .executable(name: "wg-ice-signal", targets: ["wg-ice-signal"]),
+        .executable(name: "wg-ice-resolve", targets: ["wg-ice-resolve"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -103,5 +104,9 @@ let package = Package(
         // prctl/capset for the session's privilege drop (variadic or undeclared in Swift's Glibc).
         .target(name: "CPrivileges"),
         .testTarget(name: "SessionTests", dependencies: ["Session", "TestSupport"]),
+        // One-shot ICE for scripts (issue 7): the session's machinery without a long-running process.
+        .executableTarget(name: "wg-ice-resolve", dependencies: [
+            "Session", "ConfParser", "CLISupport", "ICE", "WireGuard", argumentParser, logging,
+        ]),
     ]
 )

@@ -29,32 +29,56 @@ done
 dpkg -i "$work"/wg-ice_*.deb "$work"/wg-ice-signal_*.deb
 installed=(wg-ice wg-ice-signal)
 
-for bin in /usr/bin/wg-ice-hook /usr/bin/wg-ice-signal; do
+for bin in /usr/bin/wg-ice-hook /usr/bin/wg-ice-signal /usr/bin/wg-ice-resolve; do
   "$bin" --version
   ! ldd "$bin" | grep -E 'libswift|libFoundation|lib_Foundation|libdispatch' || fail "$bin links the Swift runtime dynamically"
 done
 for example in /usr/share/doc/wg-ice/examples/*.conf; do
   wg-ice-hook check "$example" || fail "installed wg-ice-hook rejects $example"
 done
-for page in wg-ice.conf.5 wg-ice-signal.8; do
+for page in wg-ice.conf.5 wg-ice-signal.8 wg-ice-hook.8 wg-ice-resolve.8; do
   man -w "${page%.*}" >/dev/null || fail "man page ${page} not installed"
   out=$(MANWIDTH=80 man --warnings "${page##*.}" "${page%.*}" 2>&1 >/dev/null) || fail "man ${page} failed"
   [ -z "$out" ] || fail "man --warnings ${page}: $out"
 done
-systemd-analyze verify --man=no /lib/systemd/system/wg-ice-signal.service
-bash -n /usr/share/bash-completion/completions/wg-ice-hook
+# verify reports bad directives on stderr but still exits 0: any output is a failure.
+verify() {
+  out=$(systemd-analyze verify --man=no "$@" 2>&1) || fail "systemd-analyze verify $*: $out"
+  [ -z "$out" ] || fail "systemd-analyze verify $*: $out"
+}
+verify /lib/systemd/system/wg-ice-signal.service
+verify /lib/systemd/system/wg-ice-watch.service
+# The wg-quick@ drop-in, installed as documentation, applied to wireguard-tools' own unit.
+units="$work/units"
+rm -rf "$units" && mkdir -p "$units/wg-quick@.service.d"
+cp /lib/systemd/system/wg-quick@.service "$units/"
+cp "/usr/share/doc/wg-ice/examples/wg-quick@.service.d/wg-ice.conf" "$units/wg-quick@.service.d/"
+SYSTEMD_UNIT_PATH="$units:" verify "$units/wg-quick@wg0.service"
+rm -rf "$units"
+for p in wg-ice-hook wg-ice-signal wg-ice-resolve; do
+  bash -n "/usr/share/bash-completion/completions/$p" || fail "bash completion for $p"
+done
+wg-ice-resolve nosuchwg0 --config /usr/share/doc/wg-ice/examples/site-a.conf >/dev/null 2>&1 && rc=0 || rc=$?
+[ "$rc" = 2 ] || fail "installed wg-ice-resolve: exit $rc for a missing interface, expected 2"
 
 dpkg --purge wg-ice wg-ice-signal >/dev/null
 installed=()
-[ ! -e /usr/bin/wg-ice-hook ] || fail "dpkg --purge left /usr/bin/wg-ice-hook"
+for f in /usr/bin/wg-ice-hook /usr/bin/wg-ice-resolve /lib/systemd/system/wg-ice-watch.service; do
+  [ ! -e "$f" ] || fail "dpkg --purge left $f"
+done
 
 # make install / uninstall honour DESTDIR and PREFIX and leave nothing behind.
 root="$work/root"
 make -C "$src" install DESTDIR="$root" PREFIX=/usr/local SYSTEMDUNITDIR=/usr/local/lib/systemd/system >/dev/null
-for f in usr/local/bin/wg-ice-hook usr/local/bin/wg-ice-signal usr/local/share/man/man5/wg-ice.conf.5 \
-         usr/local/share/man/man8/wg-ice-signal.8 usr/local/lib/systemd/system/wg-ice-signal.service \
+for f in usr/local/bin/wg-ice-hook usr/local/bin/wg-ice-signal usr/local/bin/wg-ice-resolve \
+         usr/local/share/man/man5/wg-ice.conf.5 usr/local/share/man/man8/wg-ice-signal.8 \
+         usr/local/share/man/man8/wg-ice-hook.8 usr/local/share/man/man8/wg-ice-resolve.8 \
+         usr/local/lib/systemd/system/wg-ice-signal.service usr/local/lib/systemd/system/wg-ice-watch.service \
          usr/local/share/bash-completion/completions/wg-ice-hook usr/local/share/zsh/vendor-completions/_wg-ice-hook \
-         usr/local/share/fish/vendor_completions.d/wg-ice-hook.fish; do
+         usr/local/share/fish/vendor_completions.d/wg-ice-hook.fish \
+         usr/local/share/bash-completion/completions/wg-ice-resolve usr/local/share/zsh/vendor-completions/_wg-ice-resolve \
+         usr/local/share/fish/vendor_completions.d/wg-ice-resolve.fish \
+         "usr/local/share/doc/wg-ice/examples/wg-quick@.service.d/wg-ice.conf"; do
   [ -e "$root/$f" ] || fail "make install did not install $f"
 done
 make -C "$src" uninstall DESTDIR="$root" PREFIX=/usr/local SYSTEMDUNITDIR=/usr/local/lib/systemd/system >/dev/null

@@ -41,7 +41,7 @@ public final class KernelRedirect: DataPath {
         let family = remote.isIPv6 ? "ip6" : "ip"
         // Unique per instance: while a peer switches between two direct pairs, the new rules are installed
         // before the old ones are removed, so the two must not share chains.
-        let tag = "\(peer.hex.prefix(16))-\(Self.instances.add(1, ordering: .relaxed).newValue)"
+        let tag = "\(Self.tag(peer))-\(Self.instances.add(1, ordering: .relaxed).newValue)"
         let (out, into) = ("out-\(tag)", "in-\(tag)")
         let t = "inet \(table.name)"
         let localPort = pair.local.basePort
@@ -57,6 +57,22 @@ public final class KernelRedirect: DataPath {
         self.table = table
         chains = [out, into]
         logger.info("kernel redirect \(endpoint) WireGuard port \(wireGuardPort) <-> ICE port \(localPort) in table \(table.name)")
+    }
+
+    private static func tag(_ peer: Key) -> String { String(peer.hex.prefix(16)) }
+
+    /// Removes the chains of every redirection of `peer` in `table`, including those of earlier processes
+    /// (wg-ice-resolve --apply replacing its previous result). No table, no chains: nothing to do.
+    public static func removeAll(of peer: Key, in table: NFTablesTable) throws {
+        guard let listing = table.list() else { return }
+        let prefixes = ["out-\(tag(peer))-", "in-\(tag(peer))-"]
+        let chains = listing.split(separator: "\n").compactMap { line -> Substring? in
+            let words = line.split(whereSeparator: { $0 == " " || $0 == "\t" })
+            guard words.count >= 2, words[0] == "chain", prefixes.contains(where: words[1].hasPrefix) else { return nil }
+            return words[1]
+        }
+        guard !chains.isEmpty else { return }
+        try NFTables.run(chains.map { "flush chain inet \(table.name) \($0)\ndelete chain inet \(table.name) \($0)\n" }.joined())
     }
 
     public func close() async {

@@ -24,6 +24,13 @@ public enum RuntimeFiles {
     }
 }
 
+/// Linux interface names: 1–15 bytes, no `/`, whitespace or `:`; also what keeps runtime paths safe.
+public func isValidInterfaceName(_ name: String) -> Bool {
+    let bytes = Array(name.utf8)
+    return (1...15).contains(bytes.count) && name != "." && name != ".."
+        && !bytes.contains { $0 == UInt8(ascii: "/") || $0 == UInt8(ascii: ":") || $0 <= 0x20 || $0 >= 0x7f }
+}
+
 /// The session's local control socket: a unix stream socket, one request line per connection
 /// (`status` or `stop`), one response, then close. Bound by `init` (while the session is still root: the
 /// directory is root's), served by `serve` from a dedicated thread because accept blocks.

@@ -1,4 +1,5 @@
 import Foundation
+import ICE
 import Logging
 import Signaling
 import WireGuard
@@ -14,14 +15,16 @@ public actor InterfaceSession {
     private let monitor: WireGuardMonitor
     private let localKey: Key
     private let listenPort: UInt16
-    private let paths: PathFactory
+    private let paths: PathFactory?
     private let logger: Logger
     private var peers: [Key: PeerSession] = [:]
     private var connected: [String: Bool] = [:]
     private var stopped = false
 
     /// Reads the interface's key over `connections` (opened before any privilege drop); nothing runs until `run()`.
-    public init(interface: String, settings: SessionSettings, connections: InterfaceConnections, logger: Logger) async throws {
+    /// Without `dataPaths` (wg-ice-resolve) selected pairs are only recorded: WireGuard and nftables stay untouched.
+    public init(interface: String, settings: SessionSettings, connections: InterfaceConnections, logger: Logger,
+                dataPaths: Bool = true) async throws {
         var logger = logger
         logger[metadataKey: "interface"] = "\(interface)"
         let link = WireGuardLink(control: connections.command, interface: interface)
@@ -39,7 +42,7 @@ public actor InterfaceSession {
         self.monitor = try WireGuardMonitor(interface: connections.interface, control: connections.monitor)
         self.localKey = signalingKey.publicKey.wireGuardKey
         self.listenPort = device.listenPort
-        self.paths = PathFactory(interface: interface, wireGuardPort: device.listenPort, proxy: settings.proxy)
+        self.paths = dataPaths ? PathFactory(interface: interface, wireGuardPort: device.listenPort, proxy: settings.proxy) : nil
         self.logger = logger
     }
 
@@ -64,15 +67,16 @@ public actor InterfaceSession {
         logger.info("session ended")
     }
 
-    /// Says bye to every peer, removes every data path and closes the agents and signaling. Idempotent.
-    public func stop() async {
+    /// Says bye to every peer except those in `quiet` (whose path outlives the session: wg-ice-resolve --apply),
+    /// removes every data path and closes the agents and signaling. Idempotent.
+    public func stop(withoutByeTo quiet: Set<Key> = []) async {
         guard !stopped else { return }
         stopped = true
         monitor.cancel()
         let all = peers.values
         peers = [:]
-        for peer in all { await peer.close(sayBye: true) }
-        paths.removeAll()
+        for peer in all { await peer.close(sayBye: !quiet.contains(peer.peer)) }
+        paths?.removeAll()
         await channel.backend.close()
     }
 
@@ -84,6 +88,11 @@ public actor InterfaceSession {
         }
         return InterfaceStatus(interface: interface, publicKey: localKey.base64, listenPort: listenPort,
                                signaling: connected, peers: result)
+    }
+
+    /// Each peer session's ICE state and selected pair.
+    public func iceResults() -> [Key: (state: ICEState, pair: SelectedPair?)] {
+        peers.mapValues(\.ice)
     }
 
     // MARK: events

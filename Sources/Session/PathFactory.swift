@@ -18,8 +18,8 @@ struct PathFactory: Sendable {
         self.proxy = proxy
         // Probing runs nft; skip it when the configuration rules kernel redirection out anyway.
         nftablesAvailable = proxy != .userspace && NFTablesTable.isAvailable()
-        // A table here now is a killed predecessor's (a second session is refused): its rules would match
-        // before this session's, since chain names restart with the process.
+        // The table is named after the interface: chains left by a killed session or by wg-ice-resolve --apply
+        // would otherwise still rewrite WireGuard's packets for a pair this session no longer uses.
         if nftablesAvailable { try? table.delete() }
     }
 
@@ -37,4 +37,10 @@ struct PathFactory: Sendable {
         guard nftablesAvailable else { return }
         try? table.delete()
     }
+}
+
+/// Deletes the interface's nftables table when no session owns it: left by a killed session or by
+/// wg-ice-resolve --apply. No table or no nft: nothing to do.
+public func removeLeftoverPaths(interface: String) {
+    try? NFTablesTable(interface: interface).delete()
 }

@@ -13,7 +13,8 @@ actor PeerSession {
     private let agent: ICEAgent
     private let signaling: SignalingChannel
     private let link: WireGuardLink
-    private let paths: PathFactory
+    /// Nil for wg-ice-resolve: pairs are only recorded (in the agent), nothing is installed.
+    private let paths: PathFactory?
     private let logger: Logger
 
     private var generation: UInt32 = 0
@@ -36,7 +37,7 @@ actor PeerSession {
     private let handshakeTimeout: Duration
 
     init(peer: Key, localKey: Key, signaling: SignalingChannel, link: WireGuardLink, ice: ICEConfiguration,
-         paths: PathFactory, handshakeTimeout: Duration = .seconds(180), logger: Logger,
+         paths: PathFactory?, handshakeTimeout: Duration = .seconds(180), logger: Logger,
          restarts: Int = 0, failures: Int = 0,
          renew: @escaping @Sendable (Key, _ restarts: Int, _ failures: Int) async -> Void) async throws {
         var logger = logger
@@ -97,6 +98,12 @@ actor PeerSession {
                 let credentials = try ICECredentials(ufrag: c.ufrag, pwd: c.pwd)
                 let (outcome, ready, ended) = remote.accept(credentials, generation: c.generation)
                 guard outcome != .duplicate else { return }
+                // The peer restarted (the agent follows it): a restart still waiting out its backoff would only
+                // throw away the checks these credentials start.
+                if outcome == .changed {
+                    restartTask?.cancel()
+                    restartTask = nil
+                }
                 logger.debug("remote credentials", metadata: ["generation": "\(c.generation)"])
                 try await agent.setRemoteCredentials(credentials)
                 for sdp in ready { try await agent.addRemoteCandidate(sdp) }
@@ -152,6 +159,7 @@ actor PeerSession {
     private func use(_ pair: SelectedPair) async {
         if let current = path, current.pair == pair { return }
         logger.info("selected \(pair.local.type.rawValue)/\(pair.local.transport.rawValue) → \(pair.remote.type.rawValue) \(pair.remote.address):\(pair.remote.port)")
+        guard let paths else { return }
         do {
             let (kind, new) = try paths.make(for: pair, agent: agent, peer: peer, logger: logger)
             do {
@@ -282,6 +290,9 @@ actor PeerSession {
     }
 
     // MARK: status
+
+    /// The agent's state and selected pair, as libnice last reported them.
+    nonisolated var ice: (state: ICEState, pair: SelectedPair?) { (agent.state, agent.selectedPair) }
 
     func status(wireGuard: Peer?) -> PeerStatus {
         PeerStatus(

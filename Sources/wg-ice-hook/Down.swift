@@ -5,7 +5,7 @@ import Session
 struct Down: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Stop the ICE session of an interface (the PreDown hook).",
-        discussion: "The session says bye to its peers and removes every nftables rule and proxy socket it created; WireGuard keeps its last endpoints. No session running is not an error."
+        discussion: "The session says bye to its peers and removes every nftables rule and proxy socket it created; WireGuard keeps its last endpoints. No session running is not an error; the interface's nftables table is then deleted if a killed session or wg-ice-resolve --apply left one."
     )
 
     @Argument(help: "The WireGuard interface.")
@@ -20,6 +20,7 @@ struct Down: ParsableCommand {
         guard let pid = runningSession(interface) else {
             unlink(socket)
             unlink(RuntimeFiles.pidfile(interface))
+            removeLeftoverPaths(interface: interface)
             return
         }
         if (try? controlRequest("stop", path: socket)) == nil { kill(pid, SIGTERM) }

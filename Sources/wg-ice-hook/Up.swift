@@ -59,10 +59,3 @@ struct Up: ParsableCommand {
         }
     }
 }
-
-/// Linux interface names: 1–15 bytes, no `/`, whitespace or `:`; also what keeps runtime paths safe.
-func isValidInterfaceName(_ name: String) -> Bool {
-    let bytes = Array(name.utf8)
-    return (1...15).contains(bytes.count) && name != "." && name != ".."
-        && !bytes.contains { $0 == UInt8(ascii: "/") || $0 == UInt8(ascii: ":") || $0 <= 0x20 || $0 >= 0x7f }
-}

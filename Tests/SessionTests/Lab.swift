@@ -21,9 +21,11 @@ final class Lab: @unchecked Sendable {
     let signalingURL: String
 
     /// `scheme` picks the signaling transport both sides use: "ws" or "grpc"; `proxy` is the `Proxy` setting;
-    /// `settings` are more `Key = Value` lines for both sides' `#[ICE]` blocks; without `hook` the
-    /// configurations have no PostUp line (for `wg-ice-hook watch`).
-    init(scheme: String, proxy: String = "auto", settings: [String] = [], hook: Bool = true) throws {
+    /// `settings` are more `Key = Value` lines for both sides' `#[ICE]` blocks, `iceOnA`/`iceOnB` for one side.
+    /// Without `hook` neither configuration has the PostUp line (for `wg-ice-hook watch`); `hookOnB: false`
+    /// leaves it out of B's only (wg-ice-resolve runs there).
+    init(scheme: String, proxy: String = "auto", settings: [String] = [], hook: Bool = true, hookOnB: Bool = true,
+         iceOnA: [String] = [], iceOnB: [String] = []) throws {
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("wg-ice-lab-\(uniqueSuffix())")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let nsA = try NetNS(prefix: "wgsa"), nsB = try NetNS(prefix: "wgsb")
@@ -68,7 +70,8 @@ final class Lab: @unchecked Sendable {
             let pubB = try runChecked(["wg", "pubkey"], input: keyB).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
             let ifA = String("wgsa\(uniqueSuffix())".prefix(15)), ifB = String("wgsb\(uniqueSuffix())".prefix(15))
             let directory = directory, signaling = signalingURL
-            func side(_ ns: NetNS, _ interface: String, key: String, address: String, peer: String, peerAddress: String) throws -> Side {
+            func side(_ ns: NetNS, _ interface: String, key: String, address: String, peer: String, peerAddress: String,
+                      hook: Bool, ice: [String]) throws -> Side {
                 let sideDirectory = directory.appendingPathComponent(interface)
                 try FileManager.default.createDirectory(at: sideDirectory, withIntermediateDirectories: true)
                 let path = sideDirectory.appendingPathComponent("\(interface).conf").path
@@ -82,7 +85,7 @@ final class Lab: @unchecked Sendable {
                     #[ICE]
                     #Signaling = \(signaling)
                     #Proxy = \(proxy)
-                    \(settings.map { "#\($0)" }.joined(separator: "\n"))
+                    \(ice.map { "#\($0)\n" }.joined())
 
                     [Peer]
                     PublicKey = \(peer)
@@ -92,8 +95,10 @@ final class Lab: @unchecked Sendable {
                 try text.write(toFile: path, atomically: true, encoding: .utf8)
                 return Side(ns: ns, interface: interface, config: path, tunnelAddress: address)
             }
-            a = try side(nsA, ifA, key: keyA, address: "10.99.0.1", peer: pubB, peerAddress: "10.99.0.2")
-            b = try side(nsB, ifB, key: keyB, address: "10.99.0.2", peer: pubA, peerAddress: "10.99.0.1")
+            a = try side(nsA, ifA, key: keyA, address: "10.99.0.1", peer: pubB, peerAddress: "10.99.0.2",
+                         hook: hook, ice: settings + iceOnA)
+            b = try side(nsB, ifB, key: keyB, address: "10.99.0.2", peer: pubA, peerAddress: "10.99.0.1",
+                         hook: hook && hookOnB, ice: settings + iceOnB)
             self.server = server
         } catch {
             if let process { kill(process.processIdentifier, SIGKILL) }
