@@ -143,6 +143,12 @@ public actor InterfaceSession {
             return
         }
         if case .bye = kind {
+            // A bye held by the server for us may come from the peer's previous process, which this agent never
+            // talked to: tearing it down would throw away the exchange with the peer's current process.
+            guard await session.isTalking(to: message.payload.sessionID) else {
+                logger.debug("ignored a bye from a peer process this agent did not talk to", metadata: ["peer": "\(key.base64)"])
+                return
+            }
             // The peer's session ended: start afresh so its next session finds ours ready.
             logger.info("peer said bye", metadata: ["peer": "\(key.base64)"])
             peers[key] = nil
@@ -150,7 +156,7 @@ public actor InterfaceSession {
             await startPeer(key)
             return
         }
-        await session.receive(kind)
+        await session.receive(kind, from: message.payload.sessionID)
     }
 
     /// A peer session gave up on its agent (dead path): replace it, telling the peer with a bye.

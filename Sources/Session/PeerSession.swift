@@ -21,6 +21,8 @@ actor PeerSession {
     private var sent: [String] = []
     private var gatheringDone = false
     private var remote = RemoteState()
+    /// The signaling session id of the peer process whose credentials this agent uses.
+    private var remoteProcess: UInt64?
     private var path: (kind: DataPathKind, path: any DataPath, pair: SelectedPair)?
     private var state: ICEState = .gathering
     private var restarts: Int
@@ -91,13 +93,15 @@ actor PeerSession {
 
     // MARK: signaling in
 
-    func receive(_ kind: PayloadKind) async {
+    /// `sender` is the signaling session id of the peer's process (random per process start).
+    func receive(_ kind: PayloadKind, from sender: UInt64) async {
         do {
             switch kind {
             case .credentials(let c):
                 let credentials = try ICECredentials(ufrag: c.ufrag, pwd: c.pwd)
                 let (outcome, ready, ended) = remote.accept(credentials, generation: c.generation)
                 guard outcome != .duplicate else { return }
+                remoteProcess = sender
                 // The peer restarted (the agent follows it): a restart still waiting out its backoff would only
                 // throw away the checks these credentials start.
                 if outcome == .changed {
@@ -123,6 +127,9 @@ actor PeerSession {
             logger.warning("ignored signaling message from peer: \(error)")
         }
     }
+
+    /// Whether a bye from the peer process `sender` concerns this agent.
+    func isTalking(to sender: UInt64) -> Bool { remoteProcess == sender }
 
     // MARK: agent events
 

@@ -23,6 +23,11 @@ import TestSupport
         print("[\(scheme), Proxy = \(proxy)] both wg-quick up → first ping reply: \(Int(Date().timeIntervalSince(upDone) * 1000)) ms")
         let state = pinged ? "" : try await lab.exec(lab.a, "wg show; nft list ruleset; wg-ice-hook status").output
         #expect(pinged, "no ping reply through the tunnel: \(state)")
+        // libnice reports the selected pair before its state leaves "checking"; the tunnel can be faster.
+        _ = try await eventually(seconds: 10) {
+            let text = try await lab.exec(lab.a, "wg-ice-hook status \(lab.a.interface) --json").output
+            return text.contains("\"connected\"") || text.contains("\"ready\"")
+        }
 
         let status = try await lab.exec(lab.a, "wg-ice-hook status \(lab.a.interface) --json")
         #expect(status.status == 0, "status: \(status.output)")
