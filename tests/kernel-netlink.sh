@@ -4,13 +4,8 @@
 # Fails when kvm-run is missing, the guest fails to boot, or any check fails: there is no skip.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-# kvm-run ships beside the checkout in ../shared/tools (CI and development machines alike).
-kvm_run=${KVM_RUN:-}
-for candidate in ../shared/tools/kvm-run /work/shared/tools/kvm-run; do
-  [ -n "$kvm_run" ] || [ ! -x "$candidate" ] || kvm_run=$(realpath "$candidate")
-done
-kvm_run=${kvm_run:-../shared/tools/kvm-run}
-[ -x "$kvm_run" ] || { echo "kernel-netlink: $kvm_run not found (set KVM_RUN)" >&2; exit 1; }
+. tests/kernel/kvm-run.sh
+find_kvm_run kernel-netlink
 driver="$(swift build --show-bin-path)/wireguard-driver"
 [ -x "$driver" ] || { echo "kernel-netlink: $driver not built (swift build --build-tests)" >&2; exit 1; }
 log=$(mktemp)

@@ -4,11 +4,8 @@
 # kvm-run or a failed boot fails the test.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-kvm_run=${KVM_RUN:-}
-for candidate in ../shared/tools/kvm-run /work/shared/tools/kvm-run; do
-  [ -n "$kvm_run" ] || [ ! -x "$candidate" ] || kvm_run=$(realpath "$candidate")
-done
-[ -n "$kvm_run" ] || { echo "kernel-session: kvm-run not found (set KVM_RUN)" >&2; exit 1; }
+. tests/kernel/kvm-run.sh
+find_kvm_run kernel-session
 bin="$(swift build --show-bin-path)"
 for tool in wg-ice-hook wg-ice-signal; do
   [ -x "$bin/$tool" ] || { echo "kernel-session: $bin/$tool not built (swift build)" >&2; exit 1; }
