@@ -1,0 +1,38 @@
+import Foundation
+import Testing
+import TestSupport
+
+/// Both sessions stop and start again: B's bye, held by the server while A was gone, reaches A's new session
+/// before B's new credentials. It concerns a process A's new agent never talked to, so A must ignore it
+/// rather than throw away the exchange with B's new process.
+@Suite(.serialized) struct StaleByeTests {
+    @Test func aHeldByeFromThePeersPreviousProcessIsIgnored() async throws {
+        let lab = try await offPool { try Lab(scheme: "ws", settings: ["LogLevel = debug"], hook: false) }
+        defer { lab.destroy() }
+        for side in [lab.a, lab.b] {
+            let up = try await lab.exec(side, "wg-quick up \(side.config)")
+            #expect(up.status == 0, "wg-quick up: \(up.output)")
+        }
+        func start(_ side: Lab.Side, log: String) async throws {
+            let path = lab.directory.appendingPathComponent(log).path
+            try await lab.exec(side, "wg-ice-hook up \(side.interface) --foreground --config \(side.config) >\(path) 2>&1 &")
+        }
+        let ping = "ping -c 1 -W 1 \(lab.b.tunnelAddress)"
+        try await start(lab.a, log: "a1.log")
+        try await start(lab.b, log: "b1.log")
+        #expect(try await eventually(seconds: 30) { try await lab.exec(lab.a, ping).status == 0 }, "tunnel never came up")
+
+        // A first, then B: B's bye to A finds no subscriber and is held for A's next session.
+        for side in [lab.a, lab.b] {
+            let down = try await lab.exec(side, "wg-ice-hook down \(side.interface)")
+            #expect(down.status == 0, "down: \(down.output)")
+        }
+        try await start(lab.a, log: "a2.log")
+        try await start(lab.b, log: "b2.log")
+        #expect(try await eventually(seconds: 30) { try await lab.exec(lab.a, ping).status == 0 }, "tunnel did not come back")
+
+        let log = (try? String(contentsOf: lab.directory.appendingPathComponent("a2.log"), encoding: .utf8)) ?? ""
+        #expect(log.contains("ignored a bye from a peer process this agent did not talk to"), "\(log)")
+        #expect(!log.contains("peer said bye"), "\(log)")
+    }
+}
