@@ -65,7 +65,9 @@ let package = Package(
         .target(name: "CLISupport", dependencies: [argumentParser, logging]),
         // ICE: libnice behind a Swift API; CNiceShim wraps the variadic GObject calls.
         .target(name: "CNiceShim", dependencies: ["CNice"]),
-        .target(name: "ICE", dependencies: ["CNice", "CNiceShim", logging]),
+        // Blocking work (spawns, DNS, UAPI/netlink) off the cooperative pool.
+        .target(name: "Blocking"),
+        .target(name: "ICE", dependencies: ["CNice", "CNiceShim", "Blocking", logging]),
         // One ICE agent per process, driven over stdin/stdout, for the network-namespace tests and bench/ice.sh.
         .executableTarget(name: "ice-peer", dependencies: ["ICE"]),
         .executableTarget(name: "ice-bench", dependencies: ["ICE"]),
@@ -93,14 +95,14 @@ let package = Package(
         .testTarget(name: "WireGuardTests", dependencies: ["WireGuard", "TestSupport"]),
         // Drives the WireGuard module from bench/uapi.sh and tests/kernel-netlink.sh; not a product.
         // Data paths (issue 7): kernel redirection with nftables, userspace proxy.
-        .target(name: "DataPath", dependencies: ["ICE", "WireGuard", "ConfParser", logging]),
+        .target(name: "DataPath", dependencies: ["ICE", "WireGuard", "ConfParser", "Blocking", logging]),
         .testTarget(name: "DataPathTests", dependencies: ["DataPath", "ICE", "WireGuard", "ConfParser", "TestSupport"]),
         // One ICE agent plus its data path per process (so per namespace), driven by DataPathTests; not a product.
         .executableTarget(name: "datapath-peer", dependencies: ["DataPath", "ICE", "WireGuard", "ConfParser"],
                           path: "Tests/DataPathPeer"),
         .executableTarget(name: "wireguard-driver", dependencies: ["WireGuard", "TestSupport"], path: "Tests/WireGuardDriver"),
         // The per-interface session (issue 7): ties configuration, WireGuard, signaling, ICE and the data paths.
-        .target(name: "Session", dependencies: ["ConfParser", "WireGuard", "Signaling", "ICE", "DataPath", "CPrivileges", logging]),
+        .target(name: "Session", dependencies: ["ConfParser", "WireGuard", "Signaling", "ICE", "DataPath", "Blocking", "CPrivileges", logging]),
         // prctl/capset for the session's privilege drop (variadic or undeclared in Swift's Glibc).
         .target(name: "CPrivileges"),
         .testTarget(name: "SessionTests", dependencies: ["Session", "TestSupport"]),
