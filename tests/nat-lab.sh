@@ -81,6 +81,25 @@ teardown_check() {
   check "site b: nothing left after wg-quick down" nothing_left b "$pb"
 }
 
+# A 10/s ping from SITE running in the background: ping_start SITE; ... ping_stop prints "SENT RECEIVED GAP FIRST"
+# (GAP: the longest run of unanswered pings after the first reply, in pings; FIRST: icmp_seq of the first reply).
+ping_start() {
+  ping_log="$(mktemp)"; ping_pidfile="$(mktemp)"
+  lab exec "$1" sh -c 'echo $$ >'"$ping_pidfile"'; exec ping -n -i 0.1 -W 1 "$PEER"' >"$ping_log" 2>&1 &
+  ping_job=$!
+  sleep 0.2
+}
+ping_stop() {
+  kill -INT "$(cat "$ping_pidfile")" 2>/dev/null
+  wait "$ping_job" 2>/dev/null
+  local sent
+  sent="$(sed -n 's/^\([0-9]*\) packets transmitted.*/\1/p' "$ping_log")"
+  sed -n 's/.*bytes from.*icmp_seq=\([0-9]*\) .*/\1/p' "$ping_log" | sort -n | uniq |
+    awk -v sent="${sent:-0}" 'NR == 1 { first = $1; prev = $1 } { if ($1 - prev - 1 > gap) gap = $1 - prev - 1; prev = $1; n++ }
+      END { if (n == 0) { first = -1; gap = sent } else if (sent - prev - 1 > gap) gap = sent - prev - 1; print sent, n + 0, gap + 0, first }'
+  rm -f "$ping_log" "$ping_pidfile"
+}
+
 # --- scenarios: each runs in a lab that `run_case` brought up --------------------------------------------
 
 case_lan() {
@@ -179,14 +198,60 @@ case_relay_direct() {
   rm -f "$log" "$pidfile"
 }
 
+# Traffic waiting before the path exists (a service or monitor sending right after boot): both sites ping from
+# the moment their interfaces are up, so WireGuard tries its first handshake before ICE gave it an endpoint and
+# may not try again for REKEY_TIMEOUT (5 s). The first reply must come well before that retry.
+case_traffic_first() {
+  local expect="$1" out_a out_b sent got gap first
+  for s in a b; do lab exec "$s" sh -c 'wg-quick up "$CONF"' >/dev/null 2>&1 || fail "site $s: wg-quick up"; done
+  local pa_log pa_pid; pa_log="$(mktemp)"; pa_pid="$(mktemp)"
+  lab exec b sh -c 'echo $$ >'"$pa_pid"'; exec ping -n -i 0.1 -W 1 "$PEER"' >"$pa_log" 2>&1 &
+  local pb_job=$!
+  ping_start a
+  sleep 8
+  out_a="$(ping_stop)"
+  kill -INT "$(cat "$pa_pid")" 2>/dev/null; wait "$pb_job" 2>/dev/null
+  out_b="$(sed -n 's/.*bytes from.*icmp_seq=\([0-9]*\) .*/\1/p' "$pa_log" | head -1)"
+  rm -f "$pa_log" "$pa_pid"
+  read -r sent got gap first <<<"$out_a"
+  echo "    first reply at a after $(awk -v s="$first" 'BEGIN { printf "%.1f", s * 0.1 }') s, at b after $(awk -v s="${out_b:--1}" 'BEGIN { printf "%.1f", s * 0.1 }') s (pings from both sides from wg-quick up on); a: $got of $sent answered"
+  check "site a: first reply within 3 s of wg-quick up (WireGuard's own retry comes after 5 s)" eval '[ "$first" -ge 1 ] && [ "$first" -le 30 ]'
+  check "site b: first reply within 3 s of wg-quick up" eval '[ -n "$out_b" ] && [ "$out_b" -le 30 ]'
+  check "site a: no ping lost after the first reply" eval '[ "$gap" -le 1 ]'
+  for s in a b; do check "site $s: $expect pair" "$( [ "$expect" = direct ] && echo is_direct || echo is_relayed )" "$s"; done
+}
+case_traffic_first_direct() { case_traffic_first direct; }
+case_traffic_first_relayed() { case_traffic_first relayed; }
+
+# The controlling side restarts ICE every 20-30 s while a relayed pair is in use, looking for a direct one; the
+# restart may select another relayed pair on the same agent. Traffic must keep flowing through every such change.
+case_relay_reselect() {
+  check "ping within 30 s" wait_ping a 30
+  ping_start a
+  local start=$SECONDS
+  wait_for 45 eval '[ $(( $(peer a .restarts) + $(peer b .restarts) )) -ge 1 ]' ||
+    fail "no relay → direct retry within 45 s"
+  echo "    retry after $((SECONDS - start)) s: site a $(peer a .selectedPair.localType)/$(peer a .selectedPair.remoteType), site b $(peer b .selectedPair.localType)/$(peer b .selectedPair.remoteType)"
+  sleep 10
+  local sent got gap first; read -r sent got gap first <<<"$(ping_stop)"
+  echo "    10/s ping across the retry: $got of $sent answered, longest gap $gap pings"
+  check "at most 2 pings lost across the retry, no gap over 1 s" eval '[ $((sent - got)) -le 2 ] && [ "$gap" -le 10 ]'
+  for s in a b; do
+    check "site $s: still relayed through the userspace proxy" eval "is_relayed $s && proxy_path $s"
+  done
+}
+
 # --- runner ----------------------------------------------------------------------------------------------
 
 passed=() failed=()
-run_case() {  # run_case LABEL SCENARIO SIGNALING FUNCTION
+run_case() {  # run_case LABEL SCENARIO SIGNALING FUNCTION [LAB-UP-OPTIONS...]
   local label="$1" scenario="$2" signaling="$3" fn="$4" start=$SECONDS
+  shift 4
+  # NATLAB_ONLY=REGEX runs only the cases whose function matches (development; CI runs all).
+  [ -z "${NATLAB_ONLY:-}" ] || [[ "$fn/$signaling" =~ $NATLAB_ONLY ]] || return 0
   echo "== $label ($signaling)"
   case_failed=0
-  if lab up "$scenario" --signaling "$signaling" >/dev/null; then
+  if lab up "$scenario" --signaling "$signaling" "$@" >/dev/null; then
     "$fn"
     teardown_check
     if [ "$case_failed" = 1 ]; then
@@ -213,6 +278,9 @@ for signaling in ws grpc; do
   run_case "NAT rebinding" cone "$signaling" case_rebind
   run_case "signaling server restart" cone "$signaling" case_signal_restart
   run_case "relay → direct" relay-direct "$signaling" case_relay_direct
+  run_case "traffic before the path (direct)" cone "$signaling" case_traffic_first_direct --no-wg
+  run_case "traffic before the path (relayed)" symmetric "$signaling" case_traffic_first_relayed --no-wg
+  run_case "relayed pair re-selected by a retry" symmetric "$signaling" case_relay_reselect
 done
 echo "== nat-lab: ${#passed[@]} passed, ${#failed[@]} failed in $((SECONDS - total)) s"
 for c in "${passed[@]}"; do echo "   pass: $c"; done
