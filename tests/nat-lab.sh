@@ -179,6 +179,31 @@ case_relay_direct() {
   rm -f "$log" "$pidfile"
 }
 
+# PAC (RFC 8863): a new ICE exchange in which b's messages reach a at once and a's reach b 30 s late. a gets
+# b's candidates, and its checks fail (b's NAT has no mapping towards a yet): libnice gives up after ~7 s. a must
+# not renew its agent (each renewal restarts the exchange, whose answers are again 30 s away) but keep waiting,
+# so that b's checks, once it has a's candidates, find the pair.
+case_signal_delayed() {
+  check "ping within 30 s" wait_ping a 30
+  local log pidfile; log="$(mktemp)"; pidfile="$(mktemp)"
+  lab exec a sh -c 'echo $$ >'"$pidfile"'; exec ping -i 0.1 -W 1 -w 80 "$PEER"' >"$log" 2>&1 &
+  local ping=$!
+  sleep 1
+  lab hold-signal b
+  # A new exchange: a's session starts over (its bye and credentials are held back on the way to b).
+  lab exec a sh -c 'wg-ice-hook down "$IFACE" && wg-ice-hook up "$IFACE" --config "$CONF"' >/dev/null
+  sleep 30
+  echo "    site a after 30 s: restarts $(peer a .restarts), ICE $(peer a .iceState)"
+  lab release-signal b
+  check "ping within 10 s after b gets a's messages" wait_ping a 10
+  check "site a: no agent renewal while b's answer was on its way" eval '[ "$(peer a .restarts)" = 0 ]'
+  sleep 2
+  kill -INT "$(cat "$pidfile")" 2>/dev/null
+  wait "$ping"
+  echo "    10/s ping through the case: $(grep 'packets transmitted' "$log")"
+  rm -f "$log" "$pidfile"
+}
+
 # --- runner ----------------------------------------------------------------------------------------------
 
 passed=() failed=()
@@ -213,6 +238,9 @@ for signaling in ws grpc; do
   run_case "NAT rebinding" cone "$signaling" case_rebind
   run_case "signaling server restart" cone "$signaling" case_signal_restart
   run_case "relay → direct" relay-direct "$signaling" case_relay_direct
+done
+for signaling in ws grpc; do
+  run_case "signaling to b delayed 30 s (PAC)" cone "$signaling" case_signal_delayed
 done
 echo "== nat-lab: ${#passed[@]} passed, ${#failed[@]} failed in $((SECONDS - total)) s"
 for c in "${passed[@]}"; do echo "   pass: $c"; done

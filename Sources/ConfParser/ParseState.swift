@@ -187,9 +187,6 @@ struct ParseState {
         if hasUsername != hasPassword, let line = iceScalarLines["username"] ?? iceScalarLines["password"] {
             error(line, .wgIce, hasUsername ? "Username without Password" : "Password without Username")
         }
-        if ice.keepaliveInterval >= ice.disconnectedTimeout, let line = iceScalarLines["keepaliveinterval"] ?? iceScalarLines["disconnectedtimeout"] {
-            error(line, .wgIce, "KeepaliveInterval (\(formatDuration(ice.keepaliveInterval))) must be shorter than DisconnectedTimeout (\(formatDuration(ice.disconnectedTimeout)))")
-        }
         if configuration.hasICESettings && ice.signaling.isEmpty {
             warning(iceLine ?? 1, .wgIce, "no Signaling backend: wg-ice cannot exchange candidates with peers")
         }

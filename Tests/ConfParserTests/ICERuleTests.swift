@@ -51,8 +51,6 @@ import Testing
             Peers = all
             Proxy = nftables
             CheckInterval = 50ms
-            KeepaliveInterval = 1s
-            DisconnectedTimeout = 4s
             FailedTimeout = 1m
             HandshakeTimeout = 1h
             User = 65534
@@ -88,10 +86,8 @@ import Testing
         #expect(ice.networkTypes == Set(NetworkType.allCases))
         #expect(ice.interfaces.isEmpty && ice.portRange == nil)
         #expect(ice.peers == .auto && ice.proxy == .auto)
-        #expect(ice.checkInterval == .milliseconds(200))
-        #expect(ice.keepaliveInterval == .seconds(2))
-        #expect(ice.disconnectedTimeout == .seconds(5))
-        #expect(ice.failedTimeout == .seconds(25))
+        #expect(ice.checkInterval == .milliseconds(20))
+        #expect(ice.failedTimeout == .milliseconds(39_500))
         #expect(ice.handshakeTimeout == .seconds(180))
         #expect(ice.user == "nobody" && ice.logLevel == .info)
         #expect(!parse("[Interface]\n").configuration.hasICESettings)
