@@ -43,6 +43,15 @@ extension ParseState {
             for item in items {
                 switch ICEServerURL.parse(item) {
                 case .success(let url):
+                    // What ICEConfiguration refuses, refused here with a line: `check` must not pass a file `up` rejects.
+                    if url.isSecure {
+                        error(line, .wgIce, "URLs `\(item)': stuns:/turns: (TLS) is not supported: libnice 0.1.21 would silently use plain TCP; write turn:HOST[:PORT]?transport=tcp")
+                        continue
+                    }
+                    if !url.isTURN, ice.servers.contains(where: { !$0.isTURN }) {
+                        error(line, .wgIce, "URLs `\(item)': a second stun: server; libnice uses one")
+                        continue
+                    }
                     ice.servers.append(url)
                     if url.isTURN && firstTURNLine == nil { firstTURNLine = line }
                 case .failure(let failure): error(line, .wgIce, "URLs \(failure.message)")
@@ -54,6 +63,7 @@ extension ParseState {
         case "password":
             ice.password = value
         case "candidatetypes":
+            candidateTypesLine = candidateTypesLine ?? line
             ice.candidateTypes = parseSet(items, key: key, name: name, line: line, into: ice.candidateTypes)
         case "networktypes":
             ice.networkTypes = parseSet(items, key: key, name: name, line: line, into: ice.networkTypes)

@@ -41,7 +41,7 @@ import Testing
     @Test func bothFormsMeanTheSame() {
         let settings = """
             Signaling = wss://signal.example.net/path, grpc://10.0.0.5:50051
-            URLs = stun:stun.example.net:3479, turns:[2001:db8::3]?transport=tcp
+            URLs = stun:stun.example.net:3479, turn:[2001:db8::3]?transport=tcp
             Username = u
             Password = p w
             CandidateTypes = host, relay
@@ -62,7 +62,7 @@ import Testing
         #expect(literal.configuration == commented.configuration)
         let ice = literal.configuration.ice
         #expect(ice.signaling.map(\.description) == ["wss://signal.example.net:443/path", "grpc://10.0.0.5:50051"])
-        #expect(ice.servers.map(\.description) == ["stun:stun.example.net:3479", "turns:[2001:db8::3]:5349?transport=tcp"])
+        #expect(ice.servers.map(\.description) == ["stun:stun.example.net:3479", "turn:[2001:db8::3]:3478?transport=tcp"])
         #expect(ice.password == "p w")
         #expect(ice.candidateTypes == [.host, .relay])
         #expect(ice.networkTypes == [.udp4, .tcp4])

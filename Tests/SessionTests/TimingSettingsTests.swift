@@ -1,3 +1,4 @@
+import Foundation
 import ConfParser
 import ICE
 import Session
@@ -27,6 +28,23 @@ import Testing
     func failedTimeout(_ text: String) throws {
         let accepted = try agree("FailedTimeout", text) { try ICEConfiguration(failedTimeout: $0) }
         if let (settings, value) = accepted { #expect(settings.ice.failedTimeout == value) }
+    }
+
+    /// Every file of the parser's valid corpus and every example that `check` passes, `up` takes.
+    @Test func everyFileCheckAcceptsUpTakes() throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent()
+        let directories = ["Tests/ConfParserTests/Corpus/valid", "examples"].map { root.appendingPathComponent($0) }
+        var checked = 0
+        for directory in directories {
+            for file in try FileManager.default.contentsOfDirectory(atPath: directory.path) where file.hasSuffix(".conf") {
+                let result = try ConfParser.parse(contentsOf: directory.appendingPathComponent(file).path)
+                guard result.isValid, !result.configuration.ice.signaling.isEmpty else { continue }
+                #expect(throws: Never.self, "\(file)") { try SessionSettings(result.configuration, interface: "wg0") }
+                checked += 1
+            }
+        }
+        #expect(checked >= 6)
     }
 
     @Test func defaultsReachTheAgentConfiguration() throws {
