@@ -113,3 +113,30 @@ actor TimedLog {
     var events: [(Date, ICEEvent)] = []
     func append(_ e: ICEEvent) { events.append((Date(), e)) }
 }
+
+/// The timer's bookkeeping on its own, with a clock the test controls.
+@Suite struct PACTimerTests {
+    @Test func holdsUntilItsOwnExpiryOnly() {
+        let t0 = ContinuousClock.now
+        var timer = PACTimer()
+        let unstarted = timer.checksFailed(now: t0)
+        #expect(unstarted, "no checks started: nothing to wait for")
+        let first = timer.start(duration: .seconds(39.5), now: t0)
+        let early = timer.checksFailed(now: t0 + .seconds(7))
+        #expect(!early && timer.holding)
+        timer.resumed()
+        #expect(!timer.holding)
+        // Our own restart: the expiry scheduled for the first checks no longer counts.
+        timer.stop()
+        let stale = timer.expire(first)
+        #expect(!stale && !timer.holding)
+        let second = timer.start(duration: .seconds(39.5), now: t0 + .seconds(40))
+        let beforeDeadline = timer.checksFailed(now: t0 + .seconds(79))
+        #expect(!beforeDeadline)
+        let expired = timer.expire(second), again = timer.expire(second)
+        #expect(expired && timer.holding)
+        #expect(!again, "an expiry counts once")
+        let late = timer.checksFailed(now: t0 + .seconds(80))
+        #expect(late, "after expiry, failures are reported at once")
+    }
+}
