@@ -1,5 +1,6 @@
 import Foundation
 import GRPCCore
+import NIOCore
 import GRPCNIOTransportHTTP2
 import Logging
 import ServiceLifecycle
@@ -17,7 +18,20 @@ enum GRPCListener {
             : .plaintext
         let transport = HTTP2ServerTransport.Posix(
             address: address, transportSecurity: security,
-            config: .defaults { $0.rpc.maxRequestPayloadSize = config.maxMessageSize })
+            config: .defaults {
+                $0.rpc.maxRequestPayloadSize = config.maxMessageSize
+                $0.connection.maxIdleTime = config.idleTimeout
+                let deadline = TimeAmount(config.idleTimeout)
+                $0.channelDebuggingCallbacks.onAcceptTCPConnection = { channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        try channel.pipeline.syncOperations.addHandler(FirstRequestDeadline(deadline: deadline, request: .http2Stream))
+                    }
+                }
+                $0.channelDebuggingCallbacks.onAcceptHTTP2Stream = { stream in
+                    guard let connection = stream.parent else { return stream.eventLoop.makeSucceededVoidFuture() }
+                    return connection.pipeline.handler(type: FirstRequestDeadline.self).map { $0.met() }.recover { _ in }
+                }
+            })
         let server = GRPCServer(transport: transport, services: [SignalService(switchboard: switchboard, config: config, logger: logger)])
         return GRPCService(server: server, transport: transport, listener: listener, onBound: onBound)
     }

@@ -35,6 +35,9 @@ public struct ServerConfig: Sendable {
     public var rate: Double = 50
     public var burst: Double = 100
     public var authTimeout: Duration = .seconds(10)
+    /// A connection that has not finished its HTTP request (WebSocket) or has no call open (gRPC) for this
+    /// long is closed: idle or half-sent connections cannot hold the server's descriptors.
+    public var idleTimeout: Duration = .seconds(10)
     /// Envelopes kept per offline recipient, for how long, and for how many recipients at most.
     public var holdPerKey = 32
     public var holdTTL: Duration = .seconds(30)
@@ -52,7 +55,7 @@ public struct ServerConfig: Sendable {
         for path in [tlsCertificate, tlsKey].compactMap({ $0 }) where !FileManager.default.isReadableFile(atPath: path) {
             throw ConfigError("\(path): not readable")
         }
-        guard maxMessageSize >= 1024, maxConnections > 0, rate > 0, burst >= 1, holdPerKey >= 0, holdKeys >= 0, outboxCapacity > 0 else {
+        guard idleTimeout > .zero, maxMessageSize >= 1024, maxConnections > 0, rate > 0, burst >= 1, holdPerKey >= 0, holdKeys >= 0, outboxCapacity > 0 else {
             throw ConfigError("limits must be positive (message size at least 1024)")
         }
     }

@@ -24,7 +24,8 @@ enum WebSocketListener {
         http.get(RouterPath(SignalProtocol.webSocketPath)) { _, _ in
             Response(status: .serviceUnavailable, body: .init(byteBuffer: ByteBuffer(string: "SERVER_FULL: no capacity, retry later\n")))
         }
-        let upgrade = HTTPServerBuilder.http1WebSocketUpgrade(configuration: .init(ws: .init(maxFrameSize: maxSize))) { request, channel, _ in
+        let idle = TimeAmount(config.idleTimeout)
+        let shouldUpgrade: @Sendable (HTTPRequest, any Channel, Logger) async throws -> ShouldUpgradeResult<WebSocketDataHandler<HTTP1WebSocketUpgradeChannel.Context>> = { request, channel, _ in
             guard request.path == SignalProtocol.webSocketPath else { return .dontUpgrade }
             guard await switchboard.hasRoom else {
                 logger.warning("refusing connection: server full", metadata: ["peer": "\(channel.remoteAddress.map { "\($0)" } ?? "unknown")"])
@@ -45,6 +46,14 @@ enum WebSocketListener {
                     try await outbound.write(.binary(ByteBuffer(bytes: try frame.serializedBytes() as [UInt8])))
                 }
             }
+        }
+        let upgrade = HTTPServerBuilder { responder in
+            FirstRequestDeadlineChannel(
+                inner: HTTP1WebSocketUpgradeChannel(
+                    responder: responder,
+                    configuration: .init(http1: .init(idleTimeout: idle), ws: .init(maxFrameSize: maxSize)),
+                    shouldUpgrade: shouldUpgrade),
+                deadline: idle)
         }
         return Application(
             router: http,

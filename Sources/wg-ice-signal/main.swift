@@ -39,6 +39,9 @@ struct WgIceSignal: AsyncParsableCommand {
     @Option(name: .customLong("auth-timeout"), help: "Seconds a new connection has to authenticate.")
     var authTimeout: Double = 10
 
+    @Option(name: .customLong("idle-timeout"), help: "Seconds a connection may stay without a finished request (WebSocket) or an open call (gRPC).")
+    var idleTimeout: Double = 10
+
     @Option(name: .customLong("hold"), help: "Envelopes held per offline recipient.")
     var hold = 32
 
@@ -64,6 +67,7 @@ struct WgIceSignal: AsyncParsableCommand {
             config.rate = rate
             config.burst = burst
             config.authTimeout = .milliseconds(Int64(authTimeout * 1000))
+            config.idleTimeout = .milliseconds(Int64(idleTimeout * 1000))
             config.holdPerKey = hold
             config.holdTTL = .milliseconds(Int64(holdTTL * 1000))
             config.holdKeys = holdKeys
@@ -76,7 +80,9 @@ struct WgIceSignal: AsyncParsableCommand {
             handler.logLevel = level
             return handler
         }
-        let server = SignalServer(config: config, logger: Logger(label: "wg-ice-signal"))
+        let logger = Logger(label: "wg-ice-signal")
+        logger.info("descriptor limit \(raiseDescriptorLimit())")
+        let server = SignalServer(config: config, logger: logger)
         try await server.run { url in
             // Machine-readable: tests and scripts read the actual ports from stdout.
             FileHandle.standardOutput.write(Data("listening \(url)\n".utf8))

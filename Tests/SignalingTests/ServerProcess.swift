@@ -11,10 +11,12 @@ final class ServerProcess: @unchecked Sendable {
     let arguments: [String]
 
     /// Starts the server with `listen` URLs (port 0 = any free port) and waits until all are bound.
-    init(listen: [String], extra: [String] = []) throws {
+    /// `launcher` runs it through another program (e.g. prlimit with its options).
+    init(listen: [String], extra: [String] = [], launcher: [String] = []) throws {
         arguments = listen.flatMap { ["--listen", $0] } + extra
-        process.executableURL = URL(fileURLWithPath: builtProduct("wg-ice-signal"))
-        process.arguments = arguments
+        let server = builtProduct("wg-ice-signal")
+        process.executableURL = URL(fileURLWithPath: launcher.first ?? server)
+        process.arguments = launcher.isEmpty ? arguments : launcher.dropFirst() + [server] + arguments
         let out = Pipe(), err = Pipe()
         process.standardOutput = out
         process.standardError = err

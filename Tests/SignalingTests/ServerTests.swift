@@ -227,6 +227,79 @@ import TestSupport
         await c.close()
     }
 
+    /// 1,700 sockets that never finish an HTTP request (WebSocket) or open a call (gRPC), more than the 1024
+    /// descriptors systemd gives a service by default: peers keep exchanging, a new peer still gets in, and the
+    /// server closes every idle socket once the idle timeout has passed.
+    @Test func idleAndHalfSentSocketsNeitherLockOutPeersNorStay() async throws {
+        let server = try ServerProcess(listen: ["ws://127.0.0.1:0", "grpc://127.0.0.1:0"], extra: ["--idle-timeout", "10"],
+                                       launcher: ["/usr/bin/prlimit", "--nofile=1024:20000"])
+        let ws = server.url("ws"), grpc = server.url("grpc")
+        let a = try TestPeer(url: ws), b = try TestPeer(url: grpc)
+        try await a.waitConnected()
+        try await b.waitConnected()
+        let port = { (url: String) in url.split(separator: ":").last.map(String.init)! }
+        let script = """
+            import socket, select, sys, time
+            held = []
+            for port, count, greeting in ((\(port(ws)), 1100, b"GET /v1/signal HTTP/1.1\\r\\nHost: x\\r\\n"), (\(port(grpc)), 600, b"")):
+                for _ in range(count):
+                    s = socket.create_connection(("127.0.0.1", port), timeout=5)
+                    held.append(s)
+                    try:
+                        if greeting: s.sendall(greeting)
+                    except OSError: pass  # already closed by the server: counted below
+            print("held", len(held), flush=True)
+            sys.stdin.readline()
+            poller, by_fd = select.poll(), {s.fileno(): s for s in held}
+            for fd in by_fd: poller.register(fd, select.POLLIN)
+            deadline, closed = time.time() + 25, 0
+            while closed < len(held) and time.time() < deadline:
+                for fd, _ in poller.poll(500):
+                    try: data = by_fd[fd].recv(4096)
+                    except OSError: data = b""
+                    if data == b"":
+                        poller.unregister(fd)
+                        closed += 1
+            print("closed", closed, flush=True)
+            """
+        let holder = Process()
+        holder.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
+        holder.arguments = ["-c", script]
+        let out = Pipe(), input = Pipe(), errors = Pipe()
+        holder.standardOutput = out
+        holder.standardInput = input
+        holder.standardError = errors
+        try holder.run()
+        defer {
+            kill(holder.processIdentifier, SIGKILL)
+            reap(holder)
+        }
+        let lines = Locked([String]())
+        out.fileHandleForReading.readabilityHandler = { h in
+            let text = String(decoding: h.availableData, as: UTF8.self)
+            lines.withLock { $0 += text.split(separator: "\n").map(String.init) }
+        }
+        do {
+            try await waitUntil(timeout: 30, "the idle sockets to be held") { lines.withLock { $0 }.contains("held 1700") }
+        } catch {
+            kill(holder.processIdentifier, SIGKILL)
+            Issue.record("holder: \(lines.withLock { $0 }) \(String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self))")
+            throw error
+        }
+        for i in 0..<5 { try await a.channel.send(.candidate("while held \(i)"), to: b.publicKey) }
+        try await b.waitReceived(5)
+        let c = try TestPeer(url: ws)
+        try await c.waitConnected()
+        try await c.channel.send(.candidate("newcomer"), to: a.publicKey)
+        try await a.waitReceived(1)
+        input.fileHandleForWriting.write(Data("go\n".utf8))
+        try await waitUntil(timeout: 40, "the server to close the idle sockets") { lines.withLock { $0 }.contains { $0.hasPrefix("closed") } }
+        #expect(lines.withLock { $0 }.contains("closed 1700"), "\(lines.withLock { $0 })")
+        await a.close()
+        await b.close()
+        await c.close()
+    }
+
     @Test func tlsTransportsAndHealthEndpoint() async throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("wg-ice-tls-\(uniqueSuffix())")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
