@@ -185,7 +185,9 @@ final class AgentCore: Sendable {
             return waiting
         }
         if queue { return true }
-        if primed {
+        // Candidates that come after a held one wait behind it: libnice must see the peer's candidates in the
+        // order they were gathered, or a relay pair can be nominated before the srflx pair is even checked.
+        if primed || priming.isHolding {
             handToLibniceAfterPriming(sdp)
             return true
         }

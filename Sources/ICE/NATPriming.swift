@@ -41,6 +41,8 @@ final class NATPriming: Sendable {
         return primed
     }
 
+    var isHolding: Bool { held.withLock { $0.candidates > 0 } }
+
     /// Counts a candidate that is held back from libnice until `release`.
     func hold() { held.withLock { $0.candidates += 1 } }
 
