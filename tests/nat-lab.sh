@@ -284,6 +284,38 @@ case_signal_delayed() {
   rm -f "$log" "$pidfile"
 }
 
+# Bare Linux gateways (input accepting): without priming, the peer's early check leaves a conntrack entry on
+# our router that makes masquerade remap our own flow, and no direct pair is ever found. A 10/s ping runs from
+# the start of the case (before the path exists) to its end.
+case_bare() {
+  local log pidfile start=$SECONDS; log="$(mktemp)"; pidfile="$(mktemp)"
+  lab exec a sh -c 'echo $$ >'"$pidfile"'; exec ping -i 0.1 -W 1 "$PEER"' >"$log" 2>&1 &
+  local ping=$!
+  if wait_for 30 eval 'is_direct a && is_direct b && kernel_path a && kernel_path b'; then
+    echo "    direct pair and kernel redirect on both sites after $((SECONDS - start)) s"
+  else
+    fail "no direct pair with kernel redirect on both sites within 30 s"
+    for r in ra rb; do echo "    conntrack $r:"; lab exec "$r" conntrack -L -p udp 2>/dev/null | sed 's/^/      /'; done
+  fi
+  local pair_a restarts; pair_a="$(peer a .selectedPair.local)-$(peer a .selectedPair.remote)"
+  restarts=$(( $(peer a .restarts) + $(peer b .restarts) ))
+  sleep 30
+  check "site a: the same direct pair 30 s later" eval 'is_direct a && [ "$(peer a .selectedPair.local)-$(peer a .selectedPair.remote)" = "$pair_a" ]'
+  check "no ICE restart meanwhile (no relay retries)" eval '[ $(( $(peer a .restarts) + $(peer b .restarts) )) = $restarts ]'
+  for s in a b; do check "site $s: still direct with kernel redirect" eval "is_direct $s && kernel_path $s"; done
+  kill -INT "$(cat "$pidfile")" 2>/dev/null
+  wait "$ping"
+  # Losses before the first reply are the setup time; after it, the path must hold.
+  local sent got first
+  sent="$(sed -n 's/^\([0-9]*\) packets transmitted.*/\1/p' "$log")"
+  got="$(sed -n 's/.* \([0-9]*\) received.*/\1/p' "$log")"
+  first="$(sed -n 's/.*icmp_seq=\([0-9]*\) .*/\1/p' "$log" | head -1)"
+  echo "    10/s ping through the case: $(grep 'packets transmitted' "$log"); first reply: icmp_seq ${first:-none}"
+  check "first reply within 30 s" eval '[ -n "$first" ] && [ "$first" -le 300 ]'
+  check "at most 2 pings lost after the first reply" eval '[ -n "$first" ] && [ $((sent - first + 1 - got)) -le 2 ]'
+  rm -f "$log" "$pidfile"
+}
+
 # --- runner ----------------------------------------------------------------------------------------------
 
 passed=() failed=()
@@ -325,6 +357,7 @@ for signaling in ws grpc; do
   run_case "traffic before the path (relayed)" symmetric "$signaling" case_traffic_first_relayed --no-wg
   run_case "relayed pair re-selected by a retry" symmetric "$signaling" case_relay_reselect
   run_case "signaling to b delayed 30 s (PAC)" cone "$signaling" case_signal_delayed
+  run_case "bare Linux gateways" bare "$signaling" case_bare
 done
 echo "== nat-lab: ${#passed[@]} passed, ${#failed[@]} failed in $((SECONDS - total)) s"
 for c in "${passed[@]}"; do echo "   pass: $c"; done

@@ -39,6 +39,8 @@ final class AgentCore: Sendable {
     let open = Mutex(true)
     /// Set by the data path to take datagrams without a copy; nil: they go to `datagrams`.
     let receiveHandler = Mutex<ReceiveHandlerBox?>(nil)
+    /// Remote candidates held back while the peer primes its NAT.
+    let priming = NATPriming()
 
     /// Keeps the closure at its concrete type: stored directly as the Mutex's generic value, each read
     /// would add a reabstraction thunk to the per-datagram path.
@@ -169,6 +171,8 @@ final class AgentCore: Sendable {
             throw ICEError.invalidCandidate("unsupported candidate type or transport: \(sdp.prefix(200))")
         }
         guard configuration.allows(candidate) else { return false }
+        let primed = NATPriming.applies(to: candidate)
+            && NATPriming.prime(toward: candidate, from: (try? localCandidates()) ?? []) > 0
         let queue = try state.withLock { s in
             let waiting = s.remoteCredentials == nil || (ufrag != nil && ufrag != s.remoteCredentials?.ufrag)
             if waiting {
@@ -185,21 +189,33 @@ final class AgentCore: Sendable {
             return waiting
         }
         if queue { return true }
-        let list = g_slist_append(nil, parsed)
-        defer { g_slist_free(list) }
-        guard nice_agent_set_remote_candidates(agent.raw, stream, 1, list) >= 0 else {
+        // Candidates that come after a held one wait behind it: libnice must see the peer's candidates in the
+        // order they were gathered, or a relay pair can be nominated before the srflx pair is even checked.
+        if primed || priming.isHolding {
+            handToLibniceAfterPriming(sdp)
+            return true
+        }
+        guard setRemoteCandidate(parsed) else {
             throw ICEError.libnice("libnice rejected remote candidate \(sdp.prefix(200))")
         }
         return true
     }
 
+    func setRemoteCandidate(_ parsed: UnsafeMutablePointer<NiceCandidate>) -> Bool {
+        let list = g_slist_append(nil, parsed)
+        defer { g_slist_free(list) }
+        return nice_agent_set_remote_candidates(agent.raw, stream, 1, list) >= 0
+    }
+
     func remoteGatheringDone() throws {
         try checkOpen()
-        let waiting = state.withLock { s in
+        let ufrag = state.withLock { s in
             if s.remoteCredentials == nil { s.queuedGatheringDone = true }
-            return s.remoteCredentials == nil
+            return s.remoteCredentials?.ufrag
         }
-        if !waiting { nice_agent_peer_candidate_gathering_done(agent.raw, stream) }
+        if let ufrag, !priming.deferGatheringDone(ufrag: ufrag) {
+            nice_agent_peer_candidate_gathering_done(agent.raw, stream)
+        }
     }
 
     func restart() throws -> ICECredentials {

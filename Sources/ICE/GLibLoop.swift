@@ -52,6 +52,18 @@ public final class GLibLoop: Sendable {
         }, job, nil)
     }
 
+    /// Queues `body` to run on the loop thread once `milliseconds` have passed.
+    func after(milliseconds: UInt32, _ body: @escaping @Sendable () -> Void) {
+        let job = Unmanaged.passRetained(Job(body)).toOpaque()
+        let source = g_timeout_source_new(milliseconds)!
+        g_source_set_callback(source, { data in
+            Unmanaged<Job>.fromOpaque(data!).takeRetainedValue().body()
+            return 0 // G_SOURCE_REMOVE
+        }, job, nil)
+        g_source_attach(source, context.raw)
+        g_source_unref(source)
+    }
+
     private final class Job: Sendable {
         let body: @Sendable () -> Void
         init(_ body: @escaping @Sendable () -> Void) { self.body = body }
