@@ -179,6 +179,96 @@ case_relay_direct() {
   rm -f "$log" "$pidfile"
 }
 
+# Ping at 10/s from site a in the background until stop_ping; its log and pid file are $ping_log/$ping_pidfile.
+start_ping() {
+  ping_log="$(mktemp)"; ping_pidfile="$(mktemp)"
+  lab exec a sh -c 'echo $$ >'"$ping_pidfile"'; exec ping -D -i 0.1 -W 1 -w '"$1"' "$PEER"' >"$ping_log" 2>&1 &
+  ping_job=$!
+}
+stop_ping() { kill -INT "$(cat "$ping_pidfile")" 2>/dev/null; wait "$ping_job"; }
+# Seconds (one decimal) from the ping's start to its first reply, and the longest gap between replies after it.
+first_reply() { awk -F'[][]' '/bytes from/ { print $2; exit }' "$ping_log"; }
+ping_start() { awk -F'[][]' '/bytes from|no answer/ { print $2; exit }' "$ping_log"; }
+longest_gap() {  # longest_gap [SINCE]: seconds between consecutive replies (after SINCE, a Unix time)
+  awk -F'[][]' -v since="${1:-0}" '/bytes from/ { t = $2; if (t >= since) { if (last && t - last > gap) gap = t - last; last = t } }
+    END { printf "%.1f", gap }' "$ping_log"
+}
+ping_summary() { grep 'packets transmitted' "$ping_log"; }
+
+# The STUN/TURN host is a name that does not resolve for the first 10 s (as at boot, before DNS is up): the
+# sessions' agents cannot be created, status says why, and the tunnel comes up once the name resolves.
+# `ip netns exec` bind-mounts /etc/netns/NS/* over /etc/*: an empty hosts file and a resolv.conf without
+# servers (lookups fail at once), then the name is appended to that same file (same inode, so the sessions
+# started in its mount namespace see it).
+case_dns_late() {
+  local s ns host=turn.wg-ice-lab.test
+  for s in a b; do
+    lab exec "$s" sh -c 'wg-quick down "$CONF"' >/dev/null 2>&1
+    ns="$name-$s"
+    mkdir -p "/etc/netns/$ns"
+    : >"/etc/netns/$ns/hosts"
+    echo "options timeout:1 attempts:1" >"/etc/netns/$ns/resolv.conf"
+    sed -i "s/^#URLs = .*/#URLs = stun:$host:3478, turn:$host:3478, turn:$host:3478?transport=tcp/" \
+      "/run/wg-ice-lab/$name/$(iface "$s").conf"
+  done
+  for s in a b; do lab exec "$s" sh -c 'wg-quick up "$CONF"' >/dev/null 2>&1 || fail "site $s: wg-quick up"; done
+  start_ping 60
+  local start=$SECONDS
+  check "site a: status shows the peer failing to start, with the reason" \
+    wait_for 8 eval '[ "$(peer a .iceState)" = failed-to-start ] && [[ "$(peer a .error)" == *"$host"* ]]'
+  echo "    site a during the outage: $(status a | jq -c '.peers[0] | {iceState, error}')"
+  check "site b: status shows the peer failing to start" wait_for 5 eval '[ "$(peer b .iceState)" = failed-to-start ]'
+  [ $((SECONDS - start)) -lt 10 ] && sleep $((10 - (SECONDS - start)))
+  local resolved; resolved="$(date +%s.%N)"
+  for s in a b; do echo "203.0.113.1 $host" >>"/etc/netns/$name-$s/hosts"; done
+  check "ping through the tunnel within 40 s of the name resolving" wait_for 40 eval '[ -n "$(first_reply)" ]'
+  sleep 3
+  stop_ping
+  local first; first="$(first_reply)"
+  [ -n "$first" ] && echo "    first reply $(echo "$first - $resolved" | bc) s after the name resolved; longest gap after it $(longest_gap "$first") s"
+  echo "    10/s ping: $(ping_summary)"
+  check "no gap over 1 s once the tunnel is up" eval '[ -n "$first" ] && [ "$(echo "$(longest_gap "$first") <= 1" | bc)" = 1 ]'
+  check "site a: no error once started" eval '[ -z "$(peer a .error)" ] && [ "$(peer a .iceState)" != failed-to-start ]'
+  for s in a b; do rm -rf "/etc/netns/$name-$s"; done
+  rm -f "$ping_log" "$ping_pidfile"
+}
+
+# Site a moves to a new LAN address mid-session (as after a DHCP change): new address, default route switched
+# to it, old address removed, with a 10/s ping running. The session must gather again within ~1 s (its
+# restart count, from status) and the tunnel come back; the gap is reported.
+case_address_change() {
+  check "ping within 30 s" wait_ping a 30
+  check "site a: direct pair before" is_direct a
+  local before; before="$(peer a .restarts)"
+  start_ping 40
+  sleep 3
+  lab exec a sysctl -qw net.ipv4.conf.lan0.promote_secondaries=1
+  local changed; changed="$(date +%s.%N)"
+  lab exec a ip addr add 192.168.1.12/24 dev lan0
+  lab exec a ip route replace default via 192.168.1.1 src 192.168.1.12
+  lab exec a ip addr del 192.168.1.2/24 dev lan0
+  local seen=""
+  for _ in $(seq 30); do
+    if [ "$(peer a .restarts)" -gt "$before" ] 2>/dev/null; then seen="$(date +%s.%N)"; break; fi
+    sleep 0.1
+  done
+  if [ -n "$seen" ]; then
+    echo "    site a gathered again $(echo "$seen - $changed" | bc) s after the change (status polled every 0.1 s)"
+    check "site a: new gathering within 1.5 s of the change" eval '[ "$(echo "$seen - $changed <= 1.5" | bc)" = 1 ]'
+  else
+    fail "site a: no new gathering within 3 s of the change"
+  fi
+  check "ping through the tunnel again within 30 s" wait_ping a 30
+  check "site a: new pair from the new address" eval 'lab exec a ss -Hunap | grep wg-ice-hook | grep -q 192.168.1.12: &&
+    ! lab exec a ss -Hunap | grep wg-ice-hook | grep -q 192.168.1.2:'
+  sleep 5
+  stop_ping
+  echo "    10/s ping across the change: $(ping_summary); longest gap $(longest_gap) s"
+  check "the tunnel came back within 5 s of the change" eval '[ "$(echo "$(longest_gap) <= 5" | bc)" = 1 ]'
+  check "site a: kernel redirect" kernel_path a
+  rm -f "$ping_log" "$ping_pidfile"
+}
+
 # --- runner ----------------------------------------------------------------------------------------------
 
 passed=() failed=()
@@ -202,7 +292,7 @@ run_case() {  # run_case LABEL SCENARIO SIGNALING FUNCTION
   if [ "$case_failed" = 0 ]; then passed+=("$label/$signaling ($((SECONDS - start)) s)"); else failed+=("$label/$signaling"); fi
 }
 
-trap 'lab down' EXIT
+trap 'lab down; rm -rf "/etc/netns/$name-a" "/etc/netns/$name-b"' EXIT
 total=$SECONDS
 for signaling in ws grpc; do
   run_case "same LAN" lan "$signaling" case_lan
@@ -213,6 +303,8 @@ for signaling in ws grpc; do
   run_case "NAT rebinding" cone "$signaling" case_rebind
   run_case "signaling server restart" cone "$signaling" case_signal_restart
   run_case "relay → direct" relay-direct "$signaling" case_relay_direct
+  run_case "STUN/TURN host unresolvable for the first 10 s" cone "$signaling" case_dns_late
+  run_case "one site's address changed mid-session" cone "$signaling" case_address_change
 done
 echo "== nat-lab: ${#passed[@]} passed, ${#failed[@]} failed in $((SECONDS - total)) s"
 for c in "${passed[@]}"; do echo "   pass: $c"; done
