@@ -167,8 +167,10 @@ public actor InterfaceSession {
     }
 
     private func networkChanged(_ change: NetworkChange) {
-        guard !stopped, !peers.isEmpty else { return }
+        guard !stopped else { return }
         logger.info("network change: \(change)")
+        // The signaling connection may have lost its source address too, unnoticed until TCP gives up.
+        channel.backend.reconnect()
         for slot in peers.values { slot.post(.networkChanged(change.description)) }
     }
 
