@@ -3,16 +3,19 @@
 # `PostUp = wg-ice-hook %i`, a real wg-ice-signal and coturn in namespace A. Release builds. Prints:
 #   setup   both `wg-quick up` returned → first ping reply through the tunnel, median/p95 over RUNS, for a
 #           direct pair and for a relayed pair (`CandidateTypes = relay`: TURN/UDP through coturn)
+#   waiting the same with traffic already waiting: each side pings the other from the moment its own
+#           `wg-quick up` returned (WireGuard tries its first handshake before ICE gave it an endpoint);
+#           from the second `wg-quick up` returning to the first reply
 #   iperf3  TCP throughput through the tunnel (T seconds, one stream): static endpoints (plain WireGuard),
 #           the session's direct pair (kernel redirection), `Proxy = userspace`, and the relayed pair; ratios
 #   rss     the session's VmRSS with 1 peer and with PEERS peers (PEERS interfaces in namespace B, each with
 #           its own wg-quick and session, all connected)
-# Usage: bench/session.sh [setup] [iperf3] [rss]   (default: all three)
+# Usage: bench/session.sh [setup] [waiting] [iperf3] [rss]   (default: all four)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [ "$(id -u)" = 0 ] || { echo "bench/session.sh: run as root (creates network namespaces)" >&2; exit 1; }
 RUNS=${RUNS:-10} T=${T:-5} PEERS=${PEERS:-50}
-parts=${*:-setup iperf3 rss}
+parts=${*:-setup waiting iperf3 rss}
 
 build_log=$(mktemp)
 for product in wg-ice-hook wg-ice-signal; do
@@ -143,6 +146,35 @@ if [[ $parts == *setup* ]]; then
       down
     done
     echo "setup $mode: $(stats <"$work/times")"
+  done
+fi
+
+# Pings from both sides from the moment each interface is up; prints ms from the second `wg-quick up` to A's
+# first reply (ping -D stamps each reply).
+waiting_reply_ms() {
+  local log="$work/waiting.log" start first
+  in_a wg-quick up "$work/$ifa.conf" >/dev/null 2>&1
+  in_a ping -D -n -i 0.05 -w 30 10.89.0.2 >"$log" 2>&1 &
+  local ping_a=$!
+  in_b wg-quick up "$work/${prefix}0.conf" >/dev/null 2>&1
+  start=$(now_ms)
+  in_b ping -n -i 0.05 -w 30 10.89.0.1 >/dev/null 2>&1 &
+  local ping_b=$!
+  for _ in $(seq 600); do grep -q 'bytes from' "$log" && break; sleep 0.05; done
+  kill "$ping_a" "$ping_b" 2>/dev/null; wait "$ping_a" "$ping_b" 2>/dev/null || true
+  first=$(sed -n 's/^\[\([0-9.]*\)\].*bytes from.*/\1/p' "$log" | head -1)
+  [ -n "$first" ] || { echo "no reply within 30 s" >&2; return 1; }
+  python3 -c "print(round($first * 1000) - $start)"
+}
+if [[ $parts == *waiting* ]]; then
+  for mode in direct relay; do
+    pair "$mode"
+    : >"$work/times"
+    for _ in $(seq "$RUNS"); do
+      waiting_reply_ms >>"$work/times"
+      down
+    done
+    echo "setup $mode, traffic waiting: $(stats <"$work/times")"
   done
 fi
 

@@ -1,3 +1,4 @@
+import Blocking
 import Foundation
 import ICE
 import Logging
@@ -79,11 +80,8 @@ public final class KernelRedirect: DataPath {
         guard closed.withLock({ let was = $0; $0 = true; return !was }) else { return }
         let script = chains.map { "flush chain inet \(table.name) \($0)\ndelete chain inet \(table.name) \($0)\n" }
         // nft is a process to wait for: not on the cooperative pool, which other tasks need.
-        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-            DispatchQueue.global().async {
-                for chain in script { _ = try? NFTables.run(chain, ignoring: "No such file or directory") }
-                continuation.resume()
-            }
+        await Blocking.run {
+            for chain in script { _ = try? NFTables.run(chain, ignoring: "No such file or directory") }
         }
     }
 }

@@ -1,3 +1,4 @@
+import Blocking
 import Foundation
 import ICE
 import Logging
@@ -10,15 +11,16 @@ import WireGuard
 /// no allocation per packet. Being connected, the socket only accepts datagrams from WireGuard's port, and
 /// WireGuard sees the peer at this socket's address, so it never roams away from it.
 ///
-/// A proxy carries whatever pair its agent has selected, so when the selection moves between two proxied
-/// pairs keep the proxy: a second one on the same agent would take over its receive handler, and closing
-/// the first would then clear the handler.
+/// A proxy carries whatever pair its agent has selected, so `PathSwitch` keeps it when the selection moves
+/// between two proxied pairs. Should two proxies of one agent overlap anyway, the later one's receive handler
+/// wins and closing the earlier one leaves it in place.
 public final class UserspaceProxy: DataPath {
     public let wireGuardEndpoint: Endpoint
     private let fd: Int32
     private let agent: ICEAgent
     private let closed = Mutex(false)
     private let stop = Stop()
+    private let handler: ICEAgent.ReceiveHandlerToken
 
     /// Shared with the forwarding thread: close() raises `requested`, the thread signals `done` on its way out.
     private final class Stop: Sendable {
@@ -54,7 +56,7 @@ public final class UserspaceProxy: DataPath {
         }
         self.fd = fd
         self.agent = agent
-        agent.setReceiveHandler { datagram in
+        handler = agent.setReceiveHandler { datagram in
             // Non-blocking: a full socket buffer drops the datagram, as the network would.
             _ = send(fd, datagram.baseAddress, datagram.count, Int32(MSG_DONTWAIT))
         }
@@ -79,17 +81,12 @@ public final class UserspaceProxy: DataPath {
 
     public func close() async {
         guard closed.withLock({ let was = $0; $0 = true; return !was }) else { return }
-        agent.setReceiveHandler(nil)
+        agent.removeReceiveHandler(handler)
         // The handler runs on the GLib thread: one trip through it means no call still holds the descriptor.
         _ = try? await GLibLoop.shared.run {}
         stop.requested.store(true, ordering: .releasing)
         shutdown(fd, Int32(SHUT_RDWR))  // wakes the thread's recv with 0
-        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-            DispatchQueue.global().async { [stop] in
-                stop.done.wait()
-                continuation.resume()
-            }
-        }
+        await Blocking.run { [stop] in stop.done.wait() }
         Glibc.close(fd)
     }
 

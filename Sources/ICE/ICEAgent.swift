@@ -94,11 +94,27 @@ public final class ICEAgent: Sendable {
 
     public typealias ReceiveHandler = @Sendable (UnsafeRawBufferPointer) -> Void
 
+    /// Identifies one installed receive handler, so that whoever installed it removes only its own.
+    public struct ReceiveHandlerToken: Sendable, Equatable {
+        fileprivate let id: ObjectIdentifier
+    }
+
     /// Hands received datagrams to `handler` instead of `datagrams`, without copying: for a data path that
     /// forwards each one at once. It runs on the GLib thread, must not block, and the buffer is only valid
-    /// during the call. Pass nil to go back to `datagrams`.
-    public func setReceiveHandler(_ handler: ReceiveHandler?) {
-        core.receiveHandler.withLock { $0 = handler.map(AgentCore.ReceiveHandlerBox.init) }
+    /// during the call. Replaces the handler installed before.
+    @discardableResult
+    public func setReceiveHandler(_ handler: @escaping ReceiveHandler) -> ReceiveHandlerToken {
+        let box = AgentCore.ReceiveHandlerBox(handler)
+        core.receiveHandler.withLock { $0 = box }
+        return ReceiveHandlerToken(id: ObjectIdentifier(box))
+    }
+
+    /// Goes back to `datagrams` if the handler `token` names is still the installed one. A data path that is
+    /// replaced make-before-break closes after its successor installed its own handler, which must stay.
+    public func removeReceiveHandler(_ token: ReceiveHandlerToken) {
+        core.receiveHandler.withLock { current in
+            if let installed = current, ObjectIdentifier(installed) == token.id { current = nil }
+        }
     }
 
     /// Sends one datagram on the selected pair. Returns false if there is no pair yet or the socket would block.

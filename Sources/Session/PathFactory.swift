@@ -4,7 +4,7 @@ import ICE
 import Logging
 import WireGuard
 
-/// Builds the data path for a selected pair. Every kernel redirection of the interface lives in one
+/// Builds each peer's `PathSwitch`. Every kernel redirection of the interface lives in one
 /// nftables table, which `removeAll()` deletes when the session ends.
 struct PathFactory: Sendable {
     let table: NFTablesTable
@@ -23,13 +23,11 @@ struct PathFactory: Sendable {
         if nftablesAvailable { try? table.delete() }
     }
 
-    func make(for pair: SelectedPair, agent: ICEAgent, peer: Key, logger: Logger) throws -> (DataPathKind, any DataPath) {
-        let kind = try DataPathKind.select(pair: pair, proxy: proxy, nftablesAvailable: nftablesAvailable)
-        switch kind {
-        case .kernelRedirect:
-            return (kind, try KernelRedirect(pair: pair, wireGuardPort: wireGuardPort, peer: peer, table: table, logger: logger))
-        case .userspaceProxy:
-            return (kind, try UserspaceProxy(agent: agent, wireGuardPort: wireGuardPort, logger: logger))
+    /// The path switch of one peer: WireGuard's endpoint for `peer` is set over `link`.
+    func makeSwitch(agent: ICEAgent, peer: Key, link: WireGuardLink, logger: Logger) -> PathSwitch {
+        PathSwitch(agent: agent, peer: peer, wireGuardPort: wireGuardPort, table: table, proxy: proxy,
+                   nftablesAvailable: nftablesAvailable, logger: logger) { endpoint in
+            try await link.apply(.endpoint(endpoint, for: peer))
         }
     }
 

@@ -14,7 +14,7 @@ actor PeerSession {
     private let signaling: SignalingChannel
     private let link: WireGuardLink
     /// Nil for wg-ice-resolve: pairs are only recorded (in the agent), nothing is installed.
-    private let paths: PathFactory?
+    private let paths: PathSwitch?
     private let logger: Logger
 
     private var generation: UInt32 = 0
@@ -23,7 +23,8 @@ actor PeerSession {
     private var remote = RemoteState()
     /// The signaling session id of the peer process whose credentials this agent uses.
     private var remoteProcess: UInt64?
-    private var path: (kind: DataPathKind, path: any DataPath, pair: SelectedPair)?
+    /// The pair the data path carries, as last set up.
+    private var path: PathSwitch.Current?
     private var state: ICEState = .gathering
     private var restarts: Int
     /// Failures since ICE last connected: the exponent of the restart backoff.
@@ -55,7 +56,6 @@ actor PeerSession {
         self.peer = peer
         self.signaling = signaling
         self.link = link
-        self.paths = paths
         self.handshakeTimeout = handshakeTimeout
         self.logger = logger
         self.restarts = restarts
@@ -64,7 +64,9 @@ actor PeerSession {
         self.pathReady = pathReady
         let role = try ICERole(localPublicKey: localKey.bytes, remotePublicKey: peer.bytes)
         self.role = role
-        agent = try await ICEAgent(configuration: ice, role: role, logger: logger)
+        let agent = try await ICEAgent(configuration: ice, role: role, logger: logger)
+        self.agent = agent
+        self.paths = paths?.makeSwitch(agent: agent, peer: peer, link: link, logger: logger)
     }
 
     /// Sends the first credentials and starts following the agent.
@@ -105,7 +107,7 @@ actor PeerSession {
         restartTask?.cancel()
         watchdogTask?.cancel()
         if sayBye { await send(.bye(Bye())) }
-        await path?.path.close()
+        await paths?.close()
         path = nil
         await agent.close()
         await eventsTask?.value
@@ -187,49 +189,48 @@ actor PeerSession {
         }
     }
 
-    /// New path first, then WireGuard's endpoint, then the old path: packets in flight keep a way through.
+    /// The path switch follows the selection (make before break, see `PathSwitch`); a new path gets the first
+    /// handshake going at once.
     private func use(_ pair: SelectedPair) async {
-        if let current = path, current.pair == pair { return }
+        if path?.pair == pair { return }
         logger.info("selected \(pair.local.type.rawValue)/\(pair.local.transport.rawValue) → \(pair.remote.type.rawValue) \(pair.remote.address):\(pair.remote.port)")
         guard let paths else { return }
         do {
-            let (kind, new) = try paths.make(for: pair, agent: agent, peer: peer, logger: logger)
-            do {
-                try await link.apply(.endpoint(new.wireGuardEndpoint, for: peer))
-            } catch {
-                await new.close()
-                throw error
-            }
-            let old = path
-            path = (kind, new, pair)
-            indirectSince = pair.isDirectUDP ? nil : .now
-            await old?.path.close()
-            logger.info("data path \(kind.rawValue), WireGuard endpoint \(new.wireGuardEndpoint)")
-            await nudgeHandshake()
+            let changed = try await paths.use(pair)
+            path = await paths.current
+            indirectSince = pair.isDirectUDP ? nil : (indirectSince ?? .now)
+            if changed { await startHandshake() }
         } catch {
             logger.error("cannot set up the data path: \(error)")
         }
     }
 
-    /// WireGuard usually tried its first handshake before ICE gave it an endpoint, and retries only after
-    /// REKEY_TIMEOUT (5 s). Turning persistent keepalive on makes it send at once (wireguard-go and the kernel
-    /// both send a keepalive when the interval goes from 0 to non-zero); the peer's session does the same, so
-    /// whichever side has not tried yet completes the handshake now. The user's interval is put back at once.
+    /// WireGuard sends at most one handshake initiation per REKEY_TIMEOUT (5 s), and the one it tried before ICE
+    /// gave it an endpoint counts when traffic was already waiting: a nudge would be swallowed and the tunnel
+    /// would wait out the rest of the 5 s. Only a new peer starts without that limit (wireguard-go's
+    /// `Peer.Start`, the kernel's `wg_peer_create`), so a peer without a current session is removed and created
+    /// again with everything it had (preshared key, allowed IPs, keepalive) and the new endpoint, in one
+    /// set operation that readers never see half done. Persistent keepalive going from 0 to non-zero makes a
+    /// new peer send a keepalive, hence an initiation, at once; the user's interval is put back right after.
+    /// The peer's session does the same, so whichever side's initiation arrives first completes the handshake.
+    /// What WireGuard had queued for the peer is dropped with it (senders retry; it would have waited 5 s).
     /// The controlled side learns of the nomination half a round trip before the controlling side and would
-    /// often send its initiation before the peer's data path exists (libnice drops it, and the retry is 5 s
-    /// away), so it waits a moment first.
-    private func nudgeHandshake() async {
+    /// often send its initiation before the peer's data path exists, so it waits a moment first.
+    private func startHandshake() async {
         if role == .controlled { try? await Task.sleep(for: .milliseconds(300)) }
-        guard path != nil, let current = try? await link.device().peer(peer), !current.hasRecentHandshake else { return }
+        guard let endpoint = path?.wireGuardEndpoint, let current = try? await link.device().peer(peer),
+              !current.hasRecentHandshake else { return }
         let user = current.persistentKeepalive
-        let steps: [UInt16] = user == 0 ? [1, 0] : [0, user]
+        let recreated = PeerChange(publicKey: peer, presharedKey: current.presharedKey, endpoint: endpoint,
+                                   persistentKeepalive: user == 0 ? 1 : user, replaceAllowedIPs: true,
+                                   allowedIPs: current.allowedIPs)
         do {
-            for interval in steps {
-                try await link.apply(DeviceChange(peers: [PeerChange(publicKey: peer, updateOnly: true,
-                                                                     persistentKeepalive: interval)]))
+            try await link.apply(DeviceChange(peers: [.remove(peer), recreated]))
+            if user == 0 {
+                try await link.apply(DeviceChange(peers: [PeerChange(publicKey: peer, updateOnly: true, persistentKeepalive: 0)]))
             }
         } catch {
-            logger.warning("cannot nudge WireGuard's first handshake: \(error)")
+            logger.warning("cannot start WireGuard's first handshake: \(error)")
         }
     }
 

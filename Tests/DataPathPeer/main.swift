@@ -11,6 +11,7 @@
 import DataPath
 import Foundation
 import ICE
+import Logging
 import Synchronization
 import WireGuard
 import enum ConfParser.ProxyMode
@@ -66,52 +67,27 @@ extension Set {
 
 let table = NFTablesTable(interface: interface)
 
-/// The current path, replaced make-before-break: the new one is installed and WireGuard pointed at it before
-/// the old one is removed.
-actor Paths {
-    let agent: ICEAgent, wireGuard: any WireGuardControl, wireGuardPort: UInt16, peer: Key, table: NFTablesTable
-    let strays: Atomic<Int>
-    var current: (any DataPath)?
-    var mode: ProxyMode
+let strays = Atomic<Int>(0)
+/// The shipped path switch; `proxy MODE` applies another Proxy setting to the current pair.
+let paths = PathSwitch(agent: agent, peer: peer, wireGuardPort: wireGuardPort, table: table,
+                       proxy: ProxyMode(rawValue: options["proxy"] ?? "auto") ?? .auto,
+                       nftablesAvailable: NFTablesTable.isAvailable(), logger: Logger(label: "datapath-peer")) { endpoint in
+    try wireGuard.apply(.endpoint(endpoint, for: peer))
+}
 
-    init(agent: ICEAgent, wireGuard: any WireGuardControl, wireGuardPort: UInt16, peer: Key, table: NFTablesTable,
-         mode: ProxyMode) {
-        (self.agent, self.wireGuard, self.wireGuardPort, self.peer, self.table, self.mode) =
-            (agent, wireGuard, wireGuardPort, peer, table, mode)
-        strays = Atomic(0)
-    }
-
-    func select(_ pair: SelectedPair?, mode newMode: ProxyMode? = nil) async {
-        if let newMode { mode = newMode }
-        guard let pair else { return }
-        do {
-            let kind = try DataPathKind.select(pair: pair, proxy: mode, nftablesAvailable: NFTablesTable.isAvailable())
-            if kind == .userspaceProxy, current is UserspaceProxy { return }  // it follows the agent's pair
-            let path: any DataPath = switch kind {
-            case .kernelRedirect: try KernelRedirect(pair: pair, wireGuardPort: wireGuardPort, peer: peer, table: table)
-            case .userspaceProxy: try UserspaceProxy(agent: agent, wireGuardPort: wireGuardPort)
-            }
-            try wireGuard.apply(.endpoint(path.wireGuardEndpoint, for: peer))
-            await current?.close()
-            if kind == .kernelRedirect {
-                // Non-STUN datagrams that reach the agent while the kernel redirects: must stay 0.
-                agent.setReceiveHandler { [self] _ in strays.add(1, ordering: .relaxed) }
-            }
-            current = path
-            emit("path \(kind.rawValue) \(path.wireGuardEndpoint)")
-        } catch {
-            emit("error \(error)")
+func report(_ change: @Sendable () async throws -> Void) async {
+    do {
+        try await change()
+        guard let current = await paths.current else { return }
+        if current.kind == .kernelRedirect {
+            // Non-STUN datagrams that reach the agent while the kernel redirects: must stay 0.
+            agent.setReceiveHandler { _ in strays.add(1, ordering: .relaxed) }
         }
-    }
-
-    func close() async {
-        await current?.close()
-        current = nil
-        do { try table.delete() } catch { emit("error \(error)") }
+        emit("path \(current.kind.rawValue) \(current.wireGuardEndpoint)")
+    } catch {
+        emit("error \(error)")
     }
 }
-let paths = Paths(agent: agent, wireGuard: wireGuard, wireGuardPort: wireGuardPort, peer: peer, table: table,
-                  mode: ProxyMode(rawValue: options["proxy"] ?? "auto") ?? .auto)
 
 let eventTask = Task {
     for await event in agent.events {
@@ -120,7 +96,7 @@ let eventTask = Task {
         case .gatheringDone: emit("done")
         case .selectedPairChanged(let p):
             emit("pair \(p.local.type) \(p.local.transport.rawValue) \(p.remote.type) \(p.remote.transport.rawValue)")
-            await paths.select(p)
+            await report { try await paths.use(p) }
         default: break
         }
     }
@@ -145,10 +121,11 @@ for await line in lines {
         case "done": try await agent.remoteGatheringDone()
         case "proxy":
             guard let mode = ProxyMode(rawValue: argument) else { throw ICEError.invalidConfiguration("bad mode \(argument)") }
-            await paths.select(agent.selectedPair, mode: mode)
-        case "stray": emit("stray \(paths.strays.load(ordering: .relaxed))")
+            await report { try await paths.setProxy(mode) }
+        case "stray": emit("stray \(strays.load(ordering: .relaxed))")
         case "close":
             await paths.close()
+            try? table.delete()
             await agent.close()
             emit("closed")
             exit(0)
@@ -159,5 +136,6 @@ for await line in lines {
     }
 }
 await paths.close()
+try? table.delete()
 await agent.close()
 eventTask.cancel()

@@ -225,4 +225,29 @@ func expectPingFlows(_ lab: Lab) async throws {
             }
         }
     }
+
+    /// Every kind of change on one agent, during a 10/s ping: redirect → proxy, proxy → a second proxy of the same
+    /// agent (the first one closes after the second installed its receive handler, which must stay), proxy →
+    /// redirect. Both directions keep flowing.
+    @Test func everyPathChangeKeepsTrafficFlowing() async throws {
+        let lab = try await offPool { try Lab() }
+        try await lab.run(proxy: "auto") { pa, pb in
+            try await pa.waitFor("path kernel-redirect")
+            try await pb.waitFor("path kernel-redirect")
+            try await waitUntil("a first ping reply", seconds: 15) { try await lab.ping(count: 1).1 == 1 }
+            async let pinging = lab.ping(count: 60, interval: "0.1")
+            for mode in ["userspace", "userspace", "auto"] {
+                try await Task.sleep(for: .seconds(1.5))
+                for peer in [pa, pb] { peer.send("proxy \(mode)") }
+                let kind = mode == "auto" ? "kernel-redirect" : "userspace-proxy"
+                for peer in [pa, pb] { try await peer.waitFor("path \(kind)") }
+            }
+            let (sent, received) = try await pinging
+            #expect(sent == 60 && received >= 58, "lost \(sent - received) of \(sent)")
+            for peer in [pa, pb] {
+                peer.send("close")
+                try await peer.waitFor("closed")
+            }
+        }
+    }
 }

@@ -82,14 +82,17 @@ import Testing
         }
     }
 
-    @Test func receiveHandlerTakesDatagramsInsteadOfTheStream() async throws {
+    @Test func receiveHandlerTakesDatagramsInsteadOfTheStreamAndOnlyItsOwnerRemovesIt() async throws {
         try await withAgentPair(ICEConfiguration(networkTypes: [.udp4], interfaces: ["lo"])) { pair in
             try await pair.waitConnected()
             let seen = Mutex<[[UInt8]]>([])
-            pair.b.setReceiveHandler { bytes in seen.withLock { $0.append(Array(bytes)) } }
+            let first = pair.b.setReceiveHandler { _ in Issue.record("a replaced handler was called") }
+            let second = pair.b.setReceiveHandler { bytes in seen.withLock { $0.append(Array(bytes)) } }
+            // The earlier owner goes away after its successor took over (a data path replaced make-before-break).
+            pair.b.removeReceiveHandler(first)
             #expect(pair.a.send(Array("direct".utf8)))
             try await waitUntil("the handler to see the datagram") { seen.withLock { $0.count } == 1 }
-            pair.b.setReceiveHandler(nil)
+            pair.b.removeReceiveHandler(second)
             #expect(pair.a.send(Array("stream".utf8)))
             try await waitUntil("the stream to see the next one") { await pair.logB.receivedTexts == ["stream"] }
             #expect(seen.withLock { $0 } == [Array("direct".utf8)])
