@@ -283,6 +283,7 @@ case_dns_late() {
   check "no gap over 1 s once the tunnel is up" eval '[ "$first" -ge 0 ] && [ "$gap" -le 10 ]'
   check "site a: no error once started" eval '[ -z "$(peer a .error)" ] && [ "$(peer a .iceState)" != failed-to-start ]'
   for s in a b; do rm -rf "/etc/netns/$name-$s"; done
+  rmdir /etc/netns 2>/dev/null
 }
 
 # Site a moves to a new LAN address mid-session (as after a DHCP change): new address, default route switched
@@ -349,7 +350,7 @@ run_case() {  # run_case LABEL SCENARIO SIGNALING FUNCTION [LAB-UP-OPTIONS...]
   if [ "$case_failed" = 0 ]; then passed+=("$label/$signaling ($((SECONDS - start)) s)"); else failed+=("$label/$signaling"); fi
 }
 
-trap 'lab down; rm -rf "/etc/netns/$name-a" "/etc/netns/$name-b"' EXIT
+trap 'lab down; rm -rf "/etc/netns/$name-a" "/etc/netns/$name-b"; rmdir /etc/netns 2>/dev/null' EXIT
 total=$SECONDS
 for signaling in ws grpc; do
   run_case "same LAN" lan "$signaling" case_lan

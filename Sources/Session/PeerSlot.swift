@@ -85,13 +85,18 @@ actor PeerSlot {
         closed = true
         inbox.finish()
         retryTask?.cancel()
+        await closeSessions(sayBye: sayBye)
+        await consumer?.value
+    }
+
+    /// Closes the current session (bye if `sayBye`) and the one it replaces (never a bye: it is retired).
+    private func closeSessions(sayBye: Bool) async {
         deadlineTask?.cancel()
         let sessions = (current?.session, previous)
         current = nil
         previous = nil
         await sessions.0?.close(sayBye: sayBye)
         await sessions.1?.close(sayBye: false)
-        await consumer?.value
     }
 
     // MARK: inputs
@@ -139,12 +144,7 @@ actor PeerSlot {
 
     /// Closes every session of the peer and starts a new one.
     private func replace(sayBye: Bool, restarts: Int, failures: Int) async {
-        deadlineTask?.cancel()
-        let sessions = (current?.session, previous)
-        current = nil
-        previous = nil
-        await sessions.0?.close(sayBye: sayBye)
-        await sessions.1?.close(sayBye: false)
+        await closeSessions(sayBye: sayBye)
         await start(restarts: restarts, failures: failures)
     }
 
