@@ -16,6 +16,7 @@ import TestSupport
         defer {
             lab.destroy()
             try? FileManager.default.removeItem(atPath: etc)
+            rmdir("/etc/netns")  // only if nothing else uses it
         }
         try FileManager.default.createDirectory(atPath: etc, withIntermediateDirectories: true)
         try "".write(toFile: "\(etc)/hosts", atomically: false, encoding: .utf8)
