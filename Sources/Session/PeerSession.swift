@@ -17,7 +17,9 @@ actor PeerSession {
     private let paths: PathSwitch?
     private let logger: Logger
 
-    private var generation: UInt32 = 0
+    /// Our credentials' generation; a replacement agent continues its predecessor's numbering, so candidates
+    /// that overtake its credentials wait at the peer instead of joining the old agent's generation.
+    private var generation: UInt32
     private var sent: [String] = []
     private var gatheringDone = false
     private var remote = RemoteState()
@@ -48,7 +50,7 @@ actor PeerSession {
 
     init(peer: Key, localKey: Key, signaling: SignalingChannel, link: WireGuardLink, ice: ICEConfiguration,
          paths: PathFactory?, handshakeTimeout: Duration = .seconds(180), logger: Logger,
-         restarts: Int = 0, failures: Int = 0,
+         restarts: Int = 0, failures: Int = 0, generation: UInt32 = 0,
          renew: @escaping @Sendable (Key, _ restarts: Int, _ failures: Int) async -> Void,
          pathReady: @escaping @Sendable () -> Void = {}) async throws {
         var logger = logger
@@ -60,6 +62,7 @@ actor PeerSession {
         self.logger = logger
         self.restarts = restarts
         self.failures = failures
+        self.generation = generation
         self.renew = renew
         self.pathReady = pathReady
         let role = try ICERole(localPublicKey: localKey.bytes, remotePublicKey: peer.bytes)
@@ -91,8 +94,8 @@ actor PeerSession {
         }
     }
 
-    /// The restart and failure counts a replacement carries over.
-    var counts: (restarts: Int, failures: Int) { (restarts, failures) }
+    /// What a replacement carries over.
+    var counts: (restarts: Int, failures: Int, generation: UInt32) { (restarts, failures, generation) }
 
     /// See `retired`.
     func retire() {

@@ -21,7 +21,14 @@ enum PeerInput: Sendable {
 }
 
 /// Creates a `PeerSession` for the slot's peer with the carried counts and the callbacks it reports through.
-typealias PeerSessionFactory = @Sendable (_ restarts: Int, _ failures: Int, _ callbacks: PeerCallbacks) async throws -> PeerSession
+typealias PeerSessionFactory = @Sendable (_ counts: PeerCounts, _ callbacks: PeerCallbacks) async throws -> PeerSession
+
+/// Restart and failure counts and the credentials' generation a new session starts from.
+struct PeerCounts: Sendable {
+    var restarts = 0
+    var failures = 0
+    var generation: UInt32 = 0
+}
 
 struct PeerCallbacks: Sendable {
     var renew: @Sendable (Key, _ restarts: Int, _ failures: Int) async -> Void
@@ -74,7 +81,7 @@ actor PeerSlot {
     private func consume(_ stream: AsyncStream<PeerInput>) {
         consumer = Task { [weak self] in
             guard let self else { return }
-            await self.start(restarts: 0, failures: 0)
+            await self.start(PeerCounts())
             for await input in stream { await self.handle(input) }
         }
     }
@@ -113,7 +120,7 @@ actor PeerSlot {
             }
             // The peer's session ended: start afresh so its next session finds ours ready.
             logger.info("peer said bye")
-            await replace(sayBye: false, restarts: 0, failures: 0)
+            await replace(sayBye: false, counts: PeerCounts())
         case .signal(let kind, let sender):
             guard let session = current?.session else {
                 logger.debug("signaling from a peer whose session could not start yet: dropped, the peer resends on our credentials")
@@ -122,10 +129,10 @@ actor PeerSlot {
             await session.receive(kind, from: sender)
         case .retryStart:
             guard current == nil else { return }
-            await start(restarts: 0, failures: 0)
+            await start(PeerCounts())
         case .renew(let token, let restarts, let failures):
             guard current?.token == token else { return }
-            await replace(sayBye: true, restarts: restarts, failures: failures)
+            await replace(sayBye: true, counts: PeerCounts(restarts: restarts, failures: failures))
         case .networkChanged(let change):
             await regather(after: change)
         case .pathReady(let token):
@@ -143,9 +150,9 @@ actor PeerSlot {
     }
 
     /// Closes every session of the peer and starts a new one.
-    private func replace(sayBye: Bool, restarts: Int, failures: Int) async {
+    private func replace(sayBye: Bool, counts: PeerCounts) async {
         await closeSessions(sayBye: sayBye)
-        await start(restarts: restarts, failures: failures)
+        await start(counts)
     }
 
     /// Make-before-break for the whole agent: the new session's credentials reach the peer from the same
@@ -155,13 +162,13 @@ actor PeerSlot {
         guard let old = current?.session else {
             // Nothing to keep; the change may be what the failed creation was waiting for.
             retryTask?.cancel()
-            await start(restarts: 0, failures: 0)
+            await start(PeerCounts())
             return
         }
         let counts = await old.counts
         logger.info("network change (\(change)): gathering again with a new agent")
-        guard let new = await create(restarts: counts.restarts + 1, failures: counts.failures,
-                                     retry: .networkChanged(change)) else { return }
+        let next = PeerCounts(restarts: counts.restarts + 1, failures: counts.failures, generation: counts.generation &+ 1)
+        guard let new = await create(next, retry: .networkChanged(change)) else { return }
         if let keep = previous {
             // A change during a handover: the session with the working path stays, the pathless one goes.
             await old.close(sayBye: false)
@@ -179,15 +186,14 @@ actor PeerSlot {
         await new.session.start()
     }
 
-    private func start(restarts: Int, failures: Int) async {
-        guard !closed, current == nil,
-              let new = await create(restarts: restarts, failures: failures, retry: .retryStart) else { return }
+    private func start(_ counts: PeerCounts) async {
+        guard !closed, current == nil, let new = await create(counts, retry: .retryStart) else { return }
         current = new
         await new.session.start()
     }
 
     /// Creates a session; on failure records why and posts `retry` after a jittered backoff (1 s doubling to 32 s).
-    private func create(restarts: Int, failures: Int, retry: PeerInput) async -> (token: UInt64, session: PeerSession)? {
+    private func create(_ counts: PeerCounts, retry: PeerInput) async -> (token: UInt64, session: PeerSession)? {
         nextToken += 1
         let token = nextToken
         do {
@@ -195,7 +201,7 @@ actor PeerSlot {
             let callbacks = PeerCallbacks(
                 renew: { [inbox] _, restarts, failures in inbox.yield(.renew(token: token, restarts: restarts, failures: failures)) },
                 pathReady: { [inbox] in inbox.yield(.pathReady(token: token)) })
-            let session = try await make(restarts, failures, callbacks)
+            let session = try await make(counts, callbacks)
             guard !closed else {
                 await session.close(sayBye: false)
                 return nil
