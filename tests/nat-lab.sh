@@ -337,6 +337,40 @@ regathered_after() {
   fi
 }
 
+# PAC (RFC 8863): a new ICE exchange in which b's messages reach a at once and a's reach b 30 s late. a gets
+# b's candidates, and its checks fail (b's NAT has no mapping towards a yet): libnice gives up after ~7 s. a must
+# not renew its agent (each renewal restarts the exchange, whose answers are again 30 s away) but keep waiting,
+# so that b's checks, once it has a's candidates, find the pair.
+case_signal_delayed() {
+  check "ping within 30 s" wait_ping a 30
+  local log pidfile; log="$(mktemp)"; pidfile="$(mktemp)"
+  lab exec a sh -c 'echo $$ >'"$pidfile"'; exec ping -i 0.1 -W 1 -w 90 "$PEER"' >"$log" 2>&1 &
+  local ping=$! started=$SECONDS
+  sleep 1
+  lab hold-signal b
+  # A new exchange: a's session starts over (its bye and credentials are held back on the way to b).
+  lab exec a sh -c 'wg-ice-hook down "$IFACE" && wg-ice-hook up "$IFACE" --config "$CONF"' >/dev/null
+  sleep 30
+  echo "    site a after 30 s: restarts $(peer a .restarts), ICE $(peer a .iceState)"
+  lab release-signal b
+  local released=$((SECONDS - started))
+  check "ping within 10 s after b gets a's messages" wait_ping a 10
+  check "site a: no agent renewal while b's answer was on its way" eval '[ "$(peer a .restarts)" = 0 ]'
+  sleep 10
+  kill -INT "$(cat "$pidfile")" 2>/dev/null
+  wait "$ping"
+  echo "    10/s ping through the case: $(grep 'packets transmitted' "$log")"
+  # From 5 s after the release on, every ping is answered (the last one may still be in flight).
+  local sent missing
+  sent="$(sed -n 's/^\([0-9]*\) packets transmitted.*/\1/p' "$log")"
+  missing="$(awk -v from=$(( (released + 5) * 10 )) -v to="${sent:-0}" '
+    match($0, /icmp_seq=[0-9]+/) { got[substr($0, RSTART + 9, RLENGTH - 9) + 0] = 1 }
+    END { n = 0; for (i = from; i < to; i++) if (!(i in got)) n++; print n }' "$log")"
+  echo "    pings lost from 5 s after the release on: $missing"
+  check "tunnel stays up after the release (≤ 2 pings lost)" eval '[ -n "$sent" ] && [ "$missing" -le 2 ]'
+  rm -f "$log" "$pidfile"
+}
+
 # --- runner ----------------------------------------------------------------------------------------------
 
 passed=() failed=()
@@ -379,6 +413,7 @@ for signaling in ws grpc; do
   run_case "relayed pair re-selected by a retry" symmetric "$signaling" case_relay_reselect
   run_case "STUN/TURN host unresolvable for the first 10 s" cone "$signaling" case_dns_late --no-wg
   run_case "one site's address changed mid-session" cone "$signaling" case_address_change
+  run_case "signaling to b delayed 30 s (PAC)" cone "$signaling" case_signal_delayed
 done
 echo "== nat-lab: ${#passed[@]} passed, ${#failed[@]} failed in $((SECONDS - total)) s"
 for c in "${passed[@]}"; do echo "   pass: $c"; done

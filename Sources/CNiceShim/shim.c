@@ -8,6 +8,12 @@ void wgice_set_uint(NiceAgent *agent, const char *property, guint value) {
     g_object_set(G_OBJECT(agent), property, value, NULL);
 }
 
+guint wgice_get_uint(NiceAgent *agent, const char *property) {
+    guint value = 0;
+    g_object_get(G_OBJECT(agent), property, &value, NULL);
+    return value;
+}
+
 void wgice_set_string(NiceAgent *agent, const char *property, const char *value) {
     g_object_set(G_OBJECT(agent), property, value, NULL);
 }

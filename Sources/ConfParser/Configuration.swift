@@ -91,14 +91,11 @@ public struct ICESettings: Sendable, Equatable {
     public var portRange: PortRange?
     public var peers: PeerSelection = .auto
     public var proxy: ProxyMode = .auto
-    /// Pacing of ICE connectivity checks.
-    public var checkInterval: Duration = .milliseconds(200)
-    /// ICE consent/keepalive period on the selected pair.
-    public var keepaliveInterval: Duration = .seconds(2)
-    /// No traffic on the pair for this long: disconnected (checks continue).
-    public var disconnectedTimeout: Duration = .seconds(5)
-    /// Disconnected for this long: failed, ICE restarts.
-    public var failedTimeout: Duration = .seconds(25)
+    /// Pacing of ICE connectivity checks and gathering (libnice's Ta, `stun-pacing-timer`).
+    public var checkInterval: Duration = ICETiming.defaultCheckInterval
+    /// How long after checks start ICE may fail at the earliest (RFC 8863's PAC timer); a failure then
+    /// makes the session start over with a new agent.
+    public var failedTimeout: Duration = ICETiming.defaultFailedTimeout
     /// A WireGuard handshake older than this on an ICE-managed peer means the path is dead
     /// (WireGuard's REJECT_AFTER_TIME).
     public var handshakeTimeout: Duration = .seconds(180)

@@ -1,15 +1,21 @@
 /// The wg-ice settings, identical whether they come from `[ICE]` or a `#[ICE]` block.
 extension ParseState {
     static let iceKeys = ["signaling", "urls", "username", "password", "candidatetypes", "networktypes",
-                          "interfaces", "portrange", "peers", "proxy", "checkinterval", "keepaliveinterval",
-                          "disconnectedtimeout", "failedtimeout", "handshaketimeout", "user", "loglevel"]
+                          "interfaces", "portrange", "peers", "proxy", "checkinterval", "failedtimeout", "handshaketimeout", "user",
+                          "loglevel"]
+    /// Keys of earlier versions that libnice 0.1.21 gives no way to apply: refused by name, with the reason.
+    static let unsupportedICEKeys = [
+        "keepaliveinterval": "KeepaliveInterval is not supported: libnice sends its RFC 7675 consent checks every 4-6 s and has no setting for that period; remove the line",
+        "disconnectedtimeout": "DisconnectedTimeout is not supported: libnice declares consent lost after 10 s without an answer and has no setting for that time; remove the line",
+    ]
     private static let listKeys: Set<String> = ["signaling", "urls", "candidatetypes", "networktypes", "interfaces", "peers"]
 
     mutating func iceEntry(name: String, value: String, line: Int) {
         let key = name.lowercased()
         guard isKeyName(name) else { return error(line, .wgIce, Self.notAKeyName) }
+        if let reason = Self.unsupportedICEKeys[key] { return error(line, .wgIce, reason) }
         guard Self.iceKeys.contains(key) else {
-            return error(line, .wgIce, "unknown key `\(name)' in [ICE] (known: Signaling, URLs, Username, Password, CandidateTypes, NetworkTypes, Interfaces, PortRange, Peers, Proxy, CheckInterval, KeepaliveInterval, DisconnectedTimeout, FailedTimeout, HandshakeTimeout, User, LogLevel)")
+            return error(line, .wgIce, "unknown key `\(name)' in [ICE] (known: Signaling, URLs, Username, Password, CandidateTypes, NetworkTypes, Interfaces, PortRange, Peers, Proxy, CheckInterval, FailedTimeout, HandshakeTimeout, User, LogLevel)")
         }
         guard !value.isEmpty else { return error(line, .wgIce, "\(name) has no value") }
         if !Self.listKeys.contains(key) {
@@ -37,6 +43,15 @@ extension ParseState {
             for item in items {
                 switch ICEServerURL.parse(item) {
                 case .success(let url):
+                    // What ICEConfiguration refuses, refused here with a line: `check` must not pass a file `up` rejects.
+                    if url.isSecure {
+                        error(line, .wgIce, "URLs `\(item)': stuns:/turns: (TLS) is not supported: libnice 0.1.21 would silently use plain TCP; write turn:HOST[:PORT]?transport=tcp")
+                        continue
+                    }
+                    if !url.isTURN, ice.servers.contains(where: { !$0.isTURN }) {
+                        error(line, .wgIce, "URLs `\(item)': a second stun: server; libnice uses one")
+                        continue
+                    }
                     ice.servers.append(url)
                     if url.isTURN && firstTURNLine == nil { firstTURNLine = line }
                 case .failure(let failure): error(line, .wgIce, "URLs \(failure.message)")
@@ -48,6 +63,7 @@ extension ParseState {
         case "password":
             ice.password = value
         case "candidatetypes":
+            candidateTypesLine = candidateTypesLine ?? line
             ice.candidateTypes = parseSet(items, key: key, name: name, line: line, into: ice.candidateTypes)
         case "networktypes":
             ice.networkTypes = parseSet(items, key: key, name: name, line: line, into: ice.networkTypes)
@@ -75,15 +91,21 @@ extension ParseState {
                 return error(line, .wgIce, "Proxy `\(value)' is not auto, nftables or userspace")
             }
             ice.proxy = mode
-        case "checkinterval", "keepaliveinterval", "disconnectedtimeout", "failedtimeout", "handshaketimeout":
+        case "checkinterval", "failedtimeout", "handshaketimeout":
             guard let duration = parseDuration(value) else {
                 return error(line, .wgIce, "\(name) `\(value)' is not a duration above zero (like 200ms, 5s, 2m, 1h, 1m30s)")
             }
             switch key {
-            case "checkinterval": ice.checkInterval = duration
-            case "keepaliveinterval": ice.keepaliveInterval = duration
-            case "disconnectedtimeout": ice.disconnectedTimeout = duration
-            case "failedtimeout": ice.failedTimeout = duration
+            case "checkinterval":
+                guard ICETiming.checkInterval.contains(duration) else {
+                    return error(line, .wgIce, "CheckInterval `\(value)' is outside \(ICETiming.describe(ICETiming.checkInterval)) (the pacing of ICE checks, RFC 8445 Ta)")
+                }
+                ice.checkInterval = duration
+            case "failedtimeout":
+                guard ICETiming.failedTimeout.contains(duration) else {
+                    return error(line, .wgIce, "FailedTimeout `\(value)' is outside \(ICETiming.describe(ICETiming.failedTimeout)) (ICE must not fail sooner than 39.5 s after checks start, RFC 8863)")
+                }
+                ice.failedTimeout = duration
             default: ice.handshakeTimeout = duration
             }
         case "user":

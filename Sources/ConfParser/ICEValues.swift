@@ -224,3 +224,19 @@ public func formatDuration(_ duration: Duration) -> String {
     }
     return text.isEmpty ? "0s" : text
 }
+
+/// Bounds and defaults of the ICE timing keys. `ICEConfiguration` (module ICE) enforces the same bounds;
+/// a test holds the two to each other, so `check` never accepts a value `up` refuses.
+public enum ICETiming {
+    /// libnice's own Ta, which every measurement of wg-ice's setup time was made with.
+    public static let defaultCheckInterval: Duration = .milliseconds(20)
+    /// RFC 8445 §14.2 wants Ta of at least 5 ms; above 1 s a checklist of 25 pairs takes minutes.
+    public static let checkInterval: ClosedRange<Duration> = .milliseconds(5) ... .seconds(1)
+    /// RFC 8863's PAC timer: the check transaction timeout with RFC 5389's defaults.
+    public static let defaultFailedTimeout: Duration = .milliseconds(39_500)
+    public static let failedTimeout: ClosedRange<Duration> = defaultFailedTimeout ... .seconds(600)
+
+    static func describe(_ range: ClosedRange<Duration>) -> String {
+        "\(formatDuration(range.lowerBound))-\(formatDuration(range.upperBound))"
+    }
+}

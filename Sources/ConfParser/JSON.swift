@@ -56,7 +56,7 @@ extension PeerSection: Encodable {
 extension ICESettings: Encodable {
     private enum Keys: String, CodingKey {
         case signaling, urls, username, password, candidateTypes, networkTypes, interfaces, portRange, peers, proxy
-        case checkInterval, keepaliveInterval, disconnectedTimeout, failedTimeout, handshakeTimeout, user, logLevel
+        case checkInterval, failedTimeout, handshakeTimeout, user, logLevel
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -76,8 +76,6 @@ extension ICESettings: Encodable {
         }
         try c.encode(proxy, forKey: .proxy)
         try c.encode(formatDuration(checkInterval), forKey: .checkInterval)
-        try c.encode(formatDuration(keepaliveInterval), forKey: .keepaliveInterval)
-        try c.encode(formatDuration(disconnectedTimeout), forKey: .disconnectedTimeout)
         try c.encode(formatDuration(failedTimeout), forKey: .failedTimeout)
         try c.encode(formatDuration(handshakeTimeout), forKey: .handshakeTimeout)
         try c.encode(user, forKey: .user)

@@ -30,6 +30,7 @@ struct ParseState {
     /// Lines of list keys whose first occurrence replaces the default (CandidateTypes, NetworkTypes).
     var iceListSeen: Set<String> = []
     var firstTURNLine: Int?
+    var candidateTypesLine: Int?
     var saveConfigLine: Int?
     var peerSelectionLine: Int?
     /// Where the first `[ICE]` section or `#[ICE]` block starts.
@@ -184,11 +185,11 @@ struct ParseState {
         if let line = firstTURNLine, !hasUsername || !hasPassword {
             error(line, .wgIce, "URLs: a turn:/turns: server needs both Username and Password")
         }
+        if ice.candidateTypes == [.relay], firstTURNLine == nil, let line = candidateTypesLine {
+            error(line, .wgIce, "CandidateTypes = relay needs a turn: server in URLs")
+        }
         if hasUsername != hasPassword, let line = iceScalarLines["username"] ?? iceScalarLines["password"] {
             error(line, .wgIce, hasUsername ? "Username without Password" : "Password without Username")
-        }
-        if ice.keepaliveInterval >= ice.disconnectedTimeout, let line = iceScalarLines["keepaliveinterval"] ?? iceScalarLines["disconnectedtimeout"] {
-            error(line, .wgIce, "KeepaliveInterval (\(formatDuration(ice.keepaliveInterval))) must be shorter than DisconnectedTimeout (\(formatDuration(ice.disconnectedTimeout)))")
         }
         if configuration.hasICESettings && ice.signaling.isEmpty {
             warning(iceLine ?? 1, .wgIce, "no Signaling backend: wg-ice cannot exchange candidates with peers")

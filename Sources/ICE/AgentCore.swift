@@ -24,6 +24,7 @@ final class AgentCore: Sendable {
         var remoteCount = 0
         var componentState = ICEState.disconnected
         var selected: SelectedPair?
+        var pac = PACTimer()
     }
 
     let agent: AgentPointer
@@ -75,6 +76,7 @@ final class AgentCore: Sendable {
         wgice_set_bool(agent, "ice-udp", c.usesUDP ? 1 : 0)
         wgice_set_bool(agent, "ice-tcp", c.usesTCP ? 1 : 0)
         wgice_set_bool(agent, "force-relay", c.candidateTypes == [.relay] ? 1 : 0)
+        wgice_set_uint(agent, "stun-pacing-timer", guint(c.checkInterval / .milliseconds(1)))
         if c.candidateTypes.contains(.srflx), let (server, ip) = servers.first(where: { $0.0.kind == .stun }) {
             wgice_set_string(agent, "stun-server", ip)
             wgice_set_uint(agent, "stun-server-port", guint(server.port))
@@ -143,11 +145,13 @@ final class AgentCore: Sendable {
         guard nice_agent_set_remote_credentials(agent.raw, stream, credentials.ufrag, credentials.pwd) != 0 else {
             throw ICEError.libnice("libnice rejected the remote credentials")
         }
-        let (queued, gatheringDone) = state.withLock { s in
+        let (queued, gatheringDone, pac) = state.withLock { s in
             s.remoteCredentials = credentials
+            let pac = s.pac.start(duration: configuration.failedTimeout)
             defer { s.queued = []; s.queuedGatheringDone = false }
-            return (s.queued, s.queuedGatheringDone)
+            return (s.queued, s.queuedGatheringDone, pac)
         }
+        schedulePACExpiry(pac)
         for q in queued where q.ufrag == nil || q.ufrag == credentials.ufrag {
             _ = try addRemoteCandidate(q.sdp, ufrag: q.ufrag)
         }
@@ -210,7 +214,10 @@ final class AgentCore: Sendable {
     private func restartStream() throws -> ICECredentials {
         guard nice_agent_restart_stream(agent.raw, stream) != 0 else { throw ICEError.libnice("ICE restart failed") }
         // libnice dropped the remote candidates; queued ones may belong to the new generation and stay.
-        state.withLock { $0.remoteCount = 0 }
+        state.withLock { s in
+            s.remoteCount = 0
+            s.pac.stop()
+        }
         let credentials = try localCredentials()
         events.yield(.restarted(credentials))
         // Peer-reflexive local candidates were learned from checks; ICE never signals them.
@@ -319,6 +326,13 @@ private func onStateChanged(_ context: UnsafeMutableRawPointer?, _ stream: guint
     if new == .failed, old == .connected || old == .ready {
         core.logger.notice("ICE consent lost: the peer stopped answering on the selected pair")
         core.events.yield(.consentLost)
+    } else if new == .failed {
+        guard core.state.withLock({ $0.pac.checksFailed() }) else {
+            core.logger.info("ICE checks failed before FailedTimeout (RFC 8863 PAC): waiting for the peer's candidates and checks")
+            return
+        }
+    } else {
+        core.state.withLock { $0.pac.resumed() }
     }
     core.events.yield(.stateChanged(new))
 }

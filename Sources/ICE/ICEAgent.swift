@@ -1,4 +1,5 @@
 import Blocking
+import CNiceShim
 import Logging
 import Synchronization
 
@@ -72,7 +73,8 @@ public final class ICEAgent: Sendable {
         try await loop.run { [core] in try core.addRemoteCandidate(normalizedCandidateSDP(sdp), ufrag: ufrag) }
     }
 
-    /// The peer sent end-of-candidates: lets the agent fail instead of waiting for more.
+    /// The peer sent end-of-candidates. libnice 0.1.21 records it but decides failure without it; failure
+    /// waits for `FailedTimeout` (RFC 8863) instead, see `PACTimer`.
     public func remoteGatheringDone() async throws {
         try await loop.run { [core] in try core.remoteGatheringDone() }
     }
@@ -87,6 +89,11 @@ public final class ICEAgent: Sendable {
     /// The remote candidates libnice holds, as SDP.
     public func remoteCandidates() async throws -> [ICECandidate] {
         try await loop.run { [core] in try core.remoteCandidates() }
+    }
+
+    /// A guint property of the libnice agent as libnice holds it (tests: the settings reached libnice).
+    func libniceUInt(_ property: String) async throws -> UInt32 {
+        try await loop.run { [core] in wgice_get_uint(core.agent.raw, property) }
     }
 
     public var selectedPair: SelectedPair? { core.state.withLock { $0.selected } }

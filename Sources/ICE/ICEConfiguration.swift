@@ -87,11 +87,21 @@ public struct ICEConfiguration: Sendable {
     /// up, non-loopback interface (libnice's default).
     public var interfaces: [String] = []
     public var portRange: ClosedRange<UInt16>?
+    /// `CheckInterval`: libnice's Ta (`stun-pacing-timer`), the pacing of gathering and checks.
+    public var checkInterval: Duration = .milliseconds(20)
+    /// `FailedTimeout`: RFC 8863's PAC timer. A checklist that fails sooner after the peer's credentials
+    /// arrive is not reported as failed until then (see `AgentCore.onStateChanged`).
+    public var failedTimeout: Duration = .milliseconds(39_500)
+
+    /// The bounds `check` enforces too (ConfParser's `ICETiming`; a test holds the two together).
+    public static let checkIntervalRange: ClosedRange<Duration> = .milliseconds(5) ... .seconds(1)
+    public static let failedTimeoutRange: ClosedRange<Duration> = .milliseconds(39_500) ... .seconds(600)
 
     public init(urls: [String] = [], username: String? = nil, password: String? = nil,
                 candidateTypes: Set<CandidateType> = Set(CandidateType.allCases),
                 networkTypes: Set<NetworkType> = Set(NetworkType.allCases),
-                interfaces: [String] = [], portRange: ClosedRange<UInt16>? = nil) throws {
+                interfaces: [String] = [], portRange: ClosedRange<UInt16>? = nil,
+                checkInterval: Duration = .milliseconds(20), failedTimeout: Duration = .milliseconds(39_500)) throws {
         servers = try urls.map(ICEServer.init(url:))
         self.username = username
         self.password = password
@@ -99,6 +109,8 @@ public struct ICEConfiguration: Sendable {
         self.networkTypes = networkTypes
         self.interfaces = interfaces
         self.portRange = portRange
+        self.checkInterval = checkInterval
+        self.failedTimeout = failedTimeout
         try validate()
     }
 
@@ -115,6 +127,12 @@ public struct ICEConfiguration: Sendable {
             throw ICEError.invalidConfiguration("CandidateTypes = relay needs a turn: URL")
         }
         if let r = portRange, r.lowerBound == 0 { throw ICEError.invalidConfiguration("PortRange must not include 0") }
+        if !Self.checkIntervalRange.contains(checkInterval) {
+            throw ICEError.invalidConfiguration("CheckInterval \(checkInterval) is outside 5 ms-1 s")
+        }
+        if !Self.failedTimeoutRange.contains(failedTimeout) {
+            throw ICEError.invalidConfiguration("FailedTimeout \(failedTimeout) is outside 39.5 s-10 min (RFC 8863)")
+        }
     }
 
     var usesUDP: Bool { networkTypes.contains(.udp4) || networkTypes.contains(.udp6) }

@@ -28,7 +28,8 @@ public struct SessionSettings: Sendable {
                 urls: s.servers.map(\.description), username: s.username, password: s.password,
                 candidateTypes: Set(s.candidateTypes.compactMap { ICECandidateKind(rawValue: $0.rawValue) }),
                 networkTypes: Set(s.networkTypes.compactMap { ICENetworkKind(rawValue: $0.rawValue) }),
-                interfaces: interfaces, portRange: s.portRange.map { $0.lower...$0.upper })
+                interfaces: interfaces, portRange: s.portRange.map { $0.lower...$0.upper },
+                checkInterval: s.checkInterval, failedTimeout: s.failedTimeout)
         } catch {
             throw SessionError.configuration("[ICE]: \(error)")
         }

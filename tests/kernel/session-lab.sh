@@ -24,7 +24,8 @@ signaling=$(sed -n 's/^listening //p' "$work/signal.out")
 
 ka=$(wg genkey) kb=$(wg genkey)
 pa=$(echo "$ka" | wg pubkey) pb=$(echo "$kb" | wg pubkey)
-conf() {  # NAME KEY ADDRESS PEER PEER_ADDRESS
+psk=$(wg genpsk)
+conf() {  # NAME KEY ADDRESS PEER PEER_ADDRESS [PEER_LINES]
   cat >"$work/$1.conf" <<CONF
 [Interface]
 PrivateKey = $2
@@ -37,18 +38,32 @@ PostUp = wg-ice-hook %i --config $work/$1.conf
 
 [Peer]
 PublicKey = $4
-AllowedIPs = $5/32
+PresharedKey = $psk
+AllowedIPs = $5/32${6:-}
 CONF
 }
-conf kwga "$ka" 10.71.0.1 "$pb" 10.71.0.2
+conf kwga "$ka" 10.71.0.1 "$pb" 10.71.0.2 ", 10.72.0.0/16
+PersistentKeepalive = 25"
 conf kwgb "$kb" 10.71.0.2 "$pa" 10.71.0.1
+# Traffic waits before the path exists: A pings from the moment its interface is up (kernel WireGuard refuses
+# packets for a peer without an endpoint, EDESTADDRREQ, which ends a plain ping: one ping per try). The session
+# re-creates the peer when the path is set; what the user configured must survive that.
 in_a wg-quick up "$work/kwga.conf" || fail "wg-quick up A"
+( for _ in $(seq 600); do in_a ping -D -n -c 1 -W 1 10.71.0.2 2>/dev/null | grep 'bytes from' && break; sleep 0.1; done ) >"$work/ping.log" &
+ping_pid=$!
 in_b wg-quick up "$work/kwgb.conf" || fail "wg-quick up B"
+t0=$(date +%s.%N)
 [ "$(in_a ip -d link show kwga | grep -c wireguard)" -ge 1 ] || fail "kwga is not a kernel WireGuard link"
 
-ok=""
-for _ in $(seq 120); do in_a ping -c 1 -W 1 10.71.0.2 >/dev/null 2>&1 && { ok=1; break; }; done
-[ -n "$ok" ] || fail "no ping reply through the tunnel"
+wait "$ping_pid" || true
+first=$(sed -n 's/^\[\([0-9.]*\)\].*bytes from.*/\1/p' "$work/ping.log" | head -1)
+[ -n "$first" ] || fail "no ping reply through the tunnel: $(tail -5 "$work/ping.log")"
+echo "kernel-session: first reply $(python3 -c "print(round($first - $t0, 2))") s after both interfaces were up (traffic waiting)"
+# The re-created peer has everything the user configured.
+in_a wg showconf kwga | grep -qx "PresharedKey = $psk" || fail "A's preshared key lost: $(in_a wg showconf kwga)"
+in_a wg showconf kwga | grep -qx "AllowedIPs = 10.71.0.2/32, 10.72.0.0/16" || fail "A's allowed IPs changed: $(in_a wg showconf kwga)"
+in_a wg showconf kwga | grep -qx "PersistentKeepalive = 25" || fail "A's keepalive changed: $(in_a wg showconf kwga)"
+! in_b wg showconf kwgb | grep -q "PersistentKeepalive" || fail "B's keepalive (off) changed: $(in_b wg showconf kwgb)"
 status=$(in_a wg-ice-hook status kwga --json)
 echo "$status"
 python3 - "$status" <<'PY' || fail "status does not show a kernel-redirected direct pair"

@@ -16,6 +16,7 @@ typedef struct {
 
 void wgice_set_bool(NiceAgent *agent, const char *property, gboolean value);
 void wgice_set_uint(NiceAgent *agent, const char *property, guint value);
+guint wgice_get_uint(NiceAgent *agent, const char *property);
 void wgice_set_string(NiceAgent *agent, const char *property, const char *value);
 
 /// Connects the callbacks (the table is copied).
