@@ -250,6 +250,93 @@ case_relay_reselect() {
   done
 }
 
+# The STUN/TURN host is a name that does not resolve for the first 10 s (as at boot, before DNS is up): the
+# sessions' agents cannot be created, status says why, and the tunnel comes up once the name resolves.
+# `ip netns exec` bind-mounts /etc/netns/NS/* over /etc/*: an empty hosts file and a resolv.conf without
+# servers (lookups fail at once), then the name is appended to that same file (same inode, so the sessions
+# started in its mount namespace see it). The lab is up without WireGuard (--no-wg) so the files come first.
+case_dns_late() {
+  local s host=turn.wg-ice-lab.test
+  for s in a b; do
+    mkdir -p "/etc/netns/$name-$s"
+    : >"/etc/netns/$name-$s/hosts"
+    echo "options timeout:1 attempts:1" >"/etc/netns/$name-$s/resolv.conf"
+    sed -i "s/^#URLs = .*/#URLs = stun:$host:3478, turn:$host:3478, turn:$host:3478?transport=tcp/" \
+      "/run/wg-ice-lab/$name/$(iface "$s").conf"
+  done
+  for s in a b; do lab exec "$s" sh -c 'wg-quick up "$CONF"' >/dev/null 2>&1 || fail "site $s: wg-quick up"; done
+  ping_start a -D
+  local start=$SECONDS
+  check "site a: status shows the peer failing to start, with the reason" \
+    wait_for 8 eval '[ "$(peer a .iceState)" = failed-to-start ] && [[ "$(peer a .error)" == *"$host"* ]]'
+  echo "    site a during the outage: $(status a | jq -c '.peers[0] | {iceState, error}')"
+  check "site b: status shows the peer failing to start" wait_for 5 eval '[ "$(peer b .iceState)" = failed-to-start ]'
+  [ $((SECONDS - start)) -lt 10 ] && sleep $((10 - (SECONDS - start)))
+  local resolved; resolved="$(date +%s.%N)"
+  for s in a b; do echo "203.0.113.1 $host" >>"/etc/netns/$name-$s/hosts"; done
+  check "ping through the tunnel within 40 s of the name resolving" \
+    wait_for 40 eval '[ -n "$(first_reply_after "$resolved" "$ping_log")" ]'
+  sleep 3
+  local after; after="$(first_reply_after "$resolved" "$ping_log")"
+  local sent got gap first; read -r sent got gap first <<<"$(ping_stop)"
+  echo "    first reply ${after:-never} s after the name resolved (retries back off 1 s doubling to 32 s); after it, longest gap $gap pings"
+  check "no gap over 1 s once the tunnel is up" eval '[ "$first" -ge 0 ] && [ "$gap" -le 10 ]'
+  check "site a: no error once started" eval '[ -z "$(peer a .error)" ] && [ "$(peer a .iceState)" != failed-to-start ]'
+  for s in a b; do rm -rf "/etc/netns/$name-$s"; done
+  rmdir /etc/netns 2>/dev/null
+}
+
+# Site a moves to a new LAN address mid-session (as after a DHCP change), with a 10/s ping running. First the
+# new address appears while the old one still works: the session gathers again within ~1 s (its restart
+# count, from status) and, since the old agent keeps its path until the new one has its own, no ping is lost.
+# Then the default route switches to the new address and the old one is removed: a new gathering again
+# within ~1 s, and the tunnel comes back (the gap is reported).
+case_address_change() {
+  check "ping within 30 s" wait_ping a 30
+  check "site a: direct pair before" is_direct a
+  lab exec a sysctl -qw net.ipv4.conf.lan0.promote_secondaries=1
+  ping_start a
+  sleep 2
+  regathered_after "new address added" lab exec a ip addr add 192.168.1.12/24 dev lan0
+  sleep 4
+  local sent got gap first; read -r sent got gap first <<<"$(ping_stop)"
+  echo "    10/s ping across the new address: $got of $sent answered"
+  check "no ping lost while the old path still works (make-before-break)" eval '[ "$first" -ge 0 ] && [ $((sent - got)) -le 1 ]'
+
+  ping_start a
+  sleep 2
+  regathered_after "old address removed" eval 'lab exec a ip route replace default via 192.168.1.1 src 192.168.1.12 &&
+    lab exec a ip addr del 192.168.1.2/24 dev lan0'
+  check "ping through the tunnel again within 30 s" wait_ping a 30
+  # Several messages of the change may fall into separate debounce windows: the agent gathered in between
+  # also has a socket on the old address until the last one has its path.
+  local sockets="lab exec a ss -Hunap | grep -F pid=$(session_pid a),"
+  check "site a: the session's sockets are on the new address only, within 10 s" wait_for 10 eval \
+    "$sockets | grep -qF 192.168.1.12: && ! $sockets | grep -qF 192.168.1.2:"
+  sleep 3
+  read -r sent got gap first <<<"$(ping_stop)"
+  echo "    10/s ping across the removal: $got of $sent answered, longest gap $gap pings"
+  check "the tunnel came back within 5 s of the change (gap ≤ 50 pings)" eval '[ "$first" -ge 0 ] && [ "$gap" -le 50 ]'
+  check "site a: kernel redirect" kernel_path a
+}
+# regathered_after WHAT COMMAND...: runs COMMAND in site a and checks that a's restart count grows within 1.5 s.
+regathered_after() {
+  local what="$1" before changed seen=""; shift
+  before="$(peer a .restarts)"
+  changed="$(date +%s.%N)"
+  "$@"
+  for _ in $(seq 30); do
+    if [ "$(peer a .restarts)" -gt "$before" ] 2>/dev/null; then seen="$(date +%s.%N)"; break; fi
+    sleep 0.1
+  done
+  if [ -n "$seen" ]; then
+    echo "    $what: site a gathered again $(echo "$seen - $changed" | bc) s after the change (status polled every 0.1 s)"
+    check "$what: new gathering within 1.5 s" eval '[ "$(echo "$seen - $changed <= 1.5" | bc)" = 1 ]'
+  else
+    fail "$what: no new gathering within 3 s"
+  fi
+}
+
 # PAC (RFC 8863): a new ICE exchange in which b's messages reach a at once and a's reach b 30 s late. a gets
 # b's candidates, and its checks fail (b's NAT has no mapping towards a yet): libnice gives up after ~7 s. a must
 # not renew its agent (each renewal restarts the exchange, whose answers are again 30 s away) but keep waiting,
@@ -342,7 +429,7 @@ run_case() {  # run_case LABEL SCENARIO SIGNALING FUNCTION [LAB-UP-OPTIONS...]
   if [ "$case_failed" = 0 ]; then passed+=("$label/$signaling ($((SECONDS - start)) s)"); else failed+=("$label/$signaling"); fi
 }
 
-trap 'lab down' EXIT
+trap 'lab down; rm -rf "/etc/netns/$name-a" "/etc/netns/$name-b"; rmdir /etc/netns 2>/dev/null' EXIT
 total=$SECONDS
 for signaling in ws grpc; do
   run_case "same LAN" lan "$signaling" case_lan
@@ -356,6 +443,8 @@ for signaling in ws grpc; do
   run_case "traffic before the path (direct)" cone "$signaling" case_traffic_first_direct --no-wg
   run_case "traffic before the path (relayed)" symmetric "$signaling" case_traffic_first_relayed --no-wg
   run_case "relayed pair re-selected by a retry" symmetric "$signaling" case_relay_reselect
+  run_case "STUN/TURN host unresolvable for the first 10 s" cone "$signaling" case_dns_late --no-wg
+  run_case "one site's address changed mid-session" cone "$signaling" case_address_change
   run_case "signaling to b delayed 30 s (PAC)" cone "$signaling" case_signal_delayed
   run_case "bare Linux gateways" bare "$signaling" case_bare
 done

@@ -1,3 +1,4 @@
+import Blocking
 import CNiceShim
 import Logging
 import Synchronization
@@ -37,8 +38,8 @@ public final class ICEAgent: Sendable {
                                                            bufferingPolicy: .bufferingNewest(Self.receiveBufferCount))
         self.events = events
         self.datagrams = datagrams
-        // DNS may block: resolve before going to the loop thread.
-        let servers = try configuration.servers.map { ($0, try $0.resolvedAddress()) }
+        // DNS blocks (up to the resolver's timeouts): neither on the cooperative pool nor on the loop thread.
+        let servers = try await Blocking.run { try configuration.servers.map { ($0, try $0.resolvedAddress()) } }
         let addresses = configuration.interfaces.isEmpty && configuration.usesIPv4 == configuration.usesIPv6
             ? nil
             : LocalAddresses.matching(configuration.interfaces,

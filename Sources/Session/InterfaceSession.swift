@@ -1,3 +1,4 @@
+import Blocking
 import Foundation
 import ICE
 import Logging
@@ -5,19 +6,21 @@ import Signaling
 import WireGuard
 
 /// The session of one WireGuard interface: one signaling subscription with the interface key, one
-/// `PeerSession` per selected peer, following peers added and removed with `wg set` and ending when the
-/// interface disappears or `stop()` is called.
+/// `PeerSlot` (its own inbox and task, holding the `PeerSession`) per selected peer, following peers added and
+/// removed with `wg set` and address changes, and ending when the interface disappears or `stop()` is called.
 public actor InterfaceSession {
     public nonisolated let interface: String
     private let settings: SessionSettings
     private let link: WireGuardLink
     private let channel: SignalingChannel
     private let monitor: WireGuardMonitor
+    /// Nil without data paths (wg-ice-resolve is too short-lived to follow the network).
+    private let networkChanges: NetworkChangeMonitor?
     private let localKey: Key
     private let listenPort: UInt16
     private let paths: PathFactory?
     private let logger: Logger
-    private var peers: [Key: PeerSession] = [:]
+    private var peers: [Key: PeerSlot] = [:]
     private var connected: [String: Bool] = [:]
     private var stopped = false
 
@@ -34,6 +37,12 @@ public actor InterfaceSession {
             throw SessionError.interface("\(interface) has no private key")
         }
         let signalingKey = try PrivateKey(bytes: privateKey.bytes)
+        var paths: PathFactory?
+        if dataPaths {
+            // PathFactory runs nft: a blocking spawn.
+            let port = device.listenPort, proxy = settings.proxy
+            paths = await Blocking.run { PathFactory(interface: interface, wireGuardPort: port, proxy: proxy) }
+        }
         let backend = try makeSignalingBackend(urls: settings.signalingURLs, key: signalingKey)
         self.interface = interface
         self.settings = settings
@@ -42,7 +51,8 @@ public actor InterfaceSession {
         self.monitor = try WireGuardMonitor(interface: connections.interface, control: connections.monitor)
         self.localKey = signalingKey.publicKey.wireGuardKey
         self.listenPort = device.listenPort
-        self.paths = dataPaths ? PathFactory(interface: interface, wireGuardPort: device.listenPort, proxy: settings.proxy) : nil
+        self.networkChanges = dataPaths ? connections.networkChanges : nil
+        self.paths = paths
         self.logger = logger
     }
 
@@ -54,6 +64,11 @@ public actor InterfaceSession {
             let backend = channel.backend, monitor = monitor
             group.addTask { [weak self] in
                 for await event in backend.events { await self?.handle(event) }
+            }
+            if let changes = networkChanges?.start() {
+                group.addTask { [weak self] in
+                    for await change in changes { await self?.networkChanged(change) }
+                }
             }
             group.addTask { [weak self] in
                 // The monitor reports the peers present at start as added, so this also starts them.
@@ -73,26 +88,31 @@ public actor InterfaceSession {
         guard !stopped else { return }
         stopped = true
         monitor.cancel()
+        networkChanges?.cancel()
         let all = peers.values
         peers = [:]
-        for peer in all { await peer.close(sayBye: !quiet.contains(peer.peer)) }
-        paths?.removeAll()
+        await withTaskGroup(of: Void.self) { group in
+            for peer in all { group.addTask { await peer.close(sayBye: !quiet.contains(peer.peer)) } }
+        }
+        if let paths { await Blocking.run { paths.removeAll() } }
         await channel.backend.close()
     }
 
     public func status() async -> InterfaceStatus {
         let device = try? await link.device()
         var result: [PeerStatus] = []
-        for (key, session) in peers.sorted(by: { $0.key.base64 < $1.key.base64 }) {
-            result.append(await session.status(wireGuard: device?.peer(key)))
+        for (key, slot) in peers.sorted(by: { $0.key.base64 < $1.key.base64 }) {
+            result.append(await slot.status(wireGuard: device?.peer(key)))
         }
         return InterfaceStatus(interface: interface, publicKey: localKey.base64, listenPort: listenPort,
                                signaling: connected, peers: result)
     }
 
-    /// Each peer session's ICE state and selected pair.
-    public func iceResults() -> [Key: (state: ICEState, pair: SelectedPair?)] {
-        peers.mapValues(\.ice)
+    /// Each peer session's ICE state and selected pair (peers whose agent could not be created yet have none).
+    public func iceResults() async -> [Key: (state: ICEState, pair: SelectedPair?)] {
+        var results: [Key: (state: ICEState, pair: SelectedPair?)] = [:]
+        for (key, slot) in peers { results[key] = await slot.ice }
+        return results
     }
 
     // MARK: events
@@ -104,11 +124,11 @@ public actor InterfaceSession {
             logger.info("interface removed")
             return false
         case .peerAdded(_, let key) where settings.peers.selects(key):
-            await startPeer(key)
+            startPeer(key)
         case .peerRemoved(_, let key):
-            if let session = peers.removeValue(forKey: key) {
+            if let slot = peers.removeValue(forKey: key) {
                 logger.info("peer removed", metadata: ["peer": "\(key.base64)"])
-                await session.close(sayBye: true)
+                await slot.close(sayBye: true)
             }
         default:
             break
@@ -131,58 +151,36 @@ public actor InterfaceSession {
             case .failure(let reason):
                 logger.debug("dropped signaling envelope: \(reason)")
             case .success(let message):
-                await deliver(message)
+                deliver(message)
             }
         }
     }
 
-    private func deliver(_ message: ReceivedMessage) async {
+    /// Hands the message to the peer's inbox: the peer's own task handles it, in order, while this one reads on.
+    private func deliver(_ message: ReceivedMessage) {
         let key = message.from.wireGuardKey
-        guard let session = peers[key], let kind = message.payload.kind else {
-            logger.debug("signaling from a peer without a session", metadata: ["peer": "\(key.base64)"])
+        guard let slot = peers[key], let kind = message.payload.kind else {
+            logger.debug("signaling from a peer this session does not follow", metadata: ["peer": "\(key.base64)"])
             return
         }
-        if case .bye = kind {
-            // A bye held by the server for us may come from the peer's previous process, which this agent never
-            // talked to: tearing it down would throw away the exchange with the peer's current process.
-            guard await session.isTalking(to: message.payload.sessionID) else {
-                logger.debug("ignored a bye from a peer process this agent did not talk to", metadata: ["peer": "\(key.base64)"])
-                return
-            }
-            // The peer's session ended: start afresh so its next session finds ours ready.
-            logger.info("peer said bye", metadata: ["peer": "\(key.base64)"])
-            peers[key] = nil
-            await session.close(sayBye: false)
-            await startPeer(key)
-            return
-        }
-        await session.receive(kind, from: message.payload.sessionID)
+        slot.post(.signal(kind, sender: message.payload.sessionID))
     }
 
-    /// A peer session gave up on its agent (dead path): replace it, telling the peer with a bye.
-    private func renew(_ key: Key, restarts: Int, failures: Int) async {
-        guard let session = peers.removeValue(forKey: key) else { return }
-        await session.close(sayBye: true)
-        await startPeer(key, restarts: restarts, failures: failures)
+    private func networkChanged(_ change: NetworkChange) {
+        guard !stopped else { return }
+        logger.info("network change: \(change)")
+        // The signaling connection may have lost its source address too, unnoticed until TCP gives up.
+        channel.backend.reconnect()
+        for slot in peers.values { slot.post(.networkChanged(change.description)) }
     }
 
-    private func startPeer(_ key: Key, restarts: Int = 0, failures: Int = 0) async {
+    private func startPeer(_ key: Key) {
         guard !stopped, peers[key] == nil, key != localKey else { return }
-        do {
-            let session = try await PeerSession(
+        peers[key] = PeerSlot(peer: key, logger: logger) { [channel, link, settings, paths, localKey, logger] counts, callbacks in
+            try await PeerSession(
                 peer: key, localKey: localKey, signaling: channel, link: link, ice: settings.ice, paths: paths,
-                handshakeTimeout: settings.handshakeTimeout, logger: logger, restarts: restarts, failures: failures,
-                renew: { [weak self] key, restarts, failures in
-                    await self?.renew(key, restarts: restarts, failures: failures)
-                })
-            guard !stopped, peers[key] == nil else {
-                await session.close(sayBye: false)
-                return
-            }
-            peers[key] = session
-            await session.start()
-        } catch {
-            logger.error("cannot start ICE for peer \(key.base64): \(error)")
+                handshakeTimeout: settings.handshakeTimeout, logger: logger, restarts: counts.restarts, failures: counts.failures,
+                generation: counts.generation, renew: callbacks.renew, pathReady: callbacks.pathReady)
         }
     }
 }

@@ -17,7 +17,9 @@ actor PeerSession {
     private let paths: PathSwitch?
     private let logger: Logger
 
-    private var generation: UInt32 = 0
+    /// Our credentials' generation; a replacement agent continues its predecessor's numbering, so candidates
+    /// that overtake its credentials wait at the peer instead of joining the old agent's generation.
+    private var generation: UInt32
     private var sent: [String] = []
     private var gatheringDone = false
     private var remote = RemoteState()
@@ -31,6 +33,13 @@ actor PeerSession {
     private var failures: Int
     /// Asks the interface session for a new peer session (new agent) carrying these restart and failure counts.
     private let renew: @Sendable (Key, _ restarts: Int, _ failures: Int) async -> Void
+    /// Called once, when the first data path is in place: a session replacing this peer's previous one
+    /// (network change) lets the previous one go then.
+    private let pathReady: @Sendable () -> Void
+    private var reportedPath = false
+    /// Replaced by a newer session of the same peer that has no path yet: keeps its path and agent but sends
+    /// nothing, restarts nothing and follows no new pair, so the peer only hears from the newer one.
+    private var retired = false
     private let role: ICERole
     /// When the current relayed or TCP path was selected; the controlling side retries for a direct pair.
     private var indirectSince: ContinuousClock.Instant?
@@ -41,8 +50,9 @@ actor PeerSession {
 
     init(peer: Key, localKey: Key, signaling: SignalingChannel, link: WireGuardLink, ice: ICEConfiguration,
          paths: PathFactory?, handshakeTimeout: Duration = .seconds(180), logger: Logger,
-         restarts: Int = 0, failures: Int = 0,
-         renew: @escaping @Sendable (Key, _ restarts: Int, _ failures: Int) async -> Void) async throws {
+         restarts: Int = 0, failures: Int = 0, generation: UInt32 = 0,
+         renew: @escaping @Sendable (Key, _ restarts: Int, _ failures: Int) async -> Void,
+         pathReady: @escaping @Sendable () -> Void = {}) async throws {
         var logger = logger
         logger[metadataKey: "peer"] = "\(peer.base64)"
         self.peer = peer
@@ -52,7 +62,9 @@ actor PeerSession {
         self.logger = logger
         self.restarts = restarts
         self.failures = failures
+        self.generation = generation
         self.renew = renew
+        self.pathReady = pathReady
         let role = try ICERole(localPublicKey: localKey.bytes, remotePublicKey: peer.bytes)
         self.role = role
         let agent = try await ICEAgent(configuration: ice, role: role, logger: logger)
@@ -80,6 +92,17 @@ actor PeerSession {
         } catch {
             logger.error("cannot read local ICE credentials: \(error)")
         }
+    }
+
+    /// What a replacement carries over.
+    var counts: (restarts: Int, failures: Int, generation: UInt32) { (restarts, failures, generation) }
+
+    /// See `retired`.
+    func retire() {
+        retired = true
+        restartTask?.cancel()
+        restartTask = nil
+        watchdogTask?.cancel()
     }
 
     /// Says bye, removes the data path (WireGuard keeps its last endpoint) and closes the agent.
@@ -152,7 +175,12 @@ actor PeerSession {
             if new == .connected || new == .ready { failures = 0 }
             if new == .failed { scheduleRestart() }
         case .selectedPairChanged(let pair):
+            guard !retired else { return }
             await use(pair)
+            if path != nil, !reportedPath {
+                reportedPath = true
+                pathReady()
+            }
         case .consentLost:
             logger.warning("ICE consent lost")
             scheduleRestart()
@@ -237,7 +265,7 @@ actor PeerSession {
 
     /// ICE restart after consent loss or failure, with jittered exponential backoff (1 s doubling to 32 s).
     private func scheduleRestart() {
-        guard restartTask == nil else { return }
+        guard restartTask == nil, !retired else { return }
         failures += 1
         let attempt = min(failures - 1, 5)
         let delay = Double(1 << attempt) * Double.random(in: 0.5...1.0)
@@ -290,6 +318,7 @@ actor PeerSession {
     }
 
     private func send(_ kind: PayloadKind) async {
+        guard !retired else { return }
         do {
             try await signaling.send(kind, to: peer.signalingKey)
         } catch {

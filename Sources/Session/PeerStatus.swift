@@ -9,6 +9,8 @@ public struct PeerStatus: Codable, Sendable, Equatable {
     }
 
     public var publicKey: String
+    /// The agent's state; "starting" before the first agent exists, "failed-to-start" while its creation is
+    /// retried (see `error`), "regathering" while a new agent replaces one after a network change.
     public var iceState: String
     public var selectedPair: Pair?
     /// "kernel" or "userspace"; absent before a pair is selected.
@@ -18,6 +20,8 @@ public struct PeerStatus: Codable, Sendable, Equatable {
     /// Unix seconds of the latest handshake, read from the interface.
     public var lastHandshake: Int64?
     public var restarts: Int
+    /// Why the latest agent creation failed (e.g. a STUN/TURN host that does not resolve); absent once one succeeds.
+    public var error: String?
 }
 
 /// One interface's session.

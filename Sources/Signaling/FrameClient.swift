@@ -33,6 +33,8 @@ final class FrameClient: SignalingBackend, Sendable {
     private let emit: AsyncStream<SignalingEvent>.Continuation
     private let state: State
     private let runner = TaskHolder()
+    /// The current connection attempt (and, once subscribed, the connection): `reconnect()` cancels it.
+    private let connection = Mutex<Task<Void, any Error>?>(nil)
     private let abandoned = AbandonedAttempts()
     private let logger: Logger
 
@@ -54,6 +56,10 @@ final class FrameClient: SignalingBackend, Sendable {
 
     func publish(_ envelope: Envelope) async throws {
         try await state.publish(envelope)
+    }
+
+    func reconnect() {
+        connection.withLock { $0?.cancel() }
     }
 
     func close() async {
@@ -102,6 +108,7 @@ final class FrameClient: SignalingBackend, Sendable {
             defer { signal.yield(true) }
             try await transport.connect(Session(client: self, onSubscribed: subscribed))
         }
+        connection.withLock { $0 = attempt }
         let timer = Task {
             try? await Task.sleep(for: options.handshakeTimeout)
             signal.yield(false)

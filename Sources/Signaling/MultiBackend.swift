@@ -46,6 +46,10 @@ public final class MultiBackend: SignalingBackend, Sendable {
         if !accepted, let lastError { throw lastError }
     }
 
+    public func reconnect() {
+        for backend in backends { backend.reconnect() }
+    }
+
     public func close() async {
         for backend in backends { await backend.close() }
         for task in pumps.withLock({ $0 }) { await task.value }

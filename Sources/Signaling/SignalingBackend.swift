@@ -17,6 +17,14 @@ public protocol SignalingBackend: Sendable {
     func publish(_ envelope: Envelope) async throws
     /// Stops reconnecting, closes the connection and finishes `events`. Queued envelopes are reported failed.
     func close() async
+    /// Drops the current connection and connects again at once: after a local address change its TCP
+    /// connection may be dead without either end knowing. Unacknowledged publishes are resent as usual.
+    func reconnect()
+}
+
+extension SignalingBackend {
+    /// Backends without a connection of their own have nothing to renew.
+    public func reconnect() {}
 }
 
 public enum SignalingEvent: Sendable {

@@ -54,6 +54,7 @@ struct Status: ParsableCommand {
         let now = Int64(Date().timeIntervalSince1970)
         for peer in s.peers {
             text += "\npeer: \(peer.publicKey)\n  ice: \(peer.iceState)\n"
+            if let error = peer.error { text += "  error: \(error)\n" }
             if let pair = peer.selectedPair {
                 text += "  selected pair: \(pair.localType) \(pair.local) → \(pair.remoteType) \(pair.remote) (\(pair.transport))\n"
             }

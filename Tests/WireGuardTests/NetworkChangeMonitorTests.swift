@@ -1,0 +1,51 @@
+import Foundation
+import Synchronization
+import Testing
+import TestSupport
+import WireGuard
+
+/// The session's address watcher against the real kernel, in a namespace of its own: what ICE would gather
+/// differently is reported (once per burst), what it would not (the ignored interface, link-local addresses,
+/// non-default routes) is not.
+@Suite(.serialized) struct NetworkChangeMonitorTests {
+    @Test func reportsAddressAndDefaultRouteChangesOncePerBurst() async throws {
+        let ns = try NetNS(prefix: "ifnc")
+        defer { ns.destroy() }
+        // veth pairs inside the namespace: no dummy module on every host.
+        try ns.exec(["ip", "link", "add", "lan0", "type", "veth", "peer", "name", "lan1"])
+        try ns.exec(["ip", "link", "add", "wg0", "type", "veth", "peer", "name", "wg1"])
+        let monitor = try ns.perform { try NetworkChangeMonitor(ignoring: "wg0") }
+        let seen = Seen()
+        let stream = monitor.start()
+        let reader = Task { for await change in stream { seen.changes.withLock { $0.append(change.description) } } }
+        func settle() async throws -> [String] {
+            try await Task.sleep(for: .milliseconds(800))
+            return seen.changes.withLock { let all = $0; $0 = []; return all }
+        }
+
+        // Links coming up bring IPv6 link-local addresses and their routes; the ignored interface anything.
+        for link in ["lan0", "lan1", "wg0", "wg1"] { try ns.exec(["ip", "link", "set", link, "up"]) }
+        try ns.exec(["ip", "addr", "add", "10.9.0.1/24", "dev", "wg0"])
+        try ns.exec(["ip", "route", "add", "10.8.0.0/16", "dev", "lan0"])
+        try ns.exec(["ip", "route", "add", "default", "dev", "wg0", "table", "51820"])
+        #expect(try await settle() == [])
+
+        try ns.exec(["ip", "addr", "add", "192.168.7.2/24", "dev", "lan0"])
+        try ns.exec(["ip", "addr", "add", "192.168.7.3/24", "dev", "lan0"])
+        let burst = try await settle()
+        #expect(burst.count == 1 && burst[0].hasPrefix("address 192.168.7.2 added"), "\(burst)")
+
+        try ns.exec(["ip", "route", "add", "default", "via", "192.168.7.1"])
+        #expect(try await settle() == ["IPv4 default route added"])
+
+        try ns.exec(["ip", "addr", "del", "192.168.7.3/24", "dev", "lan0"])
+        #expect(try await settle() == ["address 192.168.7.3 removed"])
+
+        monitor.cancel()
+        await reader.value
+    }
+}
+
+private final class Seen: Sendable {
+    let changes = Mutex<[String]>([])
+}
