@@ -275,16 +275,17 @@ import TestSupport
             kill(holder.processIdentifier, SIGKILL)
             reap(holder)
         }
-        let lines = Locked([String]())
+        // Reads may split a line: keep the whole text.
+        let output = Locked("")
         out.fileHandleForReading.readabilityHandler = { h in
             let text = String(decoding: h.availableData, as: UTF8.self)
-            lines.withLock { $0 += text.split(separator: "\n").map(String.init) }
+            output.withLock { $0 += text }
         }
         do {
-            try await waitUntil(timeout: 30, "the idle sockets to be held") { lines.withLock { $0 }.contains("held 1100") }
+            try await waitUntil(timeout: 30, "the idle sockets to be held") { output.withLock { $0 }.contains("held 1100\n") }
         } catch {
             kill(holder.processIdentifier, SIGKILL)
-            Issue.record("holder: \(lines.withLock { $0 }) \(String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self))")
+            Issue.record("holder: \(output.withLock { $0 }) \(String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self))")
             throw error
         }
         for i in 0..<5 { try await a.channel.send(.candidate("while held \(i)"), to: b.publicKey) }
@@ -294,8 +295,8 @@ import TestSupport
         try await c.channel.send(.candidate("newcomer"), to: a.publicKey)
         try await a.waitReceived(1)
         input.fileHandleForWriting.write(Data("go\n".utf8))
-        try await waitUntil(timeout: 40, "the server to close the idle sockets") { lines.withLock { $0 }.contains { $0.hasPrefix("closed") } }
-        #expect(lines.withLock { $0 }.contains("closed 1100"), "\(lines.withLock { $0 })")
+        try await waitUntil(timeout: 40, "the server to close the idle sockets") { output.withLock { $0.contains("closed ") && $0.hasSuffix("\n") } }
+        #expect(output.withLock { $0 }.contains("closed 1100\n"), "\(output.withLock { $0 })")
         await a.close()
         await b.close()
         await c.close()
