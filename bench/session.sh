@@ -161,7 +161,7 @@ waiting_reply_ms() {
   in_b ping -n -i 0.05 -w 30 10.89.0.1 >/dev/null 2>&1 &
   local ping_b=$!
   for _ in $(seq 600); do grep -q 'bytes from' "$log" && break; sleep 0.05; done
-  kill "$ping_a" "$ping_b" 2>/dev/null; wait "$ping_a" "$ping_b" 2>/dev/null || true
+  kill "$ping_a" "$ping_b" 2>/dev/null || true; wait "$ping_a" "$ping_b" 2>/dev/null || true
   first=$(sed -n 's/^\[\([0-9.]*\)\].*bytes from.*/\1/p' "$log" | head -1)
   [ -n "$first" ] || { echo "no reply within 30 s" >&2; return 1; }
   python3 -c "print(round($first * 1000) - $start)"
