@@ -5,15 +5,10 @@
 # Targets (issue 12): p50 < 0.5 s for a direct pair (cone), < 1 s for a relayed one (symmetric).
 # Usage: bench/lab-setup.sh [SCENARIO...]   (default: cone symmetric); RUNS=10 SIGNALING=ws
 set -uo pipefail
-cd "$(dirname "$0")/.."
-[ "$(id -u)" = 0 ] || { echo "bench/lab-setup.sh: run as root (creates network namespaces)" >&2; exit 1; }
 RUNS=${RUNS:-10} SIGNALING=${SIGNALING:-ws}
 scenarios=${*:-cone symmetric}
-swift build --product wg-ice-hook >/dev/null && swift build --product wg-ice-signal >/dev/null || exit 1
-
-name="lset$$"
-lab() { local c="$1"; shift; scripts/lab "$c" --name "$name" "$@"; }
-trap 'lab down >/dev/null 2>&1' EXIT
+NAME_PREFIX=lset
+. "$(dirname "$0")/lab-common.sh"
 
 one_run() {  # prints ms from the second wg-quick up to a's first reply
   local log; log=$(mktemp)

@@ -6,15 +6,10 @@
 # Target (issue 12): loss ≤ 0.5 %, no gap over 1 s.
 # Usage: bench/soak.sh [SCENARIO...]   (default: symmetric cone); MINUTES=10 SIGNALING=ws
 set -uo pipefail
-cd "$(dirname "$0")/.."
-[ "$(id -u)" = 0 ] || { echo "bench/soak.sh: run as root (creates network namespaces)" >&2; exit 1; }
 MINUTES=${MINUTES:-10} SIGNALING=${SIGNALING:-ws}
 scenarios=${*:-symmetric cone}
-swift build --product wg-ice-hook >/dev/null && swift build --product wg-ice-signal >/dev/null || exit 1
-
-name="soak$$"
-lab() { local c="$1"; shift; scripts/lab "$c" --name "$name" "$@"; }
-trap 'lab down >/dev/null 2>&1' EXIT
+NAME_PREFIX=soak
+. "$(dirname "$0")/lab-common.sh"
 status() { lab exec "$1" sh -c 'wg-ice-hook status "$IFACE" --json'; }
 
 for scenario in $scenarios; do

@@ -8,7 +8,7 @@ import NIOCore
 /// `maxIdleTime` only once HTTP/2 is up, so a client that connects and sends nothing, or half a header
 /// (slowloris), would otherwise hold its descriptor for ever. After the first request, the session's auth
 /// timeout and the transports' idle timeouts take over.
-final class FirstRequestDeadline: ChannelInboundHandler, RemovableChannelHandler {
+final class FirstRequestDeadline: ChannelInboundHandler {
     typealias InboundIn = ByteBuffer
     typealias InboundOut = ByteBuffer
 
@@ -44,7 +44,8 @@ final class FirstRequestDeadline: ChannelInboundHandler, RemovableChannelHandler
         if headEnded { met() }
     }
 
-    /// The first request arrived (on the channel's event loop).
+    /// The first request arrived (on the channel's event loop). The handler stays in the pipeline, passing
+    /// everything through.
     func met() {
         timer?.cancel()
         timer = nil
