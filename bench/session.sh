@@ -153,12 +153,15 @@ fi
 # first reply (ping -D stamps each reply).
 waiting_reply_ms() {
   local log="$work/waiting.log" start first
+  # Not through in_a/in_b: a function run in the background is a subshell, and killing it would leave its
+  # ping running; `ip netns exec` and stdbuf exec, so $! is ping itself. Line-buffered, so a reply is seen
+  # when it arrives, not when ping's stdio buffer fills.
   in_a wg-quick up "$work/$ifa.conf" >/dev/null 2>&1
-  in_a ping -D -n -i 0.05 -w 30 10.89.0.2 >"$log" 2>&1 &
+  ip netns exec "$a" stdbuf -oL ping -D -n -i 0.05 -w 30 10.89.0.2 >"$log" 2>&1 &
   local ping_a=$!
   in_b wg-quick up "$work/${prefix}0.conf" >/dev/null 2>&1
   start=$(now_ms)
-  in_b ping -n -i 0.05 -w 30 10.89.0.1 >/dev/null 2>&1 &
+  ip netns exec "$b" ping -n -i 0.05 -w 30 10.89.0.1 >/dev/null 2>&1 &
   local ping_b=$!
   for _ in $(seq 600); do grep -q 'bytes from' "$log" && break; sleep 0.05; done
   kill "$ping_a" "$ping_b" 2>/dev/null || true; wait "$ping_a" "$ping_b" 2>/dev/null || true
@@ -166,15 +169,28 @@ waiting_reply_ms() {
   [ -n "$first" ] || { echo "no reply within 30 s" >&2; return 1; }
   python3 -c "print(round($first * 1000) - $start)"
 }
+# FAILED_DIR=DIR keeps what a run without a reply leaves: both sides' `wg show`, session status and sockets.
+failure_snapshot() {
+  mkdir -p "$1"
+  in_a wg show "$ifa" >"$1/a.wg" 2>&1 || true; in_b wg show "${prefix}0" >"$1/b.wg" 2>&1 || true
+  in_a wg-ice-hook status "$ifa" >"$1/a.status" 2>&1 || true
+  in_b wg-ice-hook status "${prefix}0" >"$1/b.status" 2>&1 || true
+  in_a ss -uanp >"$1/a.ss" 2>&1 || true; in_b ss -uanp >"$1/b.ss" 2>&1 || true
+  cp "$work/waiting.log" "$1/" 2>/dev/null || true
+}
 if [[ $parts == *waiting* ]]; then
-  for mode in direct relay; do
+  for mode in ${MODES:-direct relay}; do
     pair "$mode"
     : >"$work/times"
-    for _ in $(seq "$RUNS"); do
-      waiting_reply_ms >>"$work/times"
+    failed=0
+    for run in $(seq "$RUNS"); do
+      if ! waiting_reply_ms >>"$work/times"; then
+        failed=$((failed + 1))
+        [ -z "${FAILED_DIR:-}" ] || failure_snapshot "$FAILED_DIR/$mode-$run"
+      fi
       down
     done
-    echo "setup $mode, traffic waiting: $(stats <"$work/times")"
+    echo "setup $mode, traffic waiting: $(stats <"$work/times"), $failed of $RUNS without a reply within 30 s"
   done
 fi
 

@@ -132,7 +132,7 @@ final class AgentCore: Sendable {
         return try ICECredentials(ufrag: String(cString: ufrag), pwd: String(cString: pwd))
     }
 
-    func setRemoteCredentials(_ credentials: ICECredentials) throws {
+    func setRemoteCredentials(_ credentials: ICECredentials, answer: Bool) throws {
         try checkOpen()
         let (previous, answering, stale) = state.withLock {
             ($0.remoteCredentials, $0.restartPending, $0.staleUfrags.contains(credentials.ufrag))
@@ -143,7 +143,7 @@ final class AgentCore: Sendable {
             s.restartPending = false
             if let previous { s.staleUfrags = (s.staleUfrags + [previous.ufrag]).suffix(8) }
         }
-        if previous != nil, !answering { try restartStream() }
+        if previous != nil, !answering, !answer { try restartStream(answering: true) }
         guard nice_agent_set_remote_credentials(agent.raw, stream, credentials.ufrag, credentials.pwd) != 0 else {
             throw ICEError.libnice("libnice rejected the remote credentials")
         }
@@ -220,14 +220,14 @@ final class AgentCore: Sendable {
 
     func restart() throws -> ICECredentials {
         try checkOpen()
-        let credentials = try restartStream()
+        let credentials = try restartStream(answering: false)
         state.withLock { $0.restartPending = true }
         return credentials
     }
 
     /// New local credentials; libnice keeps the selected pair (RFC 8445 §9) so data keeps flowing on it.
     @discardableResult
-    private func restartStream() throws -> ICECredentials {
+    private func restartStream(answering: Bool) throws -> ICECredentials {
         guard nice_agent_restart_stream(agent.raw, stream) != 0 else { throw ICEError.libnice("ICE restart failed") }
         // libnice dropped the remote candidates; queued ones may belong to the new generation and stay.
         state.withLock { s in
@@ -235,7 +235,7 @@ final class AgentCore: Sendable {
             s.pac.stop()
         }
         let credentials = try localCredentials()
-        events.yield(.restarted(credentials))
+        events.yield(.restarted(credentials, answering: answering))
         // Peer-reflexive local candidates were learned from checks; ICE never signals them.
         for candidate in try localCandidates() where candidate.type != .prflx && configuration.allows(candidate) {
             events.yield(.localCandidate(candidate))

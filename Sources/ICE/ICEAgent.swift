@@ -59,10 +59,12 @@ public final class ICEAgent: Sendable {
         try await loop.run { [core] in try core.localCredentials() }
     }
 
-    /// Sets the peer's ufrag/pwd. New credentials from a peer that already had some mean the peer restarted ICE:
-    /// unless this agent initiated the restart, it restarts too and reports `.restarted` with its new credentials.
-    public func setRemoteCredentials(_ credentials: ICECredentials) async throws {
-        try await loop.run { [core] in try core.setRemoteCredentials(credentials) }
+    /// Sets the peer's ufrag/pwd. New credentials replacing earlier ones mean the peer restarted ICE (or
+    /// replaced its agent): unless this agent initiated a restart the peer now answers, or the peer says
+    /// `answer` (its credentials changed because this agent's did), it restarts too and reports
+    /// `.restarted(_, answering: true)` with its new credentials.
+    public func setRemoteCredentials(_ credentials: ICECredentials, answer: Bool = false) async throws {
+        try await loop.run { [core] in try core.setRemoteCredentials(credentials, answer: answer) }
     }
 
     /// Adds a remote candidate (SDP `candidate:...`, with or without `a=` and line ending). Candidates that

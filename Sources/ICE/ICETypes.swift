@@ -90,9 +90,11 @@ public enum ICEEvent: Sendable, Equatable {
     case selectedPairChanged(SelectedPair)
     /// The peer stopped answering consent checks (RFC 7675) on a connected pair.
     case consentLost
-    /// The agent has new local credentials (it initiated or answered an ICE restart): send them to the peer,
-    /// then the local candidates that follow.
-    case restarted(ICECredentials)
+    /// The agent has new local credentials: send them to the peer, then the local candidates that follow.
+    /// `answering`: the agent restarted because the peer's credentials changed; the peer must not restart
+    /// again on these (`ICEAgent.setRemoteCredentials(_:answer:)`), or two agents that each follow the
+    /// other would restart each other forever.
+    case restarted(ICECredentials, answering: Bool)
 }
 
 public enum ICEError: Error, Equatable, CustomStringConvertible {

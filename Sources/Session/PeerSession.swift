@@ -21,6 +21,8 @@ actor PeerSession {
     /// that overtake its credentials wait at the peer instead of joining the old agent's generation.
     private var generation: UInt32
     private var sent: [String] = []
+    /// Our current credentials follow a change of the peer's (see `ICEEvent.restarted`); resent as they were.
+    private var credentialsAnswer = false
     private var gatheringDone = false
     private var remote = RemoteState()
     /// The signaling session id of the peer process whose credentials this agent uses.
@@ -134,7 +136,7 @@ actor PeerSession {
                     restartTask = nil
                 }
                 logger.debug("remote credentials", metadata: ["generation": "\(c.generation)"])
-                try await agent.setRemoteCredentials(credentials)
+                try await agent.setRemoteCredentials(credentials, answer: c.answer)
                 for sdp in ready { try await agent.addRemoteCandidate(sdp) }
                 if ended { try await agent.remoteGatheringDone() }
                 // The peer may have missed what was sent before it subscribed (or the server restarted).
@@ -184,8 +186,9 @@ actor PeerSession {
         case .consentLost:
             logger.warning("ICE consent lost")
             scheduleRestart()
-        case .restarted(let credentials):
+        case .restarted(let credentials, let answering):
             generation &+= 1
+            credentialsAnswer = answering
             sent = []
             gatheringDone = false
             await send(.credentials(wire(credentials)))
@@ -314,6 +317,7 @@ actor PeerSession {
         c.ufrag = credentials.ufrag
         c.pwd = credentials.pwd
         c.generation = generation
+        c.answer = credentialsAnswer
         return c
     }
 

@@ -17,7 +17,7 @@ func signal(_ from: ICEAgent, to: ICEAgent) -> Task<Void, Never> {
             switch event {
             case .localCandidate(let c): _ = try? await to.addRemoteCandidate(c.sdp)
             case .gatheringDone: try? await to.remoteGatheringDone()
-            case .restarted(let credentials): try? await to.setRemoteCredentials(credentials)
+            case .restarted(let credentials, let answering): try? await to.setRemoteCredentials(credentials, answer: answering)
             default: break
             }
         }

@@ -97,7 +97,7 @@ let eventTask = Task {
                 + "\(p.remote.type) \(p.remote.transport.rawValue) \(p.remote.address):\(p.remote.port)")
             emit("base \(p.local.baseAddress):\(p.local.basePort)")
         case .consentLost: emit("state consent-lost")
-        case .restarted(let c): emit("cred \(c.ufrag) \(c.pwd)")
+        case .restarted(let c, _): emit("cred \(c.ufrag) \(c.pwd)")
         }
     }
 }

@@ -48,7 +48,7 @@ final class AgentPair: Sendable {
         try await a.setRemoteCredentials(b.localCredentials())
     }
 
-    private static func pump(_ from: ICEAgent, to: ICEAgent, log: EventLog) -> Task<Void, Never> {
+    static func pump(_ from: ICEAgent, to: ICEAgent, log: EventLog) -> Task<Void, Never> {
         Task {
             for await event in from.events {
                 await log.append(event)
@@ -56,7 +56,8 @@ final class AgentPair: Sendable {
                     switch event {
                     case .localCandidate(let c): try await to.addRemoteCandidate(c.sdp)
                     case .gatheringDone: try await to.remoteGatheringDone()
-                    case .restarted(let credentials): try await to.setRemoteCredentials(credentials)
+                    case .restarted(let credentials, let answering):
+                        try await to.setRemoteCredentials(credentials, answer: answering)
                     default: break
                     }
                 } catch ICEError.closed {
@@ -67,7 +68,7 @@ final class AgentPair: Sendable {
         }
     }
 
-    private static func collect(_ agent: ICEAgent, _ log: EventLog) -> Task<Void, Never> {
+    static func collect(_ agent: ICEAgent, _ log: EventLog) -> Task<Void, Never> {
         Task { for await d in agent.datagrams { await log.append(d) } }
     }
 

@@ -26,6 +26,36 @@ import Testing
         }
     }
 
+    /// A replacement agent (new process, dead path) that already holds the peer's credentials: the peer
+    /// follows the new agent's credentials with a restart, and the new agent must take that as an answer.
+    /// Restarting on it too makes each agent follow the other forever (seen: ~100 restarts/s until the
+    /// signal server cut both off).
+    @Test func aReplacementAgentAndItsPeerDoNotRestartEachOtherForever() async throws {
+        let configuration = try ICEConfiguration(networkTypes: [.udp4], interfaces: ["lo"])
+        let old = try await ICEAgent(configuration: configuration, role: .controlling)
+        let replacement = try await ICEAgent(configuration: configuration, role: .controlling)
+        let peer = try await ICEAgent(configuration: configuration, role: .controlled)
+        try await peer.setRemoteCredentials(old.localCredentials())
+        await old.close()
+        try await replacement.setRemoteCredentials(peer.localCredentials())
+        let logReplacement = EventLog(), logPeer = EventLog()
+        let tasks = [AgentPair.pump(replacement, to: peer, log: logReplacement),
+                     AgentPair.pump(peer, to: replacement, log: logPeer)]
+        try await peer.setRemoteCredentials(replacement.localCredentials())
+        func restarts(_ log: EventLog) async -> Int {
+            await log.events.filter { if case .restarted = $0 { true } else { false } }.count
+        }
+        try await waitUntil("both agents to select a pair") {
+            replacement.selectedPair != nil && peer.selectedPair != nil
+        }
+        try await Task.sleep(for: .seconds(1))
+        #expect(await restarts(logPeer) == 1, "the peer follows the new agent once")
+        #expect(await restarts(logReplacement) == 0, "the new agent takes the peer's new credentials as an answer")
+        await replacement.close()
+        await peer.close()
+        for t in tasks { await t.value }
+    }
+
     @Test func restartKeepsDataFlowingAndSelectsANewPair() async throws {
         try await withAgentPair(ICEConfiguration(networkTypes: [.udp4], interfaces: ["lo"])) { pair in
             try await pair.waitConnected()

@@ -187,6 +187,10 @@ public nonisolated struct Wgice_Signal_V1_IceCredentials: Sendable {
   /// ICE restart generation: increases on every restart of the sender's agent.
   public var generation: UInt32 = 0
 
+  /// True when the sender changed its credentials because the receiver's changed (it followed the
+  /// receiver's restart or new agent): the receiver must not restart again on them.
+  public var answer: Bool = false
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -642,7 +646,7 @@ nonisolated extension Wgice_Signal_V1_Payload: SwiftProtobuf.Message, SwiftProto
 
 nonisolated extension Wgice_Signal_V1_IceCredentials: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".IceCredentials"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}ufrag\0\u{1}pwd\0\u{1}generation\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}ufrag\0\u{1}pwd\0\u{1}generation\0\u{1}answer\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -653,6 +657,7 @@ nonisolated extension Wgice_Signal_V1_IceCredentials: SwiftProtobuf.Message, Swi
       case 1: try { try decoder.decodeSingularStringField(value: &self.ufrag) }()
       case 2: try { try decoder.decodeSingularStringField(value: &self.pwd) }()
       case 3: try { try decoder.decodeSingularUInt32Field(value: &self.generation) }()
+      case 4: try { try decoder.decodeSingularBoolField(value: &self.answer) }()
       default: break
       }
     }
@@ -668,6 +673,9 @@ nonisolated extension Wgice_Signal_V1_IceCredentials: SwiftProtobuf.Message, Swi
     if self.generation != 0 {
       try visitor.visitSingularUInt32Field(value: self.generation, fieldNumber: 3)
     }
+    if self.answer != false {
+      try visitor.visitSingularBoolField(value: self.answer, fieldNumber: 4)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -675,6 +683,7 @@ nonisolated extension Wgice_Signal_V1_IceCredentials: SwiftProtobuf.Message, Swi
     if lhs.ufrag != rhs.ufrag {return false}
     if lhs.pwd != rhs.pwd {return false}
     if lhs.generation != rhs.generation {return false}
+    if lhs.answer != rhs.answer {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
