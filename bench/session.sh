@@ -247,4 +247,11 @@ PostDown = ip rule del from 10.89.1.$i table $((1000 + i))"
   for i in $(seq "$PEERS"); do in_a ping -c 1 -W 1 -q "10.89.1.$i" >/dev/null 2>&1 && replies=$((replies + 1)); done
   sleep 2
   echo "rss $PEERS peers ($connected with a data path, $replies answering ping): $(session_rss_kb) KiB"
+  pid=$(cat "/run/wg-ice/$ifa.pid")
+  cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$pid/stat"; }
+  before=$(cpu_ticks); sleep 10; after=$(cpu_ticks)
+  echo "idle CPU of the $PEERS-peer session: $(awk -v t=$((after - before)) -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.1f", t / hz * 10 }')% of one core (10 s)"
+  # Every UAPI device read starts with get=1; the monitor reads once a second, the watchdog once per 5 s.
+  reads=$(timeout 10 strace -f -qq -e trace=write,sendto,sendmsg -s 16 -p "$pid" 2>&1 | grep -c 'get=1' || true)
+  echo "device reads of the $PEERS-peer session: $reads in 10 s"
 fi

@@ -23,6 +23,7 @@ public actor InterfaceSession {
     private var peers: [Key: PeerSlot] = [:]
     private var connected: [String: Bool] = [:]
     private var stopped = false
+    private var watchdog: Task<Void, Never>?
 
     /// Reads the interface's key over `connections` (opened before any privilege drop); nothing runs until `run()`.
     /// Without `dataPaths` (wg-ice-resolve) selected pairs are only recorded: WireGuard and nftables stay untouched.
@@ -60,6 +61,11 @@ public actor InterfaceSession {
     public func run() async {
         logger.info("session started", metadata: ["public-key": "\(localKey.base64)", "port": "\(listenPort)"])
         channel.backend.start()
+        watchdog = Task { [weak self] in
+            while (try? await Task.sleep(for: PeerSession.watchdogInterval)) != nil, let self {
+                await self.watchPeers()
+            }
+        }
         await withTaskGroup(of: Void.self) { group in
             let backend = channel.backend, monitor = monitor
             group.addTask { [weak self] in
@@ -87,6 +93,7 @@ public actor InterfaceSession {
     public func stop(withoutByeTo quiet: Set<Key> = []) async {
         guard !stopped else { return }
         stopped = true
+        watchdog?.cancel()
         monitor.cancel()
         networkChanges?.cancel()
         let all = peers.values
@@ -172,6 +179,12 @@ public actor InterfaceSession {
         // The signaling connection may have lost its source address too, unnoticed until TCP gives up.
         channel.backend.reconnect()
         for slot in peers.values { slot.post(.networkChanged(change.description)) }
+    }
+
+    /// One device read for every peer's watchdog: reads grow with the interval, not with peers × peers.
+    private func watchPeers() async {
+        guard !stopped, !peers.isEmpty, let device = try? await link.device() else { return }
+        for (key, slot) in peers { slot.post(.watch(device.peer(key))) }
     }
 
     private func startPeer(_ key: Key) {

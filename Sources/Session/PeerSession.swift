@@ -47,7 +47,8 @@ actor PeerSession {
     private var indirectSince: ContinuousClock.Instant?
     private var restartTask: Task<Void, Never>?
     private var eventsTask: Task<Void, Never>?
-    private var watchdogTask: Task<Void, Never>?
+    /// This peer's part of the previous device read (`watch`).
+    private var lastReading: Peer?
     private let handshakeTimeout: Duration
 
     init(peer: Key, localKey: Key, signaling: SignalingChannel, link: WireGuardLink, ice: ICEConfiguration,
@@ -80,15 +81,6 @@ actor PeerSession {
         eventsTask = Task { [weak self] in
             for await event in events { await self?.handle(event) }
         }
-        watchdogTask = Task { [weak self] in
-            var last: Peer?
-            while !Task.isCancelled {
-                try? await Task.sleep(for: .seconds(5))
-                guard let self else { return }
-                last = await self.checkHandshake(previous: last)
-                await self.tryDirectPath()
-            }
-        }
         do {
             await send(.credentials(try await currentCredentials()))
         } catch {
@@ -104,13 +96,11 @@ actor PeerSession {
         retired = true
         restartTask?.cancel()
         restartTask = nil
-        watchdogTask?.cancel()
     }
 
     /// Says bye, removes the data path (WireGuard keeps its last endpoint) and closes the agent.
     func close(sayBye: Bool) async {
         restartTask?.cancel()
-        watchdogTask?.cancel()
         if sayBye { await send(.bye(Bye())) }
         await paths?.close()
         path = nil
@@ -240,11 +230,22 @@ actor PeerSession {
         }
     }
 
+    /// How often the interface session hands each peer its part of one device read (`watch`).
+    static let watchdogInterval: Duration = .seconds(5)
+
+    /// The watchdog: dead paths and relayed paths worth upgrading. `reading` is this peer as WireGuard reported
+    /// it in one device read the interface session made for all its peers (nil: the peer is not configured).
+    func watch(_ reading: Peer?) async {
+        guard !retired else { return }
+        if let reading { lastReading = checkHandshake(previous: lastReading, current: reading) }
+        await tryDirectPath()
+    }
+
     /// Dead-path detection on WireGuard's side: the last handshake is older than `HandshakeTimeout`, and
     /// since the previous check WireGuard sent (data or handshake initiations) but received nothing. An idle
     /// tunnel has old handshakes too, but it sends nothing. Returns the reading to compare with next time.
-    private func checkHandshake(previous: Peer?) async -> Peer? {
-        guard path != nil, restartTask == nil, let current = try? await link.device().peer(peer) else { return previous }
+    private func checkHandshake(previous: Peer?, current: Peer) -> Peer? {
+        guard path != nil, restartTask == nil else { return previous }
         if let previous, current.txBytes > previous.txBytes, current.rxBytes == previous.rxBytes,
            !current.hasRecentHandshake(within: handshakeTimeout) {
             logger.warning("no WireGuard handshake for \(handshakeTimeout) while sending: the path is dead")

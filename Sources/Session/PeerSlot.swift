@@ -18,6 +18,8 @@ enum PeerInput: Sendable {
     case pathReady(token: UInt64)
     /// The session `token` still has no path: the one it replaces goes anyway.
     case handoverDeadline(token: UInt64)
+    /// The watchdog's tick, with this peer's part of one device read shared by all peers.
+    case watch(Peer?)
 }
 
 /// Creates a `PeerSession` for the slot's peer with the carried counts and the callbacks it reports through.
@@ -146,6 +148,8 @@ actor PeerSlot {
             logger.warning("new agent found no path within \(Self.handoverLimit): closing the one it replaces")
             previous = nil
             await old.close(sayBye: false)
+        case .watch(let reading):
+            await current?.session.watch(reading)
         }
     }
 
