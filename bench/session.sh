@@ -225,8 +225,9 @@ PublicKey = $(pub "$k")
 AllowedIPs = 10.89.1.$i/32
 
 "
-    # Fifty interfaces in one namespace all route to 10.89.0.1: each answers through its own table.
-    config "${prefix}$i" "$k" "10.89.1.$i/32" $((52000 + i)) "" "[Peer]
+    # Fifty interfaces in one namespace all route to 10.89.0.1: each answers through its own table. Listen
+    # ports above the ephemeral range (32768-60999), where the sessions' ICE sockets cannot take them first.
+    config "${prefix}$i" "$k" "10.89.1.$i/32" $((61000 + i)) "" "[Peer]
 PublicKey = $pa
 AllowedIPs = 10.89.0.1/32" "Table = off
 PostUp = ip rule add from 10.89.1.$i table $((1000 + i)); ip route add 10.89.0.1/32 dev %i table $((1000 + i))
@@ -239,7 +240,10 @@ PostDown = ip rule del from 10.89.1.$i table $((1000 + i))"
   done
   connected=0
   for _ in $(seq 240); do
-    connected=$(in_a wg-ice-hook status "$ifa" --json | python3 -c 'import json,sys; print(sum(1 for p in json.load(sys.stdin)["peers"] if p.get("dataPath")))')
+    # A status that does not answer in time (all peers busy starting) counts as none connected yet.
+    connected=$(in_a wg-ice-hook status "$ifa" --json 2>/dev/null | python3 -c 'import json,sys
+try: print(sum(1 for p in json.load(sys.stdin)["peers"] if p.get("dataPath")))
+except ValueError: print(0)') || connected=0
     [ "$connected" = "$PEERS" ] && break
     sleep 0.5
   done

@@ -190,8 +190,9 @@ public actor InterfaceSession {
     private func startPeer(_ key: Key) {
         guard !stopped, peers[key] == nil, key != localKey else { return }
         peers[key] = PeerSlot(peer: key, logger: logger) { [channel, link, settings, paths, localKey, logger] counts, callbacks in
-            try await PeerSession(
-                peer: key, localKey: localKey, signaling: channel, link: link, ice: settings.ice, paths: paths,
+            let ice = await Blocking.run { settings.gatheringConfiguration() }
+            return try await PeerSession(
+                peer: key, localKey: localKey, signaling: channel, link: link, ice: ice, paths: paths,
                 handshakeTimeout: settings.handshakeTimeout, logger: logger, restarts: counts.restarts, failures: counts.failures,
                 generation: counts.generation, renew: callbacks.renew, pathReady: callbacks.pathReady)
         }

@@ -15,6 +15,9 @@ public struct SessionSettings: Sendable {
     public var handshakeTimeout: Duration
     /// `User =`: the account the session drops privileges to after setup.
     public var user: String
+    /// `Interfaces` unset: besides this interface, ICE leaves out every other WireGuard interface, as found
+    /// when each agent is made (`gatheringConfiguration()`).
+    public var avoidsWireGuardInterfaces: Bool
 
     /// Throws `SessionError.configuration` for settings the file parser accepts but a session cannot use.
     public init(_ configuration: Configuration, interface: String) throws {
@@ -23,6 +26,7 @@ public struct SessionSettings: Sendable {
         signalingURLs = s.signaling.map(\.description).joined(separator: ",")
         // The WireGuard interface's own addresses would make candidates that tunnel WireGuard through itself.
         let interfaces = s.interfaces.isEmpty ? ["!\(interface)"] : s.interfaces.map(\.description)
+        avoidsWireGuardInterfaces = s.interfaces.isEmpty
         do {
             ice = try ICEConfiguration(
                 urls: s.servers.map(\.description), username: s.username, password: s.password,
@@ -70,5 +74,17 @@ public enum SessionError: Error, CustomStringConvertible {
         switch self {
         case .configuration(let m), .interface(let m): m
         }
+    }
+}
+
+extension SessionSettings {
+    /// The ICE configuration for a new agent. Other WireGuard interfaces give candidates through another tunnel
+    /// (which goes away with it), and on a hub with many tunnels so many that the peer's agent drops the useful
+    /// ones (libnice keeps 25 remote candidates per component). Reads the interface list: blocking.
+    func gatheringConfiguration() -> ICEConfiguration {
+        guard avoidsWireGuardInterfaces else { return ice }
+        var ice = ice
+        ice.interfaces += WireGuard.interfaceNames().sorted().map { "!\($0)" }
+        return ice
     }
 }

@@ -36,6 +36,20 @@ extension WireGuard {
         return found.sorted { $0.name < $1.name }
     }
 
+    /// Names of the WireGuard interfaces here, cheaply, for leaving them out (never for opening them): kernel
+    /// links of kind "wireguard" and every `DIR/X.sock`, without connecting (a stale socket adds a name that
+    /// no interface has).
+    public static func interfaceNames(socketDirectory: String = defaultSocketDirectory) -> Set<String> {
+        var names = Set((try? kernelInterfaces()) ?? [])
+        guard let dir = opendir(socketDirectory) else { return names }
+        defer { closedir(dir) }
+        while let entry = readdir(dir) {
+            let file = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+            if file.hasSuffix(".sock") { names.insert(String(file.dropLast(5))) }
+        }
+        return names
+    }
+
     static func kernelInterfaces() throws(WireGuardError) -> [String] {
         try LinkWatcher.list().filter { $0.kind == RTNL.wireguardKind }.map(\.name)
     }

@@ -12,8 +12,10 @@ public struct NetworkChange: Sendable, CustomStringConvertible {
 
 /// Address and default-route changes that move ICE candidates (rtnetlink RTMGRP_IPV4/IPV6_IFADDR and _ROUTE),
 /// in the network namespace of the thread that created the monitor. Changes on `ignoring` (the WireGuard
-/// interface itself), of loopback or link-local scope, tentative IPv6 addresses and non-default routes are not
-/// reported. A burst is reported once, `debounce` after its last message.
+/// interface itself) and on every other WireGuard interface (ICE does not gather there: another tunnel's
+/// `wg-quick up` on the same host is no reason to gather again), of loopback or link-local scope, tentative
+/// IPv6 addresses and non-default routes are not reported. A burst is reported once, `debounce` after its
+/// last message.
 ///
 /// The socket is opened by `init` (before a privilege drop, like the session's other connections); a dedicated
 /// thread, started by `start()`, blocks in `poll` on it and on a wake-up eventfd, so nothing spins.
@@ -21,14 +23,17 @@ public final class NetworkChangeMonitor: Sendable {
     private let socket: NetlinkSocket
     private let wake: Int32
     private let ignoredIndex: UInt32
+    private let socketDirectory: String
     private let debounce: Duration
     private let started = Mutex(false)
 
-    public init(ignoring interface: String, debounce: Duration = .milliseconds(300)) throws(WireGuardError) {
+    public init(ignoring interface: String, socketDirectory: String = WireGuard.defaultSocketDirectory,
+                debounce: Duration = .milliseconds(300)) throws(WireGuardError) {
         socket = try NetlinkSocket(protocol: NETLINK_ROUTE, groups: RTNLAddr.groups, nonBlocking: true)
         wake = eventfd(0, Int32(EFD_CLOEXEC | EFD_NONBLOCK))
         guard wake >= 0 else { throw .system("eventfd", errno: errno) }
         ignoredIndex = if_nametoindex(interface)
+        self.socketDirectory = socketDirectory
         self.debounce = debounce
     }
 
@@ -57,6 +62,15 @@ public final class NetworkChangeMonitor: Sendable {
     private func run(_ continuation: AsyncStream<NetworkChange>.Continuation) {
         var pending: NetworkChange?
         var quietAt = ContinuousClock.now
+        // Indexes stay known after their link is gone: its addresses' removal comes after the link's.
+        var wireGuardIndexes: Set<UInt32> = [ignoredIndex]
+        func learnWireGuardIndexes() {
+            for name in WireGuard.interfaceNames(socketDirectory: socketDirectory) {
+                let index = if_nametoindex(name)
+                if index != 0 { wireGuardIndexes.insert(index) }
+            }
+        }
+        learnWireGuardIndexes()
         while true {
             let timeout: Int32
             if pending != nil {
@@ -71,7 +85,8 @@ public final class NetworkChangeMonitor: Sendable {
             if rc < 0 && errno != EINTR { return }
             if fds[0].revents != 0 { return }
             if fds[1].revents != 0 {
-                for change in drain() {
+                learnWireGuardIndexes()
+                for change in drain(ignoring: wireGuardIndexes) {
                     if pending == nil { pending = NetworkChange(first: change, count: 0) }
                     pending?.count += 1
                     quietAt = ContinuousClock.now + debounce
@@ -85,12 +100,12 @@ public final class NetworkChangeMonitor: Sendable {
     }
 
     /// The relevant changes queued on the socket, described.
-    private func drain() -> [String] {
+    private func drain(ignoring ignored: Set<UInt32>) -> [String] {
         var changes = [String]()
         while true {
             do {
                 guard let messages = try socket.receive() else { return changes }
-                changes += messages.compactMap { RTNLAddr.describe($0, ignoringIndex: ignoredIndex) }
+                changes += messages.compactMap { RTNLAddr.describe($0, ignoring: ignored) }
             } catch let error {
                 // Lost messages (ENOBUFS) may have been changes: report one.
                 if case .system(_, let code) = error, code == ENOBUFS { changes.append("netlink overrun"); continue }
@@ -112,14 +127,14 @@ enum RTNLAddr {
     static let ifaddrmsgLength = 8, rtmsgLength = 12
 
     /// A description of a change ICE cares about, or nil.
-    static func describe(_ message: NetlinkMessage, ignoringIndex ignored: UInt32) -> String? {
+    static func describe(_ message: NetlinkMessage, ignoring ignored: Set<UInt32>) -> String? {
         let p = message.payload, base = p.startIndex
         switch message.type {
         case RTM_NEWADDR, RTM_DELADDR:
             guard p.count >= ifaddrmsgLength else { return nil }
             let family = p[base], flags = p[base + 2], scope = p[base + 3], index = p.readU32(at: base + 4)
             // Link-local and host scope (fe80::/10, loopback) give no candidate worth a new gathering.
-            guard index != ignored, scope < RT_SCOPE_LINK, flags & IFA_F_TENTATIVE == 0,
+            guard !ignored.contains(index), scope < RT_SCOPE_LINK, flags & IFA_F_TENTATIVE == 0,
                   let attributes = NetlinkAttribute.parse(p.dropFirst(ifaddrmsgLength)) else { return nil }
             let address = (attributes.first { $0.type == IFA_LOCAL } ?? attributes.first { $0.type == IFA_ADDRESS })
                 .flatMap { text(family: family, $0.payload) } ?? "?"
@@ -131,7 +146,7 @@ enum RTNLAddr {
             // Only default routes choose the source address (and so the server-reflexive candidate).
             guard destinationLength == 0, table != RT_TABLE_LOCAL, flags & RTM_F_CLONED == 0,
                   let attributes = NetlinkAttribute.parse(p.dropFirst(rtmsgLength)) else { return nil }
-            if let oif = attributes.first(where: { $0.type == RTA_OIF })?.u32, oif == ignored { return nil }
+            if let oif = attributes.first(where: { $0.type == RTA_OIF })?.u32, ignored.contains(oif) { return nil }
             return "IPv\(Int32(family) == AF_INET6 ? 6 : 4) default route \(message.type == RTM_NEWROUTE ? "added" : "removed")"
         default:
             return nil
