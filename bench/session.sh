@@ -238,7 +238,7 @@ PostDown = ip rule del from 10.89.1.$i table $((1000 + i))"
   for i in $(seq "$PEERS"); do
     in_b wg-quick up "$work/${prefix}$i.conf" >"$work/up.log" 2>&1 || { cat "$work/up.log" >&2; exit 1; }
   done
-  connected=0
+  connected=0 since=$(now_ms)
   for _ in $(seq 240); do
     # A status that does not answer in time (all peers busy starting) counts as none connected yet.
     connected=$(in_a wg-ice-hook status "$ifa" --json 2>/dev/null | python3 -c 'import json,sys
@@ -247,6 +247,7 @@ except ValueError: print(0)') || connected=0
     [ "$connected" = "$PEERS" ] && break
     sleep 0.5
   done
+  echo "hub with $PEERS peers: $connected with a data path $(( ($(now_ms) - since) / 1000 )) s after the last wg-quick up"
   replies=0
   for i in $(seq "$PEERS"); do in_a ping -c 1 -W 1 -q "10.89.1.$i" >/dev/null 2>&1 && replies=$((replies + 1)); done
   sleep 2
