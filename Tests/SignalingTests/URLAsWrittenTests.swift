@@ -2,6 +2,7 @@ import ConfParser
 import Foundation
 @testable import Signaling
 import Testing
+import TestSupport
 
 /// What a client dials, asks for and binds into its auth proof is the URL as written (docs/PROTOCOL.md).
 @Suite struct URLAsWrittenTests {
@@ -55,5 +56,14 @@ import Testing
         await a.close()
         await b.close()
         #expect(server.stop() == 0)
+    }
+}
+
+@Suite struct ServerPathOptionTests {
+    @Test(arguments: ["wg-ice", "/wg-ice?x=1", "/a#b", "/a b"])
+    func badPathIsRefused(path: String) throws {
+        let result = try run([builtProduct("wg-ice-signal"), "--listen", "ws://127.0.0.1:0", "--path", path])
+        #expect(!result.succeeded)
+        #expect(result.stderr.contains("--path \(path): expected an absolute URL path"), "\(result.stderr)")
     }
 }
