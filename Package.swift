@@ -6,7 +6,10 @@ let logging: Target.Dependency = .product(name: "Logging", package: "swift-log")
 
 let wsClient: Target.Dependency = .product(name: "WSClient", package: "swift-websocket")
 let signalingDependencies: [Target.Dependency] = [
-    "CSodium", logging, wsClient,
+    "CSodium", "ConfParser", logging,
+    .product(name: "WSCore", package: "swift-websocket"),
+    .product(name: "NIOWebSocket", package: "swift-nio"),
+    .product(name: "NIOHTTP1", package: "swift-nio"),
     .product(name: "SwiftProtobuf", package: "swift-protobuf"),
     .product(name: "GRPCCore", package: "grpc-swift-2"),
     .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
@@ -26,7 +29,6 @@ let signalServerDependencies: [Target.Dependency] = [
 // Kubernetes signaling backend (issue 5), part of the Signaling module.
 let kubernetesDependencies: [Target.Dependency] = [
     .product(name: "AsyncHTTPClient", package: "async-http-client"),
-    .product(name: "NIOHTTP1", package: "swift-nio"),
     .product(name: "Yams", package: "Yams"),
 ]
 
@@ -84,7 +86,7 @@ let package = Package(
         .target(name: "SignalServer", dependencies: signalServerDependencies),
         .executableTarget(name: "wg-ice-signal", dependencies: ["SignalServer", "CLISupport", argumentParser, logging]),
         .executableTarget(name: "signal-bench", dependencies: ["Signaling", logging], path: "Sources/signal-bench"),
-        .testTarget(name: "SignalingTests", dependencies: ["Signaling", "TestSupport"] + signalingDependencies),
+        .testTarget(name: "SignalingTests", dependencies: ["Signaling", "TestSupport", wsClient] + signalingDependencies),
         .testTarget(name: "KubernetesBackendTests", dependencies: [
             "Signaling", "TestSupport", .product(name: "AsyncHTTPClient", package: "async-http-client"),
         ], exclude: ["Emulator"]),

@@ -51,22 +51,32 @@ public struct ICEServerURL: Sendable, Hashable, CustomStringConvertible {
     }
 }
 
-/// Where peers meet to exchange ICE candidates.
+/// Where peers meet to exchange ICE candidates, kept as written: the Signaling module dials this host and
+/// port, asks for this path and binds `authority` into its auth proof (docs/PROTOCOL.md, "Handshake").
 public struct SignalingURL: Sendable, Hashable, CustomStringConvertible {
     public enum Scheme: String, Sendable, CaseIterable { case ws, wss, grpc, grpcs, k8s }
 
     public let scheme: Scheme
     /// Absent for `k8s:` URLs, whose meaning the Kubernetes backend resolves (pod, kubeconfig, server).
     public let host: Host?
+    /// The port dialled: as written, else 80 (ws, grpc) or 443 (wss, grpcs).
     public let port: UInt16?
-    /// URL path for WebSocket backends; for `k8s:` everything after the colon, verbatim.
+    /// Whether the URL names its port; only then is it part of `authority`.
+    public let portIsWritten: Bool
+    /// WebSocket: path and query as written (empty when none); for `k8s:` everything after the colon.
     public let path: String
 
     public var isSecure: Bool { scheme == .wss || scheme == .grpcs }
 
+    /// `host[:port]` as written (host in lower case, IPv6 in brackets): the name the auth proof is bound to.
+    public var authority: String {
+        guard let host, let port else { return "" }
+        return portIsWritten ? "\(host.bracketed):\(port)" : host.bracketed
+    }
+
+    /// The URL as written, up to letter case; parses back to the same value.
     public var description: String {
-        guard let host, let port else { return "k8s:\(path)" }
-        return "\(scheme.rawValue)://\(host.bracketed):\(port)\(path)"
+        scheme == .k8s ? "k8s:\(path)" : "\(scheme.rawValue)://\(authority)\(path)"
     }
 
     public static func parse(_ text: String) -> Result<SignalingURL, ValueError> {
@@ -76,25 +86,32 @@ public struct SignalingURL: Sendable, Hashable, CustomStringConvertible {
         }
         var rest = text[text.index(after: colon)...]
         if scheme == .k8s {
-            return parseKubernetes(rest, of: text).map { SignalingURL(scheme: scheme, host: nil, port: nil, path: String(rest)) }
+            return parseKubernetes(rest, of: text).map {
+                SignalingURL(scheme: scheme, host: nil, port: nil, portIsWritten: false, path: String(rest))
+            }
         }
+        let webSocket = scheme == .ws || scheme == .wss
         guard rest.hasPrefix("//") else {
-            return .failure(ValueError("`\(text)': write \(scheme.rawValue)://HOST[:PORT]\(scheme == .ws || scheme == .wss ? "[/PATH]" : "")"))
+            return .failure(ValueError("`\(text)': write \(scheme.rawValue)://HOST[:PORT]\(webSocket ? "[/PATH]" : "")"))
         }
         rest = rest.dropFirst(2)
         var path = ""
-        if let slash = rest.firstIndex(of: "/") {
-            path = String(rest[slash...])
-            rest = rest[..<slash]
-            guard scheme == .ws || scheme == .wss else {
-                return .failure(ValueError("`\(text)': gRPC URLs take no path"))
+        if let end = rest.firstIndex(where: { $0 == "/" || $0 == "?" }) {
+            path = String(rest[end...])
+            rest = rest[..<end]
+            // gRPC's request path is the method's (/wgice.signal.v1.Signal/Connect); a proxy routes that.
+            guard webSocket || path == "/" else {
+                return .failure(ValueError("`\(text)': gRPC URLs take no path or query: the call's path is always "
+                    + "/wgice.signal.v1.Signal/Connect, and a reverse proxy routes that (nginx: location /wgice.signal.v1.Signal/)"))
             }
             guard path.utf8.allSatisfy({ $0 > 32 && $0 < 127 && $0 != UInt8(ascii: "#") }) else {
                 return .failure(ValueError("`\(text)': the path has characters a URL cannot carry"))
             }
+            if !webSocket { path = "" }
         }
+        let written = splitHostPort(String(rest))?.port != nil
         return parseAuthority(rest, of: text, defaultPort: scheme == .ws || scheme == .grpc ? 80 : 443).map {
-            SignalingURL(scheme: scheme, host: $0.host, port: $0.port, path: path)
+            SignalingURL(scheme: scheme, host: $0.host, port: $0.port, portIsWritten: written, path: path)
         }
     }
 }

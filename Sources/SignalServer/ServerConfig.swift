@@ -29,6 +29,8 @@ public struct ServerConfig: Sendable {
     public var tlsKey: String?
     /// Names clients may have dialled (bound into their auth proof); empty accepts any.
     public var authorities: Set<String> = []
+    /// HTTP paths that upgrade to the WebSocket endpoint: /v1/signal, plus the `--path` a reverse proxy forwards.
+    public var webSocketPaths: Set<String> = [SignalProtocol.webSocketPath]
     public var maxMessageSize = SignalProtocol.defaultMaxMessageSize
     public var maxConnections = 4096
     /// Frames per second per connection (token bucket refill) and the bucket size.
@@ -52,12 +54,22 @@ public struct ServerConfig: Sendable {
         if listeners.contains(where: \.secure), tlsCertificate == nil || tlsKey == nil {
             throw ConfigError("wss:// and grpcs:// listeners need --tls-cert and --tls-key")
         }
+        for path in webSocketPaths where !Self.isRequestPath(path) {
+            throw ConfigError("--path \(path): expected an absolute URL path (/NAME), without query")
+        }
         for path in [tlsCertificate, tlsKey].compactMap({ $0 }) where !FileManager.default.isReadableFile(atPath: path) {
             throw ConfigError("\(path): not readable")
         }
         guard idleTimeout > .zero, maxMessageSize >= 1024, maxConnections > 0, rate > 0, burst >= 1, holdPerKey >= 0, holdKeys >= 0, outboxCapacity > 0 else {
             throw ConfigError("limits must be positive (message size at least 1024)")
         }
+    }
+}
+
+extension ServerConfig {
+    /// `/…` in printable ASCII without `?` or `#`: what the path of a request (its query aside) can equal.
+    static func isRequestPath(_ path: String) -> Bool {
+        path.hasPrefix("/") && path.utf8.allSatisfy { $0 > 32 && $0 < 127 && $0 != UInt8(ascii: "?") && $0 != UInt8(ascii: "#") }
     }
 }
 

@@ -9,7 +9,7 @@ import NIOSSL
 import ServiceLifecycle
 import Signaling
 
-/// A ws:// or wss:// listener: the signaling endpoint at /v1/signal (one binary message per frame),
+/// A ws:// or wss:// listener: the signaling endpoint at /v1/signal and any `--path` (one binary message per frame),
 /// plus GET /healthz and GET /metrics (Prometheus text).
 enum WebSocketListener {
     static func make(_ listener: ServerConfig.Listener, config: ServerConfig, switchboard: Switchboard, tls: TLSConfiguration?,
@@ -21,12 +21,15 @@ enum WebSocketListener {
         // A full server refuses WebSocket clients at the HTTP level (503 from this route) rather than by
         // upgrading, sending SERVER_FULL and closing at once: under load, swift-websocket clients were seen
         // (in ServerTests) to get neither that frame nor the close, and to hang in the upgrade.
-        http.get(RouterPath(SignalProtocol.webSocketPath)) { _, _ in
-            Response(status: .serviceUnavailable, body: .init(byteBuffer: ByteBuffer(string: "SERVER_FULL: no capacity, retry later\n")))
+        for path in config.webSocketPaths {
+            http.get(RouterPath(path)) { _, _ in
+                Response(status: .serviceUnavailable, body: .init(byteBuffer: ByteBuffer(string: "SERVER_FULL: no capacity, retry later\n")))
+            }
         }
         let idle = TimeAmount(config.idleTimeout)
         let shouldUpgrade: @Sendable (HTTPRequest, any Channel, Logger) async throws -> ShouldUpgradeResult<WebSocketDataHandler<HTTP1WebSocketUpgradeChannel.Context>> = { request, channel, _ in
-            guard request.path == SignalProtocol.webSocketPath else { return .dontUpgrade }
+            // The query is the client's (kept as the user wrote it); the path alone selects the endpoint.
+            guard let target = request.path, config.webSocketPaths.contains(String(target.prefix { $0 != "?" })) else { return .dontUpgrade }
             guard await switchboard.hasRoom else {
                 logger.warning("refusing connection: server full", metadata: ["peer": "\(channel.remoteAddress.map { "\($0)" } ?? "unknown")"])
                 return .dontUpgrade

@@ -14,7 +14,7 @@ protocol FrameSession: Sendable {
 protocol FrameTransport: Sendable {
     /// The transport name bound into the auth transcript ("ws" or "grpc").
     var kind: String { get }
-    /// host[:port] as dialled, bound into the auth transcript.
+    /// host[:port] as written in the URL, bound into the auth transcript.
     var authority: String { get }
     /// For logs and events.
     var url: String { get }
@@ -95,9 +95,9 @@ final class FrameClient: SignalingBackend, Sendable {
 
     /// One connection. A server that accepts but never completes the handshake must not stall the
     /// client: without `Subscribed` in time the attempt is cancelled and abandoned. Abandoning (rather
-    /// than awaiting) matters because swift-websocket waits for the HTTP upgrade on an uncancellable
-    /// future; such an attempt ends only when the server drops the socket. At most
-    /// `maxAbandonedAttempts` may linger; beyond that no new connection is made until one ends.
+    /// than awaiting) keeps a transport that is slow to honour the cancellation (a TLS or HTTP/2 teardown
+    /// towards a silent server) from holding up the next attempt. At most `maxAbandonedAttempts` may
+    /// linger; beyond that no new connection is made until one ends.
     private func connectOnce() async throws {
         guard abandoned.count < Self.maxAbandonedAttempts else {
             throw SignalingError.protocolViolation("\(abandoned.count) earlier connection attempts still hanging")

@@ -1,25 +1,26 @@
-import Foundation
+import ConfParser
 import GRPCCore
 import GRPCNIOTransportHTTP2
 
-/// `grpc://HOST:PORT` (plaintext HTTP/2) and `grpcs://HOST:PORT` (TLS): one bidirectional
-/// `wgice.signal.v1.Signal/Connect` stream per session.
+/// `grpc://HOST[:PORT]` (plaintext HTTP/2) and `grpcs://HOST[:PORT]` (TLS): one bidirectional
+/// `wgice.signal.v1.Signal/Connect` stream per session. The URL has no path: a gRPC call's path is its
+/// method's, which is what a reverse proxy routes.
 struct GRPCTransport: FrameTransport {
     let kind = "grpc"
     let url: String
     let authority: String
-    let host: String
-    let port: Int
-    let secure: Bool
-    let caFile: String?
+    private let host: Host
+    private let port: Int
+    private let secure: Bool
+    private let caFile: String?
 
-    init(url: URL, options: SignalingOptions) throws {
-        guard let host = url.host, !host.isEmpty else { throw SignalingError.badURL(url.absoluteString) }
-        secure = url.scheme == "grpcs"
+    init(url: SignalingURL, options: SignalingOptions) throws {
+        guard let host = url.host, let port = url.port else { throw SignalingError.badURL("\(url): no host") }
         self.host = host
-        port = url.port ?? (secure ? 443 : 80)
-        authority = "\(host):\(port)"
-        self.url = "\(secure ? "grpcs" : "grpc")://\(authority)"
+        self.port = Int(port)
+        secure = url.isSecure
+        authority = url.authority
+        self.url = "\(url.scheme)://\(authority)"
         caFile = options.caFile
     }
 
@@ -29,7 +30,12 @@ struct GRPCTransport: FrameTransport {
                 if let caFile { config.trustRoots = .certificates([.file(path: caFile, format: .pem)]) }
             }
             : .plaintext
-        let transport = try HTTP2ClientTransport.Posix(target: .dns(host: host, port: port), transportSecurity: security)
+        // IP literals are dialled as addresses: no DNS lookup, and no IP in TLS SNI (which forbids it).
+        let target: any ResolvableTarget = switch host {
+        case .ip(let ip, _): ip.isIPv6 ? .ipv6(address: host.description, port: port) : .ipv4(address: host.description, port: port)
+        case .name(let name): .dns(host: name, port: port)
+        }
+        let transport = try HTTP2ClientTransport.Posix(target: target, transportSecurity: security)
         try await withGRPCClient(transport: transport) { client in
             let signal = Wgice_Signal_V1_Signal.Client(wrapping: client)
             let (outbox, post) = AsyncStream.makeStream(of: ClientFrame.self)

@@ -13,11 +13,14 @@ public struct SignalingOptions: Sendable {
     public var backoff = Backoff()
     /// Time from connecting to `Subscribed` before the attempt is abandoned and retried.
     public var handshakeTimeout: Duration = .seconds(10)
-    /// PEM file of CA certificates to trust for wss:// and grpcs:// instead of the system store.
+    /// PEM file of CA certificates to trust for wss:// and grpcs:// instead of the system store. By default
+    /// `SSL_CERT_FILE` from the environment: OpenSSL's (and Go's) variable for exactly this, which NIOSSL ignores.
     public var caFile: String?
     public var logger = Logger(label: "wg-ice.signaling")
 
-    public init() {}
+    public init(environment: [String: String] = ProcessInfo.processInfo.environment) {
+        caFile = environment["SSL_CERT_FILE"].flatMap { $0.isEmpty ? nil : $0 }
+    }
 }
 
 /// Jittered exponential backoff: attempt n waits a random time in [d/2, d], d = min(cap, base * 2^n).

@@ -1,3 +1,4 @@
+import ConfParser
 import Foundation
 
 /// Builds the backend for one `[ICE] Signaling =` value. Several URLs, separated by commas or
@@ -9,18 +10,21 @@ public func makeSignalingBackend(urls: String, key: PrivateKey, options: Signali
     return backends.count == 1 ? backends[0] : MultiBackend(backends)
 }
 
-/// Builds the backend for a single URL: ws://, wss://, grpc://, grpcs://, k8s:.
+/// Builds the backend for a single URL: ws://, wss://, grpc://, grpcs://, k8s:. The URL is read by
+/// ConfParser's `SignalingURL`, the same parser `wg-ice-hook check` runs, so check and up agree.
 public func makeSignalingBackend(url string: String, key: PrivateKey, options: SignalingOptions = SignalingOptions()) throws -> any SignalingBackend {
-    guard let url = URL(string: string), let scheme = url.scheme?.lowercased() else { throw SignalingError.badURL(string) }
-    switch scheme {
-    case "ws", "wss":
+    let url: SignalingURL
+    switch SignalingURL.parse(string) {
+    case .success(let parsed): url = parsed
+    case .failure(let error): throw SignalingError.badURL(error.message)
+    }
+    switch url.scheme {
+    case .ws, .wss:
         return FrameClient(transport: try WebSocketTransport(url: url, options: options), key: key, options: options)
-    case "grpc", "grpcs":
+    case .grpc, .grpcs:
         return FrameClient(transport: try GRPCTransport(url: url, options: options), key: key, options: options)
-    case "k8s":
+    case .k8s:
         return try KubernetesBackend(url: string, identity: key.publicKey, options: options)
-    default:
-        throw SignalingError.badURL("\(string): unknown scheme \(scheme) (expected ws, wss, grpc, grpcs or k8s)")
     }
 }
 

@@ -24,6 +24,9 @@ struct WgIceSignal: AsyncParsableCommand {
     @Option(name: .long, help: ArgumentHelp("A host[:port] clients dial this server by (repeatable); when given, auth proofs bound to other names are refused.", valueName: "name"))
     var authority: [String] = []
 
+    @Option(name: .long, help: ArgumentHelp("Another HTTP path the WebSocket endpoint answers on besides /v1/signal, e.g. the one a reverse proxy forwards (repeatable).", valueName: "path"))
+    var path: [String] = []
+
     @Option(name: .customLong("max-message-size"), help: "Largest accepted frame in bytes.")
     var maxMessageSize = 16384
 
@@ -61,7 +64,8 @@ struct WgIceSignal: AsyncParsableCommand {
             config.listeners = try listen.map(ServerConfig.Listener.init)
             config.tlsCertificate = tlsCert
             config.tlsKey = tlsKey
-            config.authorities = Set(authority)
+            config.authorities = Set(authority.map { $0.lowercased() })  // clients send host names in lower case
+            config.webSocketPaths.formUnion(path)
             config.maxMessageSize = maxMessageSize
             config.maxConnections = maxConnections
             config.rate = rate

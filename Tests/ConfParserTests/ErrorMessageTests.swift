@@ -67,7 +67,7 @@ import Testing
         Case(text: "[ICE]\nSignaling = k8s:a.b\n", expected: "t.conf:2: Signaling `k8s:a.b': write k8s:, k8s:///path/to/kubeconfig or k8s://HOST:PORT, optionally with ?namespace=NAME", origin: .wgIce),
         Case(text: "[ICE]\nSignaling = k8s://api:6443?namespace=x.y\n", expected: "t.conf:2: Signaling `k8s://api:6443?namespace=x.y': namespace `x.y' is not a DNS label", origin: .wgIce),
         Case(text: "[ICE]\nSignaling = wss:s\n", expected: "t.conf:2: Signaling `wss:s': write wss://HOST[:PORT][/PATH]", origin: .wgIce),
-        Case(text: "[ICE]\nSignaling = grpc://s/x\n", expected: "t.conf:2: Signaling `grpc://s/x': gRPC URLs take no path", origin: .wgIce),
+        Case(text: "[ICE]\nSignaling = grpc://s/x\n", expected: "t.conf:2: Signaling `grpc://s/x': gRPC URLs take no path or query: the call's path is always /wgice.signal.v1.Signal/Connect, and a reverse proxy routes that (nginx: location /wgice.signal.v1.Signal/)", origin: .wgIce),
         Case(text: "[ICE]\nSignaling = ws://s/a\u{7f}b\n", expected: "t.conf:2: Signaling `ws://s/a\u{7f}b': the path has characters a URL cannot carry", origin: .wgIce),
         Case(text: "[ICE]\nSignaling = ws://s:x\n", expected: "t.conf:2: Signaling `ws://s:x': port `x' is not 1-65535", origin: .wgIce),
         Case(text: "[ICE]\nSignaling = ws://::1\n", expected: "t.conf:2: Signaling `ws://::1': `::1' is not HOST, HOST:PORT or [IPv6]:PORT", origin: .wgIce),

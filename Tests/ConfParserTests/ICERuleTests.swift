@@ -61,7 +61,7 @@ import Testing
         #expect(literal.isValid && commented.isValid, "\(literal.errors) \(commented.errors)")
         #expect(literal.configuration == commented.configuration)
         let ice = literal.configuration.ice
-        #expect(ice.signaling.map(\.description) == ["wss://signal.example.net:443/path", "grpc://10.0.0.5:50051"])
+        #expect(ice.signaling.map(\.description) == ["wss://signal.example.net/path", "grpc://10.0.0.5:50051"])
         #expect(ice.servers.map(\.description) == ["stun:stun.example.net:3479", "turn:[2001:db8::3]:3478?transport=tcp"])
         #expect(ice.password == "p w")
         #expect(ice.candidateTypes == [.host, .relay])
@@ -111,17 +111,26 @@ import Testing
 
     @Test func signalingURLs() throws {
         func url(_ s: String) -> SignalingURL? { try? SignalingURL.parse(s).get() }
-        #expect(url("ws://h")?.description == "ws://h:80")
-        #expect(url("wss://h/p/q")?.description == "wss://h:443/p/q")
+        // As written: the port only when given (the auth proof's authority), the path and query kept.
+        #expect(url("ws://h")?.description == "ws://h" && url("ws://h")?.port == 80)
+        #expect(url("wss://H.example/p/q?x=1&y")?.description == "wss://h.example/p/q?x=1&y")
+        #expect(url("ws://h?x=1")?.path == "?x=1")
+        #expect(url("wss://h:443/wg-ice")?.authority == "h:443")
+        #expect(url("wss://h/wg-ice")?.authority == "h")
+        #expect(url("ws://[2001:DB8::1]:8080")?.authority == "[2001:db8::1]:8080")
         #expect(url("grpc://h")?.port == 80)
+        #expect(url("grpc://h/")?.description == "grpc://h")
         #expect(url("grpcs://[::1]:8443")?.description == "grpcs://[::1]:8443")
         #expect(url("grpcs://h")?.isSecure == true)
+        for written in ["ws://h", "ws://h/", "wss://h:8443/a/b?c=d", "grpc://[::1]:50051", "grpcs://h"] {
+            #expect(url(url(written)!.description) == url(written), "\(written)")
+        }
         #expect(url("k8s:")?.description == "k8s:")
         for good in ["k8s:?namespace=mesh", "k8s:///etc/wg-ice/kubeconfig", "k8s://10.0.0.1:6443?token-file=/t&ca-file=/c",
                      "k8s://[fd00::1]:6443?namespace=wg-ice&plaintext=true"] {
             #expect(url(good)?.description == good)
         }
-        for bad in ["ws:/h", "ws://", "ws://h:0", "grpc://h/x", "k8s:wg-ice", "k8s://h", "k8s://", "k8s:?ns=x",
+        for bad in ["ws:/h", "ws://", "ws://h:0", "ws://h:", "grpc://h/x", "grpc://h?x", "grpcs://h/wg-ice", "k8s:wg-ice", "k8s://h", "k8s://", "k8s:?ns=x",
                     "k8s:?namespace=A_B.c", "mqtt://h"] {
             #expect(url(bad) == nil, "\(bad)")
         }
