@@ -22,6 +22,8 @@ let signalServerDependencies: [Target.Dependency] = [
     .product(name: "HummingbirdTLS", package: "hummingbird"),
     .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
     .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+    .product(name: "NIOHTTP1", package: "swift-nio"),
+    .product(name: "NIOWebSocket", package: "swift-nio"),
 ]
 // Kubernetes signaling backend (issue 5), part of the Signaling module.
 let kubernetesDependencies: [Target.Dependency] = [
