@@ -56,9 +56,11 @@ public struct SignalServer: Sendable {
             await withGracefulShutdownHandler {
                 while !Task.isCancelled, !Task.isShuttingDownGracefully {
                     // Every envelope is held for the same time, so one held after this purge expires after
-                    // `holdTTL` from now: never sleeping longer than that, the janitor misses no expiry.
+                    // `holdTTL` from now: never sleeping longer than that, the janitor misses no expiry. At
+                    // least 20 ms apart, so that a stream of holds does not wake it for each envelope.
                     let next = await switchboard.purgeExpired()
-                    let wake = min(next ?? ContinuousClock.now + holdTTL, ContinuousClock.now + holdTTL)
+                    let now = ContinuousClock.now
+                    let wake = max(min(next ?? now + holdTTL, now + holdTTL), now + .milliseconds(20))
                     try? await cancelWhenGracefulShutdown { try await Task.sleep(until: wake, clock: .continuous) }
                 }
             } onGracefulShutdown: {
