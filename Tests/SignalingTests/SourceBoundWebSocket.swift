@@ -37,7 +37,12 @@ final class SourceBoundWebSocket {
     /// Sends the upgrade request; returns the status code and, when not upgraded, the response body.
     /// Status 0: the server closed the connection without answering.
     func upgrade() throws -> (status: Int, body: String) {
-        send(Array("GET \(SignalProtocol.webSocketPath) HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n".utf8))
+        try get(SignalProtocol.webSocketPath, headers: "Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n")
+    }
+
+    /// A GET on the connection, which stays open afterwards (HTTP/1.1 keep-alive unless upgraded).
+    func get(_ path: String, headers: String = "") throws -> (status: Int, body: String) {
+        send(Array("GET \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\n\(headers)\r\n".utf8))
         while !buffered.containsHeadEnd {
             guard fill() else { return (0, "") }
         }
