@@ -86,7 +86,7 @@ let package = Package(
         .target(name: "SignalServer", dependencies: signalServerDependencies),
         .executableTarget(name: "wg-ice-signal", dependencies: ["SignalServer", "CLISupport", argumentParser, logging]),
         .executableTarget(name: "signal-bench", dependencies: ["Signaling", logging], path: "Sources/signal-bench"),
-        .testTarget(name: "SignalingTests", dependencies: ["Signaling", "TestSupport"] + signalingDependencies),
+        .testTarget(name: "SignalingTests", dependencies: ["Signaling", "SignalServer", "TestSupport"] + signalingDependencies),
         .testTarget(name: "KubernetesBackendTests", dependencies: [
             "Signaling", "TestSupport", .product(name: "AsyncHTTPClient", package: "async-http-client"),
         ], exclude: ["Emulator"]),
