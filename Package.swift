@@ -25,6 +25,8 @@ let signalServerDependencies: [Target.Dependency] = [
     .product(name: "HummingbirdTLS", package: "hummingbird"),
     .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
     .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+    .product(name: "NIOHTTP1", package: "swift-nio"),
+    .product(name: "NIOWebSocket", package: "swift-nio"),
 ]
 // Kubernetes signaling backend (issue 5), part of the Signaling module.
 let kubernetesDependencies: [Target.Dependency] = [
@@ -86,7 +88,7 @@ let package = Package(
         .target(name: "SignalServer", dependencies: signalServerDependencies),
         .executableTarget(name: "wg-ice-signal", dependencies: ["SignalServer", "CLISupport", argumentParser, logging]),
         .executableTarget(name: "signal-bench", dependencies: ["Signaling", logging], path: "Sources/signal-bench"),
-        .testTarget(name: "SignalingTests", dependencies: ["Signaling", "TestSupport", wsClient] + signalingDependencies),
+        .testTarget(name: "SignalingTests", dependencies: ["Signaling", "SignalServer", "TestSupport", wsClient] + signalingDependencies),
         .testTarget(name: "KubernetesBackendTests", dependencies: [
             "Signaling", "TestSupport", .product(name: "AsyncHTTPClient", package: "async-http-client"),
         ], exclude: ["Emulator"]),

@@ -11,7 +11,8 @@ swift build --product signal-bench >/dev/null
 bin=$(swift build --show-bin-path)
 out=$(mktemp)
 "$bin/wg-ice-signal" --listen ws://127.0.0.1:0 --listen grpc://127.0.0.1:0 --log-level warning \
-  --max-connections $((clients * 2 + 10)) >"$out" &
+  --max-connections $((clients * 2 + 10)) --max-connections-per-address $((clients * 2 + 10)) \
+  --max-unauthenticated-per-address $((clients * 2 + 10)) >"$out" &
 server=$!
 trap 'kill $server 2>/dev/null; wait $server 2>/dev/null; rm -f "$out"' EXIT
 for _ in $(seq 100); do [ "$(grep -c listening "$out")" = 2 ] && break; sleep 0.1; done

@@ -1,5 +1,3 @@
-import HummingbirdCore
-import Logging
 import NIOCore
 
 /// Closes a connection that has not made its first request within `deadline`: for WebSocket, a complete HTTP
@@ -50,26 +48,6 @@ final class FirstRequestDeadline: ChannelInboundHandler {
         timer?.cancel()
         timer = nil
         tail = []
-    }
-}
-
-/// Hummingbird's child channel with a `FirstRequestDeadline` in front of the HTTP decoder.
-struct FirstRequestDeadlineChannel<Inner: ServerChildChannel>: ServerChildChannel {
-    let inner: Inner
-    let deadline: TimeAmount
-
-    func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Inner.Value> {
-        do {
-            // After a TLS handler (if any), before the HTTP decoder the inner channel adds: it sees plain bytes.
-            try channel.pipeline.syncOperations.addHandler(FirstRequestDeadline(deadline: deadline, request: .httpHead))
-        } catch {
-            return channel.eventLoop.makeFailedFuture(error)
-        }
-        return inner.setup(channel: channel, logger: logger)
-    }
-
-    func handle(value: Inner.Value, logger: Logger) async {
-        await inner.handle(value: value, logger: logger)
     }
 }
 

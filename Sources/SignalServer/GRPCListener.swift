@@ -9,7 +9,7 @@ import Signaling
 /// A grpc:// or grpcs:// listener serving wgice.signal.v1.Signal/Connect.
 enum GRPCListener {
     static func make(_ listener: ServerConfig.Listener, config: ServerConfig, switchboard: Switchboard,
-                     logger: Logger, onBound: @escaping @Sendable (String) -> Void) -> any Service {
+                     accepted: AcceptedConnection, logger: Logger, onBound: @escaping @Sendable (String) -> Void) -> any Service {
         let address: GRPCNIOTransportCore.SocketAddress = listener.host.contains(":")
             ? .ipv6(host: listener.host, port: listener.port) : .ipv4(host: listener.host, port: listener.port)
         let security: HTTP2ServerTransport.Posix.TransportSecurity = listener.secure
@@ -21,10 +21,12 @@ enum GRPCListener {
             config: .defaults {
                 $0.rpc.maxRequestPayloadSize = config.maxMessageSize
                 $0.connection.maxIdleTime = config.idleTimeout
-                let deadline = TimeAmount(config.idleTimeout)
+                $0.channelDebuggingCallbacks.onBindTCPListener = { channel in
+                    channel.eventLoop.makeCompletedFuture { try AcceptPause.install(on: channel, logger: logger) }
+                }
                 $0.channelDebuggingCallbacks.onAcceptTCPConnection = { channel in
                     channel.eventLoop.makeCompletedFuture {
-                        try channel.pipeline.syncOperations.addHandler(FirstRequestDeadline(deadline: deadline, request: .http2Stream))
+                        try accepted.setUp(channel, request: .http2Stream)
                     }
                 }
                 $0.channelDebuggingCallbacks.onAcceptHTTP2Stream = { stream in
@@ -43,7 +45,8 @@ enum GRPCListener {
 
         func connect(request: RPCAsyncSequence<ClientFrame, any Error>, response: RPCWriter<ServerFrame>,
                      context: ServerContext) async throws {
-            let session = ServerSession(router: switchboard, config: config, transport: "grpc", peer: context.remotePeer, logger: logger)
+            let session = ServerSession(router: switchboard, config: config, transport: "grpc", peer: context.remotePeer,
+                                        source: SourceAddress.key(remotePeer: context.remotePeer), budget: FrameBudget(config), logger: logger)
             await session.run(inbound: request) { try await response.write($0) }
         }
     }

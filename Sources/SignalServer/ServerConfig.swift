@@ -33,6 +33,10 @@ public struct ServerConfig: Sendable {
     public var webSocketPaths: Set<String> = [SignalProtocol.webSocketPath]
     public var maxMessageSize = SignalProtocol.defaultMaxMessageSize
     public var maxConnections = 4096
+    /// TCP connections and sessions from one source address (IPv6: one /64), and of those sessions how many
+    /// may be unauthenticated at once.
+    public var maxConnectionsPerAddress = 256
+    public var maxUnauthenticatedPerAddress = 32
     /// Frames per second per connection (token bucket refill) and the bucket size.
     public var rate: Double = 50
     public var burst: Double = 100
@@ -44,6 +48,8 @@ public struct ServerConfig: Sendable {
     public var holdPerKey = 32
     public var holdTTL: Duration = .seconds(30)
     public var holdKeys = 10000
+    /// Bytes of envelopes held for all offline recipients together.
+    public var holdBytes = 64 << 20
     /// Frames queued towards one connection before deliveries to it count as failed.
     public var outboxCapacity = 256
 
@@ -60,7 +66,8 @@ public struct ServerConfig: Sendable {
         for path in [tlsCertificate, tlsKey].compactMap({ $0 }) where !FileManager.default.isReadableFile(atPath: path) {
             throw ConfigError("\(path): not readable")
         }
-        guard idleTimeout > .zero, maxMessageSize >= 1024, maxConnections > 0, rate > 0, burst >= 1, holdPerKey >= 0, holdKeys >= 0, outboxCapacity > 0 else {
+        guard idleTimeout > .zero, maxMessageSize >= 1024, maxConnections > 0, maxConnectionsPerAddress > 0, maxUnauthenticatedPerAddress > 0,
+              holdBytes >= 0, rate > 0, burst >= 1, holdPerKey >= 0, holdKeys >= 0, outboxCapacity > 0 else {
             throw ConfigError("limits must be positive (message size at least 1024)")
         }
     }

@@ -20,6 +20,8 @@ struct ServerSession {
     let config: ServerConfig
     let transport: String  // "ws" or "grpc", checked against the proof
     let peer: String       // remote address, for logs
+    let source: String     // what per-address limits count by (SourceAddress)
+    let budget: FrameBudget
     let logger: Logger
 
     /// Runs until the client goes away, the session breaks a rule, or the server stops.
@@ -28,10 +30,13 @@ struct ServerSession {
         where Inbound.Element == ClientFrame {
         let (outbox, post) = AsyncStream.makeStream(of: ServerFrame.self, bufferingPolicy: .bufferingOldest(config.outboxCapacity))
         let logger = { var l = self.logger; l[metadataKey: "peer"] = "\(peer)"; return l }()
-        let (stopSignal, stop) = AsyncStream.makeStream(of: Void.self)
-        guard let id = await router.open(post, stop: stop) else {
-            logger.warning("refusing connection: server full")
-            try? await send(.error(.serverFull, "maximum number of connections reached"))
+        let (stopSignal, stop) = AsyncStream.makeStream(of: SessionClose.self)
+        let id: UInt64
+        switch await router.open(post, stop: stop, source: source) {
+        case .success(let admitted): id = admitted
+        case .failure(let refusal):
+            logger.warning("refusing connection: server full", metadata: ["detail": "\(refusal.message)"])
+            try? await send(.error(refusal.code, refusal.message))
             return
         }
         let identity = IdentityCell()
@@ -65,7 +70,7 @@ struct ServerSession {
                         return false
                     }
                     inner.addTask {
-                        for await _ in stopSignal {}
+                        for await close in stopSignal { throw close }  // evicted to make room
                         throw CancellationError()  // server shutdown; the router already queued the Error frame
                     }
                     for try await over in inner where over {
@@ -94,10 +99,9 @@ struct ServerSession {
     private func readLoop<Inbound: AsyncSequence & Sendable>(_ inbound: Inbound, id: UInt64, ephemeral: PrivateKey, challenge: [UInt8],
                                                  identity: IdentityCell, post: Switchboard.Outbox, logger: Logger) async throws
         where Inbound.Element == ClientFrame {
-        var bucket = TokenBucket(rate: config.rate, burst: config.burst)
         var subscribed: PublicKey?
         for try await frame in inbound {
-            guard bucket.take() else { throw SessionClose(.rateLimited, "more than \(config.rate) frames/s") }
+            guard budget.take() else { throw SessionClose(.rateLimited, "more than \(config.rate) frames/s") }
             switch (subscribed, frame.frame) {
             case (nil, .auth(let auth)?):
                 guard let key = AuthProof.verify(auth, ephemeral: ephemeral, challenge: challenge, transport: transport,
@@ -115,7 +119,7 @@ struct ServerSession {
                 guard envelope.sender == Data(key.bytes) else { throw SessionClose(.senderMismatch, "envelope sender is not the authenticated key") }
                 var result = ServerFrame()
                 result.publishResult.id = publish.id
-                result.publishResult.status = await router.route(envelope, to: recipient)
+                result.publishResult.status = await router.route(envelope, to: recipient, from: id)
                 post.yield(result)
             case (nil, _):
                 throw SessionClose(.badFrame, "expected Auth")
@@ -135,25 +139,33 @@ final class IdentityCell: Sendable {
     }
 }
 
-/// Per-connection rate limit: `burst` frames at once, refilled at `rate` per second.
-struct TokenBucket {
+/// Per-connection rate limit: `burst` frames at once, refilled at `rate` per second. Shared between the
+/// session (protocol frames) and, on WebSocket, the control-frame limiter (pings and pongs).
+final class FrameBudget: Sendable {
+    private struct Bucket {
+        var tokens: Double
+        var last: ContinuousClock.Instant
+    }
     let rate: Double, burst: Double
-    private var tokens: Double
-    private var last = ContinuousClock.now
+    private let bucket: Mutex<Bucket>
 
     init(rate: Double, burst: Double) {
         self.rate = rate
         self.burst = burst
-        tokens = burst
+        bucket = Mutex(Bucket(tokens: burst, last: .now))
     }
 
-    mutating func take() -> Bool {
-        let now = ContinuousClock.now
-        let elapsed = now - last
-        last = now
-        tokens = min(burst, tokens + rate * (Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18))
-        guard tokens >= 1 else { return false }
-        tokens -= 1
-        return true
+    convenience init(_ config: ServerConfig) { self.init(rate: config.rate, burst: config.burst) }
+
+    func take() -> Bool {
+        bucket.withLock { b in
+            let now = ContinuousClock.now
+            let elapsed = now - b.last
+            b.last = now
+            b.tokens = min(burst, b.tokens + rate * (Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18))
+            guard b.tokens >= 1 else { return false }
+            b.tokens -= 1
+            return true
+        }
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import NIOCore
 import NIOSSL
 import ServiceLifecycle
 import Signaling
@@ -24,18 +25,20 @@ public struct SignalServer: Sendable {
                 certificateChain: try NIOSSLCertificate.fromPEMFile(cert).map { .certificate($0) },
                 privateKey: .privateKey(try NIOSSLPrivateKey(file: config.tlsKey!, format: .pem)))
         }
+        let accepted = AcceptedConnection(addresses: AddressCounter(limit: config.maxConnectionsPerAddress),
+                                          deadline: TimeAmount(config.idleTimeout))
         var services: [any Service] = []
         for listener in config.listeners {
             if listener.isWebSocket {
                 services.append(try WebSocketListener.make(listener, config: config, switchboard: switchboard,
-                                                           tls: listener.secure ? tls : nil, logger: logger, onBound: onBound))
+                                                           tls: listener.secure ? tls : nil, accepted: accepted, logger: logger, onBound: onBound))
             } else {
-                services.append(GRPCListener.make(listener, config: config, switchboard: switchboard, logger: logger, onBound: onBound))
+                services.append(GRPCListener.make(listener, config: config, switchboard: switchboard, accepted: accepted, logger: logger, onBound: onBound))
             }
         }
         // ServiceGroup stops services in reverse order, one after another: the janitor goes first so that
         // sessions are ended before the listeners wait for them.
-        services.append(Janitor(switchboard: switchboard, interval: config.holdTTL))
+        services.append(Janitor(switchboard: switchboard, holdTTL: config.holdTTL))
         let group = ServiceGroup(configuration: .init(
             services: services.map { .init(service: $0) },
             gracefulShutdownSignals: [.sigterm, .sigint],
@@ -43,17 +46,22 @@ public struct SignalServer: Sendable {
         try await group.run()
     }
 
-    /// Expires held envelopes, and on graceful shutdown ends every session (listeners would otherwise
-    /// wait for long-lived WebSocket and gRPC streams to finish by themselves).
+    /// Frees held envelopes as they expire, and on graceful shutdown ends every session (listeners would
+    /// otherwise wait for long-lived WebSocket and gRPC streams to finish by themselves).
     private struct Janitor: Service {
         let switchboard: Switchboard
-        let interval: Duration
+        let holdTTL: Duration
 
         func run() async throws {
             await withGracefulShutdownHandler {
                 while !Task.isCancelled, !Task.isShuttingDownGracefully {
-                    try? await cancelWhenGracefulShutdown { try await Task.sleep(for: interval) }
-                    await switchboard.purgeExpired()
+                    // Every envelope is held for the same time, so one held after this purge expires after
+                    // `holdTTL` from now: never sleeping longer than that, the janitor misses no expiry. At
+                    // least 20 ms apart, so that a stream of holds does not wake it for each envelope.
+                    let next = await switchboard.purgeExpired()
+                    let now = ContinuousClock.now
+                    let wake = max(min(next ?? now + holdTTL, now + holdTTL), now + .milliseconds(20))
+                    try? await cancelWhenGracefulShutdown { try await Task.sleep(until: wake, clock: .continuous) }
                 }
             } onGracefulShutdown: {
                 Task { await switchboard.shutdown() }

@@ -7,37 +7,89 @@ import Signaling
 actor Switchboard {
     typealias Outbox = AsyncStream<ServerFrame>.Continuation
 
+    private struct Connection {
+        let outbox: Outbox
+        let stop: AsyncStream<SessionClose>.Continuation
+        let source: String
+        var authenticated = false
+        /// Last Auth or Publish: the connection that did nothing for longest gives way first when full.
+        var active: ContinuousClock.Instant = .now
+    }
+
     private let config: ServerConfig
-    private var connections: [UInt64: (outbox: Outbox, stop: AsyncStream<Void>.Continuation)] = [:]
+    private var connections: [UInt64: Connection] = [:]
     private var nextID: UInt64 = 1
     private var subscribers: [PublicKey: [UInt64: Outbox]] = [:]
-    private var held: [PublicKey: [(envelope: Envelope, expires: ContinuousClock.Instant)]] = [:]
+    /// Sessions, and those not yet authenticated, per source (address, or /64 for IPv6).
+    private var perSource: [String: Int] = [:]
+    private var unauthenticatedPerSource: [String: Int] = [:]
+    private var held = HeldEnvelopes()
     private var stopping = false
     private(set) var metrics = Metrics()
 
     struct Metrics: Sendable {
-        var delivered = 0, held = 0, rejected = 0, refused = 0
+        var delivered = 0, held = 0, rejected = 0, refused = 0, evicted = 0
         var closed: [String: Int] = [:]
     }
 
     init(config: ServerConfig) { self.config = config }
 
-    var hasRoom: Bool { !stopping && connections.count < config.maxConnections }
+    /// Why a connection from `source` would be refused now, or nil if `open` would admit it.
+    func refusal(source: String) -> String? {
+        if stopping { return "server is shutting down" }
+        if perSource[source, default: 0] >= config.maxConnectionsPerAddress { return "too many connections from this address" }
+        if unauthenticatedPerSource[source, default: 0] >= config.maxUnauthenticatedPerAddress {
+            return "too many unauthenticated connections from this address"
+        }
+        if connections.count >= config.maxConnections, victim(for: source) == nil { return "maximum number of connections reached" }
+        return nil
+    }
 
-    /// Admits a connection, or nil when the server is full or stopping.
-    func open(_ outbox: Outbox, stop: AsyncStream<Void>.Continuation) -> UInt64? {
-        guard hasRoom else {
+    /// Admits a connection, making room if the server is full, or returns why it is refused.
+    func open(_ outbox: Outbox, stop: AsyncStream<SessionClose>.Continuation, source: String) -> Result<UInt64, SessionClose> {
+        if let reason = refusal(source: source) {
             metrics.refused += 1
-            return nil
+            return .failure(SessionClose(.serverFull, reason))
+        }
+        if connections.count >= config.maxConnections, let victim = victim(for: source) {
+            metrics.evicted += 1
+            connections[victim]?.stop.yield(SessionClose(.serverFull, "server full: making room for another connection"))
+            remove(victim)
         }
         let id = nextID
         nextID += 1
-        connections[id] = (outbox, stop)
-        return id
+        connections[id] = Connection(outbox: outbox, stop: stop, source: source)
+        perSource[source, default: 0] += 1
+        unauthenticatedPerSource[source, default: 0] += 1
+        return .success(id)
+    }
+
+    /// The connection that gives way to a newcomer from `source` when the server is full: the oldest one not
+    /// yet authenticated, else the one idle for longest from the source holding the most sessions, provided
+    /// that source holds more than the newcomer's would. So a flood, even of throwaway keys from many
+    /// addresses, cannot keep out a peer from an address that has fewer sessions.
+    private func victim(for source: String) -> UInt64? {
+        if let pending = connections.filter({ !$0.value.authenticated }).min(by: { $0.key < $1.key }) { return pending.key }
+        guard let heaviest = perSource.max(by: { $0.value < $1.value }),
+              heaviest.value > perSource[source, default: 0] + 1 else { return nil }
+        return connections.filter { $0.value.source == heaviest.key }.min { $0.value.active < $1.value.active }?.key
+    }
+
+    /// Forgets a connection (closed, or evicted: its session ends on its own and calls `close`, which is then a no-op).
+    private func remove(_ id: UInt64) {
+        guard let connection = connections.removeValue(forKey: id) else { return }
+        perSource[connection.source, default: 1] -= 1
+        if perSource[connection.source] == 0 { perSource[connection.source] = nil }
+        if !connection.authenticated { decrementUnauthenticated(connection.source) }
+    }
+
+    private func decrementUnauthenticated(_ source: String) {
+        unauthenticatedPerSource[source, default: 1] -= 1
+        if unauthenticatedPerSource[source] == 0 { unauthenticatedPerSource[source] = nil }
     }
 
     func close(_ id: UInt64, key: PublicKey?, reason: String) {
-        connections[id] = nil
+        remove(id)
         if let key {
             subscribers[key]?[id] = nil
             if subscribers[key]?.isEmpty == true { subscribers[key] = nil }
@@ -47,18 +99,23 @@ actor Switchboard {
 
     /// Subscribes a connection to `key`: queues Subscribed, then whatever was held for the key, in order.
     func subscribe(_ id: UInt64, key: PublicKey) {
-        guard let outbox = connections[id]?.outbox else { return }
-        subscribers[key, default: [:]][id] = outbox
-        let waiting = (held.removeValue(forKey: key) ?? []).filter { $0.expires > .now }
+        guard var connection = connections[id] else { return }
+        if !connection.authenticated { decrementUnauthenticated(connection.source) }
+        connection.authenticated = true
+        connection.active = .now
+        connections[id] = connection
+        subscribers[key, default: [:]][id] = connection.outbox
+        let waiting = held.take(key)
         var subscribed = ServerFrame()
         subscribed.subscribed.maxMessageSize = UInt32(config.maxMessageSize)
         subscribed.subscribed.heldDelivered = UInt32(waiting.count)
-        outbox.yield(subscribed)
-        for item in waiting { outbox.yield(Self.deliver(item.envelope)) }
+        connection.outbox.yield(subscribed)
+        for envelope in waiting { connection.outbox.yield(Self.deliver(envelope)) }
     }
 
-    /// Hands an envelope to every live subscriber of its recipient, or holds it.
-    func route(_ envelope: Envelope, to recipient: PublicKey) -> PublishStatus {
+    /// Hands an envelope from connection `id` to every live subscriber of its recipient, or holds it.
+    func route(_ envelope: Envelope, to recipient: PublicKey, from id: UInt64) -> PublishStatus {
+        connections[id]?.active = .now
         var delivered = false
         for outbox in subscribers[recipient]?.values ?? [:].values {
             if case .enqueued = outbox.yield(Self.deliver(envelope)) { delivered = true }
@@ -67,15 +124,10 @@ actor Switchboard {
             metrics.delivered += 1
             return .delivered
         }
-        let now = ContinuousClock.now
-        var queue = (held[recipient] ?? []).filter { $0.expires > now }
-        if held[recipient] == nil, held.count >= config.holdKeys { purgeExpired(now) }
-        guard queue.count < config.holdPerKey, held[recipient] != nil || held.count < config.holdKeys else {
+        guard held.hold(envelope, for: recipient, config: config) else {
             metrics.rejected += 1
             return .rejected
         }
-        queue.append((envelope, now + config.holdTTL))
-        held[recipient] = queue
         metrics.held += 1
         return .held
     }
@@ -83,17 +135,15 @@ actor Switchboard {
     /// Tells every connection the server is going away and ends their outboxes.
     func shutdown() {
         stopping = true
-        for (outbox, stop) in connections.values {
-            outbox.yield(.error(.shuttingDown, "server is shutting down"))
-            stop.finish()
+        for connection in connections.values {
+            connection.outbox.yield(.error(.shuttingDown, "server is shutting down"))
+            connection.stop.finish()
         }
     }
 
-    func purgeExpired(_ now: ContinuousClock.Instant = .now) {
-        held = held.compactMapValues { queue in
-            let live = queue.filter { $0.expires > now }
-            return live.isEmpty ? nil : live
-        }
+    /// Frees the held envelopes whose time is up; returns when the next one expires.
+    func purgeExpired() -> ContinuousClock.Instant? {
+        held.purge(now: .now)
     }
 
     /// Prometheus text exposition of the counters.
@@ -101,12 +151,14 @@ actor Switchboard {
         var lines = [
             "# TYPE wg_ice_signal_connections gauge", "wg_ice_signal_connections \(connections.count)",
             "# TYPE wg_ice_signal_subscribed_keys gauge", "wg_ice_signal_subscribed_keys \(subscribers.count)",
-            "# TYPE wg_ice_signal_held_envelopes gauge", "wg_ice_signal_held_envelopes \(held.values.reduce(0) { $0 + $1.count })",
+            "# TYPE wg_ice_signal_held_envelopes gauge", "wg_ice_signal_held_envelopes \(held.count)",
+            "# TYPE wg_ice_signal_held_bytes gauge", "wg_ice_signal_held_bytes \(held.bytes)",
             "# TYPE wg_ice_signal_envelopes_total counter",
             "wg_ice_signal_envelopes_total{result=\"delivered\"} \(metrics.delivered)",
             "wg_ice_signal_envelopes_total{result=\"held\"} \(metrics.held)",
             "wg_ice_signal_envelopes_total{result=\"rejected\"} \(metrics.rejected)",
             "# TYPE wg_ice_signal_connections_refused_total counter", "wg_ice_signal_connections_refused_total \(metrics.refused)",
+            "# TYPE wg_ice_signal_connections_evicted_total counter", "wg_ice_signal_connections_evicted_total \(metrics.evicted)",
             "# TYPE wg_ice_signal_connections_closed_total counter",
         ]
         for (reason, count) in metrics.closed.sorted(by: { $0.key < $1.key }) {

@@ -13,7 +13,7 @@ import Signaling
 /// plus GET /healthz and GET /metrics (Prometheus text).
 enum WebSocketListener {
     static func make(_ listener: ServerConfig.Listener, config: ServerConfig, switchboard: Switchboard, tls: TLSConfiguration?,
-                     logger: Logger, onBound: @escaping @Sendable (String) -> Void) throws -> any Service {
+                     accepted: AcceptedConnection, logger: Logger, onBound: @escaping @Sendable (String) -> Void) throws -> any Service {
         let http = Router()
         http.get("/healthz") { _, _ in "ok\n" }
         http.get("/metrics") { _, _ in await switchboard.prometheus() }
@@ -30,13 +30,17 @@ enum WebSocketListener {
         let shouldUpgrade: @Sendable (HTTPRequest, any Channel, Logger) async throws -> ShouldUpgradeResult<WebSocketDataHandler<HTTP1WebSocketUpgradeChannel.Context>> = { request, channel, _ in
             // The query is the client's (kept as the user wrote it); the path alone selects the endpoint.
             guard let target = request.path, config.webSocketPaths.contains(String(target.prefix { $0 != "?" })) else { return .dontUpgrade }
-            guard await switchboard.hasRoom else {
-                logger.warning("refusing connection: server full", metadata: ["peer": "\(channel.remoteAddress.map { "\($0)" } ?? "unknown")"])
+            let peer = channel.remoteAddress.map { "\($0)" } ?? "unknown", source = SourceAddress.key(channel.remoteAddress)
+            if let reason = await switchboard.refusal(source: source) {
+                logger.warning("refusing connection: server full", metadata: ["peer": "\(peer)", "detail": "\(reason)"])
+                await ServiceUnavailable.respond(on: channel, reason: reason)
                 return .dontUpgrade
             }
-            let session = ServerSession(router: switchboard, config: config, transport: "ws",
-                                        peer: channel.remoteAddress.map { "\($0)" } ?? "unknown", logger: logger)
+            let budget = FrameBudget(config)
+            let session = ServerSession(router: switchboard, config: config, transport: "ws", peer: peer, source: source,
+                                        budget: budget, logger: logger)
             return .upgrade([:]) { inbound, outbound, _ in
+                try? await channel.eventLoop.submit { try ControlFrameLimiter.install(on: channel, budget: budget, logger: logger) }.get()
                 let frames = inbound.messages(maxSize: maxSize).map { @Sendable message throws -> ClientFrame in
                     guard case .binary(let buffer) = message else { throw SessionClose(.badFrame, "text WebSocket message") }
                     do {
@@ -51,18 +55,19 @@ enum WebSocketListener {
             }
         }
         let upgrade = HTTPServerBuilder { responder in
-            FirstRequestDeadlineChannel(
+            AcceptedChannel(
                 inner: HTTP1WebSocketUpgradeChannel(
                     responder: responder,
                     configuration: .init(http1: .init(idleTimeout: idle), ws: .init(maxFrameSize: maxSize)),
                     shouldUpgrade: shouldUpgrade),
-                deadline: idle)
+                accepted: accepted)
         }
         return Application(
             router: http,
             server: try tls.map { try .tls(upgrade, tlsConfiguration: $0) } ?? upgrade,
             configuration: .init(address: .hostname(listener.host, port: listener.port), serverName: "wg-ice-signal"),
             onServerRunning: { channel in
+                try? await channel.eventLoop.submit { try AcceptPause.install(on: channel, logger: logger) }.get()
                 let port = channel.localAddress?.port ?? listener.port
                 var bound = listener
                 bound.port = port

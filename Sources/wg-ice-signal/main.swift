@@ -33,7 +33,13 @@ struct WgIceSignal: AsyncParsableCommand {
     @Option(name: .customLong("max-connections"), help: "Connections served at once.")
     var maxConnections = 4096
 
-    @Option(name: .long, help: "Frames per second allowed per connection.")
+    @Option(name: .customLong("max-connections-per-address"), help: "TCP connections, and sessions, from one address (IPv6: one /64) at once.")
+    var maxConnectionsPerAddress = 256
+
+    @Option(name: .customLong("max-unauthenticated-per-address"), help: "Sessions from one address (IPv6: one /64) that have not authenticated yet.")
+    var maxUnauthenticatedPerAddress = 32
+
+    @Option(name: .long, help: "Frames per second allowed per connection (WebSocket pings and pongs included).")
     var rate: Double = 50
 
     @Option(name: .long, help: "Frames a connection may send in a burst.")
@@ -54,6 +60,9 @@ struct WgIceSignal: AsyncParsableCommand {
     @Option(name: .customLong("hold-keys"), help: "Offline recipients with held envelopes, at most.")
     var holdKeys = 10000
 
+    @Option(name: .customLong("hold-bytes"), help: "Bytes of envelopes held for all offline recipients together.")
+    var holdBytes = 64 << 20
+
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.")
     var logLevel = "info"
 
@@ -68,6 +77,8 @@ struct WgIceSignal: AsyncParsableCommand {
             config.webSocketPaths.formUnion(path)
             config.maxMessageSize = maxMessageSize
             config.maxConnections = maxConnections
+            config.maxConnectionsPerAddress = maxConnectionsPerAddress
+            config.maxUnauthenticatedPerAddress = maxUnauthenticatedPerAddress
             config.rate = rate
             config.burst = burst
             config.authTimeout = .milliseconds(Int64(authTimeout * 1000))
@@ -75,6 +86,7 @@ struct WgIceSignal: AsyncParsableCommand {
             config.holdPerKey = hold
             config.holdTTL = .milliseconds(Int64(holdTTL * 1000))
             config.holdKeys = holdKeys
+            config.holdBytes = holdBytes
             try config.validate()
         } catch let error as ConfigError {
             throw ValidationError(error.description)

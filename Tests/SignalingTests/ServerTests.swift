@@ -232,7 +232,7 @@ import TestSupport
     /// descriptors systemd gives a service by default: peers keep exchanging, a new peer still gets in, and the
     /// server closes every idle socket once the idle timeout has passed.
     @Test func idleAndHalfSentSocketsNeitherLockOutPeersNorStay() async throws {
-        let server = try ServerProcess(listen: ["ws://127.0.0.1:0", "grpc://127.0.0.1:0"], extra: ["--idle-timeout", "10"],
+        let server = try ServerProcess(listen: ["ws://127.0.0.1:0", "grpc://127.0.0.1:0"], extra: ["--idle-timeout", "10", "--max-connections-per-address", "100000"],
                                        launcher: ["/usr/bin/prlimit", "--nofile=1024:20000"])
         let ws = server.url("ws"), grpc = server.url("grpc")
         let a = try TestPeer(url: ws), b = try TestPeer(url: grpc)
