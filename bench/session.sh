@@ -256,6 +256,8 @@ except ValueError: print(0)') || connected=0
   cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$pid/stat"; }
   before=$(cpu_ticks); sleep 10; after=$(cpu_ticks)
   echo "idle CPU of the $PEERS-peer session: $(awk -v t=$((after - before)) -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.1f", t / hz * 10 }')% of one core (10 s)"
+  # PROFILE=FILE: where the idle session spends it (perf record, software clock).
+  [ -z "${PROFILE:-}" ] || perf record -q -F 499 -g -p "$pid" -o "$PROFILE" -- sleep 10 >/dev/null 2>&1 || true
   # Every UAPI device read starts with get=1; the monitor reads once a second, the watchdog once per 5 s.
   reads=$(timeout 10 strace -f -qq -e trace=write,sendto,sendmsg -s 16 -p "$pid" 2>&1 | grep -c 'get=1' || true)
   echo "device reads of the $PEERS-peer session: $reads in 10 s"
