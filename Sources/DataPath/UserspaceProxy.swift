@@ -83,7 +83,7 @@ public final class UserspaceProxy: DataPath {
         guard closed.withLock({ let was = $0; $0 = true; return !was }) else { return }
         agent.removeReceiveHandler(handler)
         // The handler runs on the GLib thread: one trip through it means no call still holds the descriptor.
-        _ = try? await GLibLoop.shared.run {}
+        _ = try? await agent.loop.run {}
         stop.requested.store(true, ordering: .releasing)
         shutdown(fd, Int32(SHUT_RDWR))  // wakes the thread's recv with 0
         await Blocking.run { [stop] in stop.done.wait() }

@@ -6,7 +6,8 @@ import Synchronization
 /// One ICE agent (one stream, one component) for one WireGuard peer.
 ///
 /// Threading: libnice emits signals from whichever thread releases its agent lock, so every libnice call
-/// except `nice_agent_send` is made on `GLibLoop`'s thread, which therefore is also where all callbacks run.
+/// except `nice_agent_send` is made on the agent's `GLibLoop` thread, which therefore is also where all its
+/// callbacks run.
 /// Callbacks turn into `events` and `datagrams` (AsyncStreams, safe to yield from any thread).
 /// `send` calls libnice directly from the caller's thread (libnice locks the agent itself) so the data
 /// path does not wake the loop for every packet.
@@ -20,14 +21,14 @@ public final class ICEAgent: Sendable {
     public let datagrams: AsyncStream<[UInt8]>
 
     private let core: AgentCore
-    private let loop: GLibLoop
+    public let loop: GLibLoop
 
     public static let receiveBufferCount = 4096
     /// libnice keeps at most this many remote candidates per component.
     public static let maxRemoteCandidates = 25
 
     /// Creates the agent and starts gathering; local candidates then arrive on `events`.
-    public init(configuration: ICEConfiguration, role: ICERole, loop: GLibLoop = .shared,
+    public init(configuration: ICEConfiguration, role: ICERole, loop: GLibLoop = .next(),
                 logger: Logger = Logger(label: "wg-ice.ice")) async throws {
         try configuration.validate()
         self.role = role

@@ -78,8 +78,9 @@ let role: ICERole = options["role"] == "controlling" ? .controlling : .controlle
 let sourcesBefore: Int
 let agent: ICEAgent
 do {
-    sourcesBefore = try await GLibLoop.shared.attachedSourceCount()
-    agent = try await ICEAgent(configuration: configuration, role: role)
+    let loop = GLibLoop()
+    sourcesBefore = try await loop.attachedSourceCount()
+    agent = try await ICEAgent(configuration: configuration, role: role, loop: loop)
     let credentials = try await agent.localCredentials()
     emit("cred \(credentials.ufrag) \(credentials.pwd)")
 } catch {
@@ -127,13 +128,13 @@ for await line in lines {
         case "send": agent.send(Array(argument.utf8))
         case "restart": try await agent.restart()
         case "sockets": emit("sockets \(openSockets())")
-        case "sources": emit("sources \(try await GLibLoop.shared.attachedSourceCount() - sourcesBefore)")
+        case "sources": emit("sources \(try await agent.loop.attachedSourceCount() - sourcesBefore)")
         case "close":
             await agent.close()
             _ = await eventTask.value
             _ = await receiveTask.value
             emit("sockets \(openSockets())")
-            emit("sources \(try await GLibLoop.shared.attachedSourceCount() - sourcesBefore)")
+            emit("sources \(try await agent.loop.attachedSourceCount() - sourcesBefore)")
             exit(0)
         default: throw ICEError.invalidConfiguration("unknown command \(command)")
         }
