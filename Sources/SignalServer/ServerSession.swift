@@ -35,7 +35,9 @@ struct ServerSession {
         switch await router.open(post, stop: stop, source: source) {
         case .success(let admitted): id = admitted
         case .failure(let refusal):
-            logger.warning("refusing connection: server full", metadata: ["detail": "\(refusal.message)"])
+            if let unlogged = await router.refusalToLog() {
+                logger.warning("refusing connection: server full", metadata: ["detail": "\(refusal.message)", "unlogged-refusals": "\(unlogged)"])
+            }
             try? await send(.error(refusal.code, refusal.message))
             return
         }

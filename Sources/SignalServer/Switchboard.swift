@@ -25,6 +25,7 @@ actor Switchboard {
     private var unauthenticatedPerSource: [String: Int] = [:]
     private var held = HeldEnvelopes()
     private var stopping = false
+    private var refusals = RefusalLog()
     private(set) var metrics = Metrics()
 
     struct Metrics: Sendable {
@@ -35,6 +36,9 @@ actor Switchboard {
     init(config: ServerConfig) { self.config = config }
 
     /// Why a connection from `source` would be refused now, or nil if `open` would admit it.
+    /// Whether to log a refusal (`RefusalLog`), and how many went unlogged before it.
+    func refusalToLog() -> Int? { refusals.admit() }
+
     func refusal(source: String) -> String? {
         if stopping { return "server is shutting down" }
         if perSource[source, default: 0] >= config.maxConnectionsPerAddress { return "too many connections from this address" }

@@ -32,7 +32,9 @@ enum WebSocketListener {
             guard let target = request.path, config.webSocketPaths.contains(String(target.prefix { $0 != "?" })) else { return .dontUpgrade }
             let peer = channel.remoteAddress.map { "\($0)" } ?? "unknown", source = SourceAddress.key(channel.remoteAddress)
             if let reason = await switchboard.refusal(source: source) {
-                logger.warning("refusing connection: server full", metadata: ["peer": "\(peer)", "detail": "\(reason)"])
+                if let unlogged = await switchboard.refusalToLog() {
+                    logger.warning("refusing connection: server full", metadata: ["peer": "\(peer)", "detail": "\(reason)", "unlogged-refusals": "\(unlogged)"])
+                }
                 await ServiceUnavailable.respond(on: channel, reason: reason)
                 return .dontUpgrade
             }
