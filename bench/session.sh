@@ -217,7 +217,25 @@ fi
 
 if [[ $parts == *rss* ]]; then
   pair direct; up; first_reply_ms "$(now_ms)" >/dev/null; sleep 2
-  echo "rss 1 peer: $(session_rss_kb) KiB"; down
+  echo "rss 1 peer: $(session_rss_kb) KiB"
+  # Where it goes: most of RSS is file pages shared with every process mapping the same files.
+  python3 - "/proc/$(cat "/run/wg-ice/$ifa.pid")" <<'PY'
+import re, sys
+rollup = {k: int(v) for k, v in re.findall(r"^(\w+):\s+(\d+) kB", open(sys.argv[1] + "/smaps_rollup").read(), re.M)}
+groups, current = {}, None
+for line in open(sys.argv[1] + "/smaps"):
+    m = re.match(r"^[0-9a-f]+-[0-9a-f]+ \S+ \S+ \S+ \S+\s*(.*)$", line)
+    if m:
+        path = m.group(1).strip()
+        current = ("the executable" if path.endswith("/wg-ice-hook") else "Swift runtime and Foundation" if "/swift/" in path
+                   else "C libraries" if ".so" in path else "anonymous and other")
+    elif line.startswith("Rss:"):
+        groups[current] = groups.get(current, 0) + int(line.split()[1])
+print("  private %d KiB (dirty %d), PSS %d KiB, shared clean %d KiB; by mapping: %s" % (
+    rollup["Private_Clean"] + rollup["Private_Dirty"], rollup["Private_Dirty"], rollup["Pss"], rollup["Shared_Clean"],
+    ", ".join("%s %d KiB" % (k, v) for k, v in sorted(groups.items(), key=lambda kv: -kv[1]))))
+PY
+  down
   peers=""
   for i in $(seq "$PEERS"); do
     k=$(key); peers+="[Peer]
