@@ -35,10 +35,16 @@ actor Switchboard {
 
     init(config: ServerConfig) { self.config = config }
 
-    /// Why a connection from `source` would be refused now, or nil if `open` would admit it.
     /// Whether to log a refusal (`RefusalLog`), and how many went unlogged before it.
     func refusalToLog() -> Int? { refusals.admit() }
 
+    /// A refusal made before `open` (a WebSocket upgrade answered 503): counted like those of `open`.
+    func refusedBeforeOpening() -> Int? {
+        metrics.refused += 1
+        return refusals.admit()
+    }
+
+    /// Why a connection from `source` would be refused now, or nil if `open` would admit it.
     func refusal(source: String) -> String? {
         if stopping { return "server is shutting down" }
         if perSource[source, default: 0] >= config.maxConnectionsPerAddress { return "too many connections from this address" }

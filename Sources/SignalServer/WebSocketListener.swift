@@ -32,7 +32,7 @@ enum WebSocketListener {
             guard let target = request.path, config.webSocketPaths.contains(String(target.prefix { $0 != "?" })) else { return .dontUpgrade }
             let peer = channel.remoteAddress.map { "\($0)" } ?? "unknown", source = SourceAddress.key(channel.remoteAddress)
             if let reason = await switchboard.refusal(source: source) {
-                if let unlogged = await switchboard.refusalToLog() {
+                if let unlogged = await switchboard.refusedBeforeOpening() {
                     logger.warning("refusing connection: server full", metadata: ["peer": "\(peer)", "detail": "\(reason)", "unlogged-refusals": "\(unlogged)"])
                 }
                 await ServiceUnavailable.respond(on: channel, reason: reason)

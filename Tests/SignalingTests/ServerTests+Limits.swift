@@ -73,6 +73,8 @@ extension ServerTests {
         let metrics = try runChecked(["curl", "-sS", ws.replacingOccurrences(of: "ws://", with: "http://") + "/metrics"]).stdout
         #expect(metrics.contains("wg_ice_signal_connections 100\n"), "\(metrics)")
         #expect(metrics.contains("wg_ice_signal_connections_evicted_total") && !metrics.contains("evicted_total 0\n"))
+        // Every 503 counted: the unauthenticated fifth and the flood's.
+        #expect(metrics.contains("wg_ice_signal_connections_refused_total \(1 + full.count)\n"), "\(metrics)")
         await a.close()
         await b.close()
         withExtendedLifetime((plain, waiting, flood)) {}
