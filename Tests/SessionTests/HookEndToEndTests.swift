@@ -52,9 +52,8 @@ import TestSupport
         // The session that set all this up (nft included, for the kernel path) runs with CAP_NET_ADMIN only as the
         // dedicated account wg-ice, or as nobody where that does not exist (tests/session-account.sh checks both).
         let privileges = try processStatus(try #require(lab.sessionPid(lab.a)))
-        let account = getpwnam("wg-ice").map { ($0.pointee.pw_uid, $0.pointee.pw_gid) } ?? (65534, 65534)
-        #expect(privileges["Uid"] == Array(repeating: "\(account.0)", count: 4).joined(separator: "\t"), "\(privileges)")
-        #expect(privileges["Gid"] == Array(repeating: "\(account.1)", count: 4).joined(separator: "\t"), "\(privileges)")
+        #expect(privileges["Uid"] == expectedSessionIDs().uid, "\(privileges)")
+        #expect(privileges["Gid"] == expectedSessionIDs().gid, "\(privileges)")
         for set in ["CapPrm", "CapEff", "CapInh", "CapAmb", "CapBnd"] {
             #expect(privileges[set] == "0000000000001000", "\(set): \(privileges)")
         }
