@@ -1,7 +1,7 @@
 # wg-ice: build and install like wireguard-tools.
 #   make                      release build, Swift runtime linked statically
 #   make install              PREFIX, DESTDIR, BINDIR, MANDIR, SYSTEMDUNITDIR, *COMPDIR honoured
-#   make uninstall            removes exactly what install put there
+#   make uninstall            removes exactly what install put there (but the wg-ice account, as packages do)
 PREFIX ?= /usr
 DESTDIR ?=
 BINDIR ?= $(PREFIX)/bin
@@ -18,6 +18,7 @@ PROGRAMS := wg-ice-hook wg-ice-signal wg-ice-resolve
 MANPAGES := $(wildcard man/*.[1-8])
 UNITS := $(wildcard systemd/*.service)
 OUT := out
+ACCOUNT := wg-ice
 
 all: $(OUT)/bin.stamp completions
 
@@ -50,6 +51,16 @@ install: all
 	install -d "$(DESTDIR)$(DOCDIR)/examples/wg-quick@.service.d"
 	install -m 0644 examples/wg-quick@.service.d/* "$(DESTDIR)$(DOCDIR)/examples/wg-quick@.service.d/"
 	[ -z "$(UNITS)" ] || { install -d "$(DESTDIR)$(SYSTEMDUNITDIR)" && install -m 0644 $(UNITS) "$(DESTDIR)$(SYSTEMDUNITDIR)/"; }
+	$(MAKE) --no-print-directory account
+
+# The dedicated account sessions drop to (wg-ice.conf(5) User): no other process runs as it, so none can
+# signal a session. Created on this system only: a DESTDIR is a staging tree, whose package creates it.
+account:
+	@if [ -n "$(DESTDIR)" ] || getent passwd $(ACCOUNT) >/dev/null; then :; \
+	elif [ "$$(id -u)" = 0 ]; then \
+		useradd --system --user-group --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin \
+			--comment "wg-ice sessions" $(ACCOUNT) && echo "created the system account $(ACCOUNT)"; \
+	else echo "warning: no account $(ACCOUNT) and not root: sessions will run as nobody until it exists" >&2; fi
 
 uninstall:
 	for p in $(PROGRAMS); do rm -f "$(DESTDIR)$(BINDIR)/$$p" "$(DESTDIR)$(BASHCOMPDIR)/$$p" \
@@ -62,4 +73,4 @@ uninstall:
 clean:
 	rm -rf $(OUT)
 
-.PHONY: all completions install uninstall clean
+.PHONY: all completions install account uninstall clean

@@ -10,9 +10,14 @@ fail() { echo "packaging: $*" >&2; exit 1; }
 work="$PWD/.build-deb"
 src="$work/wg-ice"
 installed=()
+# The package creates the dedicated account sessions run as (wg-ice.conf(5) User) and, like Debian packages,
+# keeps it on purge. An account left by an earlier run is removed first, so that this run sees postinst create
+# it; one this run created is removed at the end.
+had_account=$(getent passwd wg-ice >/dev/null && echo yes || echo no)
 cleanup() {
   [ ${#installed[@]} -eq 0 ] || dpkg --purge "${installed[@]}" >/dev/null 2>&1 || true
-  rm -rf "$work/root"
+  [ "$had_account" = yes ] || ! getent passwd wg-ice >/dev/null || userdel wg-ice
+  rm -rf "$work/root" "$work/prefix"
 }
 trap cleanup EXIT
 mkdir -p "$src"
@@ -26,8 +31,15 @@ lintian --fail-on error "$work"/*.changes || fail "lintian reported errors"
 for deb in "$work"/wg-ice_*.deb "$work"/wg-ice-signal_*.deb; do
   [ -e "$deb" ] || fail "missing package $deb"
 done
+! getent passwd wg-ice >/dev/null || userdel wg-ice
 dpkg -i "$work"/wg-ice_*.deb "$work"/wg-ice-signal_*.deb
 installed=(wg-ice wg-ice-signal)
+account_ok() {  # PASSWD-LINE: a system account without a login shell or a home directory
+  IFS=: read -r name _ uid _ _ home shell <<<"$1"
+  [ "$name" = wg-ice ] && [ "$uid" -lt 1000 ] && [ "$shell" = /usr/sbin/nologin ] && [ ! -e "$home" ]
+}
+account_ok "$(getent passwd wg-ice)" || fail "the package did not create the system account wg-ice: $(getent passwd wg-ice)"
+getent group wg-ice >/dev/null || fail "the package did not create the group wg-ice"
 
 for bin in /usr/bin/wg-ice-hook /usr/bin/wg-ice-signal /usr/bin/wg-ice-resolve; do
   "$bin" --version
@@ -63,13 +75,20 @@ wg-ice-resolve nosuchwg0 --config /usr/share/doc/wg-ice/examples/site-a.conf >/d
 
 dpkg --purge wg-ice wg-ice-signal >/dev/null
 installed=()
+getent passwd wg-ice >/dev/null || fail "dpkg --purge removed the account wg-ice (files may still belong to it)"
 for f in /usr/bin/wg-ice-hook /usr/bin/wg-ice-resolve /lib/systemd/system/wg-ice-watch.service; do
   [ ! -e "$f" ] || fail "dpkg --purge left $f"
 done
 
-# make install / uninstall honour DESTDIR and PREFIX and leave nothing behind.
-root="$work/root"
-make -C "$src" install DESTDIR="$root" PREFIX=/usr/local SYSTEMDUNITDIR=/usr/local/lib/systemd/system >/dev/null
+# make install / uninstall honour DESTDIR and PREFIX and leave nothing behind. They run in a private mount
+# namespace over a copy of /etc without the account: with a DESTDIR (a staging tree) install must not create
+# it; without one it must.
+root="$work/root" prefix="$work/prefix"
+mkdir -p "$prefix" && cp -a /etc "$prefix/etc"
+! grep -q '^wg-ice:' "$prefix/etc/passwd" || userdel --prefix "$prefix" wg-ice
+in_etc_copy() { unshare --mount --propagation private sh -c 'mount --bind "$0" /etc && exec "$@"' "$prefix/etc" "$@"; }
+in_etc_copy make -C "$src" install DESTDIR="$root" PREFIX=/usr/local SYSTEMDUNITDIR=/usr/local/lib/systemd/system >/dev/null
+! grep -q '^wg-ice:' "$prefix/etc/passwd" || fail "make install DESTDIR=... created the account wg-ice on the system"
 for f in usr/local/bin/wg-ice-hook usr/local/bin/wg-ice-signal usr/local/bin/wg-ice-resolve \
          usr/local/share/man/man5/wg-ice.conf.5 usr/local/share/man/man8/wg-ice-signal.8 \
          usr/local/share/man/man8/wg-ice-hook.8 usr/local/share/man/man8/wg-ice-resolve.8 \
@@ -84,4 +103,10 @@ done
 make -C "$src" uninstall DESTDIR="$root" PREFIX=/usr/local SYSTEMDUNITDIR=/usr/local/lib/systemd/system >/dev/null
 left=$(find "$root" -type f)
 [ -z "$left" ] || fail "make uninstall left: $left"
+in_etc_copy make -C "$src" install PREFIX="$root/usr/local" SYSTEMDUNITDIR="$root/usr/local/lib/systemd/system" >/dev/null
+account_ok "$(grep '^wg-ice:' "$prefix/etc/passwd")" || fail "make install did not create the system account wg-ice"
+grep -q '^wg-ice:' "$prefix/etc/group" || fail "make install did not create the group wg-ice"
+in_etc_copy make -C "$src" uninstall PREFIX="$root/usr/local" SYSTEMDUNITDIR="$root/usr/local/lib/systemd/system" >/dev/null
+left=$(find "$root" -type f)
+[ -z "$left" ] || fail "make uninstall (no DESTDIR) left: $left"
 echo "packaging: ok"

@@ -1,9 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#endif
-
 /// The outcome of parsing one file: the configuration (meaningful only when `isValid`), every
 /// error and warning, and what each line is for (which `strip` uses).
 public struct ParseResult: Sendable {
@@ -33,21 +27,14 @@ public struct ParseResult: Sendable {
 }
 
 public enum ConfParser {
-    /// Reads and parses a file; throws only when the file cannot be read.
+    /// The largest configuration file the tools read: a thousand times a large hub's file, and small
+    /// enough that no file can make a tool use much memory or time.
+    public static let maximumFileSize = 1 << 20
+
+    /// Reads and parses a file; throws only when the file cannot be read, is not a regular file, or
+    /// is larger than `maximumFileSize`.
     public static func parse(contentsOf path: String) throws(ReadError) -> ParseResult {
-        guard let file = fopen(path, "rb") else { throw ReadError(path: path, reason: String(cString: strerror(errno))) }
-        defer { fclose(file) }
-        var data: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 65536)
-        while true {
-            let n = fread(&chunk, 1, chunk.count, file)
-            if n > 0 { data += chunk[0..<n] }
-            if n < chunk.count {
-                if ferror(file) != 0 { throw ReadError(path: path, reason: String(cString: strerror(errno))) }
-                break
-            }
-        }
-        return parse(data, path: path)
+        parse(try ConfigFile.contents(of: path, limit: maximumFileSize), path: path)
     }
 
     /// Parses the bytes of a wg-quick file. `path` only labels the diagnostics.
@@ -82,7 +69,9 @@ public enum ConfParser {
                     state.openICE(line: number)
                     roles[number - 1] = .wgIce
                 case .setting(let name, let value)?:
-                    state.iceEntry(name: name, value: value, line: number)
+                    if let value { state.iceEntry(name: name, value: value, line: number) } else {
+                        state.refuseInvalidUTF8(name: name, line: number, .wgIce)
+                    }
                     roles[number - 1] = .wgIce
                 case .comment?:
                     roles[number - 1] = .wgIce

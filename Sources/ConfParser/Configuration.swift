@@ -99,8 +99,15 @@ public struct ICESettings: Sendable, Equatable {
     /// A WireGuard handshake older than this on an ICE-managed peer means the path is dead
     /// (WireGuard's REJECT_AFTER_TIME).
     public var handshakeTimeout: Duration = .seconds(180)
-    /// Account the session drops privileges to after setup.
-    public var user = "nobody"
+    /// Account the session drops privileges to after setup (`User =`); nil: `defaultUser`, or `fallbackUser`
+    /// on a system where that account does not exist.
+    public var user: String?
+    /// The dedicated system account `make install` and the package create: no other process runs as it,
+    /// so none can signal the session.
+    public static let defaultUser = "wg-ice"
+    /// Shared with other services (any of which could signal the session); used only when `defaultUser`
+    /// does not exist, and the session log says so.
+    public static let fallbackUser = "nobody"
     public var logLevel: LogLevel = .info
 
     public init() {}

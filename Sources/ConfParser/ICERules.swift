@@ -29,7 +29,10 @@ extension ParseState {
         if Self.listKeys.contains(key), items.contains(where: \.isEmpty) {
             return error(line, .wgIce, "\(name) has an empty item in `\(value)'")
         }
+        // Taken out rather than copied: a copy would share its lists with `configuration.ice`, so every
+        // append would copy the whole list, and a file repeating a list key would take quadratic time.
         var ice = configuration.ice
+        configuration.ice = ICESettings()
         defer { configuration.ice = ice }
         switch key {
         case "signaling":
@@ -48,11 +51,12 @@ extension ParseState {
                         error(line, .wgIce, "URLs `\(item)': stuns:/turns: (TLS) is not supported: libnice 0.1.21 would silently use plain TCP; write turn:HOST[:PORT]?transport=tcp")
                         continue
                     }
-                    if !url.isTURN, ice.servers.contains(where: { !$0.isTURN }) {
+                    if !url.isTURN, hasSTUNServer {
                         error(line, .wgIce, "URLs `\(item)': a second stun: server; libnice uses one")
                         continue
                     }
                     ice.servers.append(url)
+                    if !url.isTURN { hasSTUNServer = true }
                     if url.isTURN && firstTURNLine == nil { firstTURNLine = line }
                 case .failure(let failure): error(line, .wgIce, "URLs \(failure.message)")
                 }
@@ -152,7 +156,11 @@ extension ParseState {
         }
         peerSelectionLine = peerSelectionLine ?? line
         var keys: [WireGuardKey] = []
-        if case .keys(let existing) = ice.peers { keys = existing }
+        if case .keys(let existing) = ice.peers {
+            keys = existing
+            // `keys` becomes the list's only owner, so appending to it does not copy it.
+            ice.peers = .keys([])
+        }
         for item in items {
             guard let key = WireGuardKey(base64: item) else {
                 error(line, .wgIce, "Peers `\(item)' is not auto, all, or a peer's public key")

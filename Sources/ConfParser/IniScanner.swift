@@ -8,7 +8,8 @@ enum IniScanner {
     struct Entry {
         var section: String
         var name: String
-        var value: String
+        /// Nil when the bytes are not UTF-8: such a value is refused, never repaired.
+        var value: String?
         var line: Int
     }
 
@@ -74,7 +75,7 @@ enum IniScanner {
         guard let user, let section, let name, let value else { return 0 }
         let feed = Unmanaged<Feed>.fromOpaque(user).takeUnretainedValue()
         feed.onEntry(Entry(section: String(cString: section), name: String(cString: name),
-                           value: String(cString: value), line: Int(line)))
+                           value: String(validatingCString: value), line: Int(line)))
         return 1
     }
 }

@@ -78,7 +78,7 @@ extension ICESettings: Encodable {
         try c.encode(formatDuration(checkInterval), forKey: .checkInterval)
         try c.encode(formatDuration(failedTimeout), forKey: .failedTimeout)
         try c.encode(formatDuration(handshakeTimeout), forKey: .handshakeTimeout)
-        try c.encode(user, forKey: .user)
+        try c.encodeIfPresent(user, forKey: .user)
         try c.encode(logLevel, forKey: .logLevel)
     }
 }

@@ -25,11 +25,14 @@ struct ParseState {
     var diagnostics: [Diagnostic] = []
     var section = Section.none
     var peer: PeerDraft?
+    /// The header line of each peer kept so far, by key: a repeated key is found in constant time.
+    var peerLines: [WireGuardKey: Int] = [:]
     /// ICE keys that take one value, with the line that set them (a second one is an error).
     var iceScalarLines: [String: Int] = [:]
     /// Lines of list keys whose first occurrence replaces the default (CandidateTypes, NetworkTypes).
     var iceListSeen: Set<String> = []
     var firstTURNLine: Int?
+    var hasSTUNServer = false
     var candidateTypesLine: Int?
     var saveConfigLine: Int?
     var peerSelectionLine: Int?
@@ -44,10 +47,6 @@ struct ParseState {
 
     mutating func warning(_ line: Int, _ origin: RuleOrigin, _ message: String) {
         diagnostics.append(Diagnostic(path: path, line: line, severity: .warning, origin: origin, message: message))
-    }
-
-    func hasError(atLine line: Int) -> Bool {
-        diagnostics.contains { $0.line == line && $0.severity == .error }
     }
 
     /// A line starting with `[`. wg removes all whitespace, so `[ Peer ]` is `[Peer]`; anything after
@@ -125,21 +124,39 @@ struct ParseState {
                     error(entry.line, .wgQuick, "wg-quick does not recognise `\(entry.name)' with spaces inside; write \(rule.spelling)")
                 } else if spaced {
                     error(entry.line, .wgQuick, "\(rule.spelling) is under a section header written with spaces, which wg-quick does not recognise as [Interface]; write [Interface]")
+                } else if let value = entry.value {
+                    applyWgQuick(rule, value: value, line: entry.line)
                 } else {
-                    applyWgQuick(rule, value: entry.value, line: entry.line)
+                    refuseInvalidUTF8(name: key, line: entry.line, .wgQuick)
                 }
                 return .wgQuick
             }
-            interfaceEntry(key: lower, name: key, value: squeezed(entry.value), line: entry.line)
+            // Every WireGuard key's value is ASCII (keys, numbers, addresses, host names): wg refuses these too.
+            guard let value = entry.value else { refuseInvalidUTF8(name: key, line: entry.line, .wireGuard); break }
+            interfaceEntry(key: lower, name: key, value: squeezed(value), line: entry.line)
         case ("peer", .peer):
-            peerEntry(key: lower, name: key, value: squeezed(entry.value), line: entry.line)
+            guard let value = entry.value else {
+                if lower == "publickey" { peer?.publicKeyRefused = true }
+                refuseInvalidUTF8(name: key, line: entry.line, .wireGuard)
+                break
+            }
+            peerEntry(key: lower, name: key, value: squeezed(value), line: entry.line)
         case ("ice", .ice):
-            iceEntry(name: entry.name, value: entry.value, line: entry.line)
+            if let value = entry.value { iceEntry(name: entry.name, value: value, line: entry.line) } else {
+                refuseInvalidUTF8(name: entry.name, line: entry.line, .wgIce)
+            }
             return .wgIce
         default:
             break
         }
         return .wireGuard
+    }
+
+    /// Bytes that are not UTF-8 are refused, not repaired: a repaired Username or PostUp would silently be
+    /// another value than the file's.
+    mutating func refuseInvalidUTF8(name: String, line: Int, _ origin: RuleOrigin) {
+        let key = squeezed(name)
+        error(line, origin, isKeyName(key) ? "invalid UTF-8 in the value of \(key)" : "invalid UTF-8 in a value")
     }
 
     static let notAKeyName = "unknown key (not shown: it is too long or has characters no key has, and may be a secret)"
@@ -163,11 +180,12 @@ struct ParseState {
             error(draft.header, .wireGuard, "[Peer] has no PublicKey")
             return
         }
-        if let other = configuration.peers.first(where: { $0.publicKey == key }) {
+        if let other = peerLines[key] {
             error(draft.header, .stricterThanWireGuard,
-                  "PublicKey \(key) was already used by the [Peer] on line \(other.line); wg would merge the two")
+                  "PublicKey \(key) was already used by the [Peer] on line \(other); wg would merge the two")
             return
         }
+        peerLines[key] = draft.header
         var section = PeerSection(publicKey: key, line: draft.header)
         section.presharedKey = draft.presharedKey
         section.allowedIPs = draft.allowedIPs

@@ -44,7 +44,8 @@ extension ArraySlice where Element == UInt8 {
 /// The commented `#[ICE]` block: its header, its `# Key = Value` settings, and its other comments.
 enum CommentedICELine: Equatable {
     case header
-    case setting(name: String, value: String)
+    /// `value` is nil when its bytes are not UTF-8.
+    case setting(name: String, value: String?)
     case comment
 }
 
@@ -59,6 +60,6 @@ func classifyCommentLine(_ body: ArraySlice<UInt8>, inBlock: Bool) -> CommentedI
     let setting = content.uncommented()
     guard let equals = setting.firstIndex(of: UInt8(ascii: "=")) else { return .comment }
     let name = String(decoding: setting[..<equals].trimmed(), as: UTF8.self)
-    let value = String(decoding: setting[(equals + 1)...].trimmed(), as: UTF8.self)
+    let value = String(validating: setting[(equals + 1)...].trimmed(), as: UTF8.self)
     return .setting(name: name, value: value)
 }

@@ -13,8 +13,8 @@ public struct SessionSettings: Sendable {
     /// `HandshakeTimeout`: a managed peer whose last handshake is older than this while WireGuard keeps
     /// sending and hears nothing back has a dead path.
     public var handshakeTimeout: Duration
-    /// `User =`: the account the session drops privileges to after setup.
-    public var user: String
+    /// `User =`: the account the session drops privileges to after setup; nil: the default account.
+    public var user: String?
     /// `Interfaces` unset: besides this interface, ICE leaves out every other WireGuard interface, as found
     /// when each agent is made (`gatheringConfiguration()`).
     public var avoidsWireGuardInterfaces: Bool

@@ -35,7 +35,7 @@ func parseConfiguration(_ file: String) throws -> ParseResult {
         printError("\(error)")
         throw ExitCode(2)
     }
-    for diagnostic in result.diagnostics { printError(diagnostic.description) }
+    printErrors(result.diagnostics.map(\.description))
     guard result.isValid else { throw ExitCode(2) }
     return result
 }

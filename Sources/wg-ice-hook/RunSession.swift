@@ -6,9 +6,12 @@ import Session
 /// The session process. Everything that needs root happens first, on the main thread while it is the only
 /// one: pidfile, control socket, the WireGuard connections; then the privilege drop; then the async session
 /// on those already-open resources.
-func runForeground(interface: String, settings: SessionSettings, account: Account, level: Logger.Level, syslog: Bool) throws {
+func runForeground(interface: String, settings: SessionSettings, account sessionAccount: SessionAccount,
+                   level: Logger.Level, syslog: Bool) throws {
     if syslog { bootstrapSyslog(level: level) } else { bootstrapLogging(level: level) }
     let logger = Logger(label: "wg-ice-hook")
+    let account = sessionAccount.account
+    if let note = sessionAccount.fallbackNote { logger.warning("\(interface): \(note)") }
     signal(SIGPIPE, SIG_IGN)
     let connections: InterfaceConnections
     let server: ControlServer

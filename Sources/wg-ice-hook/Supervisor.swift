@@ -122,9 +122,13 @@ actor Supervisor {
     }
 
     private func readiness(_ name: String, config: String) -> Readiness {
-        guard let result = try? ConfParser.parse(contentsOf: config), result.isValid else {
-            return .skipped("ignored: \(config) is not valid (see wg-ice-hook check \(config))")
+        let result: ParseResult
+        do {
+            result = try ConfParser.parse(contentsOf: config)
+        } catch {
+            return .skipped("ignored: \(error)")
         }
+        guard result.isValid else { return .skipped("ignored: \(config) is not valid (see wg-ice-hook check \(config))") }
         guard result.configuration.hasICESettings,
               (try? SessionSettings(result.configuration, interface: name)) != nil else {
             return .skipped("ignored: \(config) has no wg-ice settings (Signaling URL)")

@@ -40,9 +40,9 @@ struct Up: ParsableCommand {
             printError("\(path): \(error)")
             throw ExitCode(2)
         }
-        let account: Account
+        let account: SessionAccount
         do {
-            account = try Account(settings.user)
+            account = try SessionAccount(user: settings.user)
         } catch {
             printError("\(path): \(error)")
             throw ExitCode(2)

@@ -114,7 +114,7 @@ struct WgIceResolve: AsyncParsableCommand {
         } catch {
             throw usageError("\(error)")
         }
-        for diagnostic in parsed.diagnostics { printError(diagnostic.description) }
+        printErrors(parsed.diagnostics.map(\.description))
         guard parsed.isValid else { throw ExitCode(2) }
         guard parsed.configuration.hasICESettings else {
             throw usageError("\(path): no [ICE] section or #[ICE] block: nothing to resolve with")

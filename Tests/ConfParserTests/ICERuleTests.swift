@@ -22,7 +22,7 @@ import Testing
         let r = parse("#[ICE]\n# Proxy = userspace\n\n# LogLevel = debug\n[Interface]\n# User = bob\n")
         #expect(r.configuration.ice.proxy == .userspace)
         #expect(r.configuration.ice.logLevel == .info)
-        #expect(r.configuration.ice.user == "nobody")
+        #expect(r.configuration.ice.user == nil)
         // A key line ends it too, and the section it was in continues for inih.
         let s = parse("[Peer]\nPublicKey = \(keyA)\n#[ICE]\n# Proxy = nftables\nAllowedIPs = 10.0.0.9/32\n# LogLevel = debug\n")
         #expect(s.isValid, "\(s.errors)")
@@ -89,7 +89,7 @@ import Testing
         #expect(ice.checkInterval == .milliseconds(20))
         #expect(ice.failedTimeout == .milliseconds(39_500))
         #expect(ice.handshakeTimeout == .seconds(180))
-        #expect(ice.user == "nobody" && ice.logLevel == .info)
+        #expect(ice.user == nil && ice.logLevel == .info)
         #expect(!parse("[Interface]\n").configuration.hasICESettings)
     }
 
@@ -166,5 +166,27 @@ import Testing
         for bad in ["1abc", "a b", "-x", "a:b", String(repeating: "a", count: 33)] {
             #expect(!parse("[ICE]\nSignaling = ws://s\nUser = \(bad)\n").isValid, "\(bad)")
         }
+    }
+}
+
+/// A file with both forms: they are one set of settings, as wg-ice.conf(5) says. List lines add up in file
+/// order wherever each form is; a scalar set in both is an error like any scalar set twice.
+@Suite struct BothFormsTests {
+    @Test(arguments: [
+        "[Interface]\n#[ICE]\n# Signaling = ws://b.example\n\n[ICE]\nSignaling = ws://a.example\n",
+        "[ICE]\nSignaling = ws://b.example\n#[ICE]\n# Signaling = ws://a.example\n[Interface]\n",
+        "#[ICE]\n#Signaling = ws://b.example\n[Interface]\n[ICE]\nSignaling = ws://a.example\n",
+        "[ICE]\n#[ICE]\n# Signaling = ws://b.example\nSignaling = ws://a.example\n",
+        "[ICE]\nSignaling = ws://b.example\n[Peer]\nPublicKey = \(keyA)\n#[ICE]\n# Signaling = ws://a.example\n",
+    ])
+    func listLinesAddUp(text: String) {
+        let r = parse(text)
+        #expect(r.isValid, "\(r.errors)")
+        #expect(r.configuration.ice.signaling.map(\.description) == ["ws://b.example:80", "ws://a.example:80"])
+    }
+
+    @Test func aScalarInBothFormsIsSetTwice() {
+        let r = parse("[Interface]\n#[ICE]\n# Signaling = ws://b.example\n# Proxy = userspace\n\n[ICE]\nProxy = nftables\n")
+        #expect(r.errors.map(\.description) == ["t.conf:7: Proxy is already set on line 4; it takes one value"])
     }
 }

@@ -36,7 +36,7 @@ import TestSupport
         let status = try await lab.exec(lab.b, "wg-ice-hook status \(lab.b.interface)")
         #expect(status.status == 0 && status.output.contains("data path: kernel-redirect"), "\(status.output)")
         let childA = try #require(watchA.child(of: lab.a, lab: lab))
-        #expect(try processStatus(childA)["Uid"] == "65534\t65534\t65534\t65534")
+        #expect(try processStatus(childA)["Uid"] == expectedSessionIDs().uid)
 
         let ignored = try await eventually(seconds: 5) {
             watchA.log.contains("\(plain): ignored: ") && watchA.log.contains("\(unconfigured): ignored: no ")

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs inside kvm-run's VM (a kernel with the WireGuard module): two network namespaces on one link, KERNEL
 # WireGuard brought up by stock wg-quick with `PostUp = wg-ice-hook %i`, a real wg-ice-signal. Checks that the
-# session drives kernel WireGuard over generic netlink with the nftables redirection while running as nobody with
+# session drives kernel WireGuard over generic netlink with the nftables redirection while running as wg-ice or nobody with
 # CAP_NET_ADMIN only, then that down removes everything. Prints "kernel-session: passed" on success; any failure exits non-zero.
 set -euo pipefail
 bin=$1
@@ -77,9 +77,12 @@ in_a nft list table inet wg-ice-kwga >/dev/null || fail "no nftables table for k
 # WireGuard's packets leave from the ICE socket's port, not 51820: the redirection is doing the work.
 local_port=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["peers"][0]["selectedPair"]["local"].rsplit(":",1)[1])' "$status")
 [ "$local_port" != 51820 ] || fail "the selected local candidate is WireGuard's own port"
-# All of that (generic netlink, nft) done by a session running as nobody with CAP_NET_ADMIN only.
+# All of that (generic netlink, nft) done by a session running as wg-ice (nobody where that account does not
+# exist) with CAP_NET_ADMIN only.
 pid_a=$(cat /run/wg-ice/kwga.pid)
-for field in 'Uid:	65534	65534	65534	65534' 'CapEff:	0000000000001000' 'CapPrm:	0000000000001000' \
+uid=$(getent passwd wg-ice | cut -d: -f3)
+uid=${uid:-65534}
+for field in "Uid:	$uid	$uid	$uid	$uid" 'CapEff:	0000000000001000' 'CapPrm:	0000000000001000' \
              'CapAmb:	0000000000001000' 'NoNewPrivs:	1'; do
   grep -qx "$field" "/proc/$pid_a/status" || fail "session A: no '$field' in /proc/$pid_a/status: $(cat "/proc/$pid_a/status")"
 done
