@@ -182,7 +182,7 @@ import Testing
     func listLinesAddUp(text: String) {
         let r = parse(text)
         #expect(r.isValid, "\(r.errors)")
-        #expect(r.configuration.ice.signaling.map(\.description) == ["ws://b.example:80", "ws://a.example:80"])
+        #expect(r.configuration.ice.signaling.map(\.description) == ["ws://b.example", "ws://a.example"])
     }
 
     @Test func aScalarInBothFormsIsSetTwice() {

@@ -38,14 +38,16 @@ import Testing
         try await peer.setRemoteCredentials(old.localCredentials())
         await old.close()
         try await replacement.setRemoteCredentials(peer.localCredentials())
+        // The peer follows before the replacement's candidates reach it, as credentials come first on the wire
+        // (a restart drops the remote candidates libnice holds); its answer waits in its event stream.
+        try await peer.setRemoteCredentials(replacement.localCredentials())
         let logReplacement = EventLog(), logPeer = EventLog()
         let tasks = [AgentPair.pump(replacement, to: peer, log: logReplacement),
                      AgentPair.pump(peer, to: replacement, log: logPeer)]
-        try await peer.setRemoteCredentials(replacement.localCredentials())
         func restarts(_ log: EventLog) async -> Int {
             await log.events.filter { if case .restarted = $0 { true } else { false } }.count
         }
-        try await waitUntil("both agents to select a pair") {
+        try await waitUntil("both agents to select a pair", seconds: 20) {
             replacement.selectedPair != nil && peer.selectedPair != nil
         }
         try await Task.sleep(for: .seconds(1))
