@@ -47,10 +47,10 @@ import Testing
         func restarts(_ log: EventLog) async -> Int {
             await log.events.filter { if case .restarted = $0 { true } else { false } }.count
         }
-        try await waitUntil("both agents to select a pair", seconds: 20) {
-            replacement.selectedPair != nil && peer.selectedPair != nil
-        }
-        try await Task.sleep(for: .seconds(1))
+        // Restarts answer each other within milliseconds; whether the pair then connects is the field's part
+        // (bench/session.sh waiting), which a loaded CI machine would turn into a timing test.
+        try await waitUntil("the peer's restart to reach the new agent") { await restarts(logPeer) >= 1 }
+        try await Task.sleep(for: .seconds(2))
         #expect(await restarts(logPeer) == 1, "the peer follows the new agent once")
         #expect(await restarts(logReplacement) == 0, "the new agent takes the peer's new credentials as an answer")
         await replacement.close()
