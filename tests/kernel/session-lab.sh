@@ -80,7 +80,7 @@ local_port=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["peers"]
 # All of that (generic netlink, nft) done by a session running as wg-ice (nobody where that account does not
 # exist) with CAP_NET_ADMIN only.
 pid_a=$(cat /run/wg-ice/kwga.pid)
-uid=$(getent passwd wg-ice | cut -d: -f3)
+uid=$(getent passwd wg-ice | cut -d: -f3 || true)  # getent exits 2 for an unknown account
 uid=${uid:-65534}
 for field in "Uid:	$uid	$uid	$uid	$uid" 'CapEff:	0000000000001000' 'CapPrm:	0000000000001000' \
              'CapAmb:	0000000000001000' 'NoNewPrivs:	1'; do
