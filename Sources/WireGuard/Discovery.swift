@@ -40,14 +40,7 @@ extension WireGuard {
     /// links of kind "wireguard" and every `DIR/X.sock`, without connecting (a stale socket adds a name that
     /// no interface has).
     public static func interfaceNames(socketDirectory: String = defaultSocketDirectory) -> Set<String> {
-        var names = Set((try? kernelInterfaces()) ?? [])
-        guard let dir = opendir(socketDirectory) else { return names }
-        defer { closedir(dir) }
-        while let entry = readdir(dir) {
-            let file = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
-            if file.hasSuffix(".sock") { names.insert(String(file.dropLast(5))) }
-        }
-        return names
+        Set((try? kernelInterfaces()) ?? []).union(socketNames(socketDirectory))
     }
 
     static func kernelInterfaces() throws(WireGuardError) -> [String] {
@@ -57,17 +50,21 @@ extension WireGuard {
     /// Names `X` of `DIR/X.sock` that accept a connection; a socket nobody listens on is stale (wg(8) ignores
     /// those too).
     static func userspaceInterfaces(socketDirectory: String) -> [String] {
+        socketNames(socketDirectory).filter { name in
+            guard let client = try? UAPIClient(interface: name, socketPath: "\(socketDirectory)/\(name).sock") else { return false }
+            client.close()
+            return true
+        }
+    }
+
+    /// Names `X` of every `DIR/X.sock`, in directory order.
+    private static func socketNames(_ socketDirectory: String) -> [String] {
         guard let dir = opendir(socketDirectory) else { return [] }
         defer { closedir(dir) }
         var names = [String]()
         while let entry = readdir(dir) {
             let file = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
-            guard file.hasSuffix(".sock") else { continue }
-            let name = String(file.dropLast(5))
-            if let client = try? UAPIClient(interface: name, socketPath: "\(socketDirectory)/\(file)") {
-                client.close()
-                names.append(name)
-            }
+            if file.hasSuffix(".sock") { names.append(String(file.dropLast(5))) }
         }
         return names
     }
