@@ -31,8 +31,9 @@ import TestSupport
             late.a.selectedPair != nil && late.b.selectedPair != nil
         }
         let connectedAfter = Date().timeIntervalSince(late.start)
-        // Before the PAC timer (39.5 s) could have ended it; how soon after 25 s depends on the machine's load.
-        #expect(connectedAfter >= 25 && connectedAfter < 39.5, "connected after \(connectedAfter) s")
+        // Not before its candidates came. How soon after 25 s depends on the machine's load (over 39.5 s seen
+        // with the whole suite in parallel on 2 cores), so that PAC did not end it is shown by no failure below.
+        #expect(connectedAfter >= 25, "connected after \(connectedAfter) s")
         let failuresA = await late.failures(late.logA), failuresB = await late.failures(late.logB)
         #expect(failuresA.isEmpty && failuresB.isEmpty, "failures at \(failuresA) and \(failuresB) s")
 
