@@ -95,12 +95,14 @@ let package = Package(
 
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "ConfParserTests", dependencies: ["ConfParser", "TestSupport"], exclude: ["Corpus"]),
-        .testTarget(name: "ICETests", dependencies: ["ICE", "TestSupport"]),
+        .testTarget(name: "ICETests", dependencies: ["ICE", "TestSupport", "ICETestSupport"]),
+        .target(name: "ICETestSupport", dependencies: ["ICE", "TestSupport"], path: "Tests/ICETestSupport"),
         .testTarget(name: "WireGuardTests", dependencies: ["WireGuard", "TestSupport"]),
         // Drives the WireGuard module from bench/uapi.sh and tests/kernel-netlink.sh; not a product.
         // Data paths (issue 7): kernel redirection with nftables, userspace proxy.
-        .target(name: "DataPath", dependencies: ["ICE", "WireGuard", "ConfParser", "Blocking", logging]),
-        .testTarget(name: "DataPathTests", dependencies: ["DataPath", "ICE", "WireGuard", "ConfParser", "TestSupport"]),
+        .target(name: "DataPath", dependencies: ["ICE", "WireGuard", "ConfParser", "Blocking", "CDatagramIO", logging]),
+        .target(name: "CDatagramIO"),
+        .testTarget(name: "DataPathTests", dependencies: ["DataPath", "ICE", "WireGuard", "ConfParser", "TestSupport", "ICETestSupport"]),
         // One ICE agent plus its data path per process (so per namespace), driven by DataPathTests; not a product.
         .executableTarget(name: "datapath-peer", dependencies: ["DataPath", "ICE", "WireGuard", "ConfParser", logging],
                           path: "Tests/DataPathPeer"),

@@ -3,6 +3,8 @@
 # wireguard-go on both sides, for three ways of carrying WireGuard: static endpoints (plain WireGuard, the
 # baseline), kernel redirection of a direct ICE pair (nftables), and the userspace proxy over the same ICE pair.
 # Prints Mbit/s for each (median of RUNS) and the ratios redirect/static and proxy/static.
+# MODES="static userspace" runs a subset; PROFILE=FILE records the whole machine (perf, software clock,
+# call graphs) during the userspace proxy's last iperf run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [ "$(id -u)" = 0 ] || { echo "bench/datapath.sh: run as root (creates network namespaces)" >&2; exit 1; }
@@ -63,12 +65,28 @@ start_peers() {  # $1 = Proxy setting
   echo "bench/datapath.sh: no data path after 10 s" >&2; cat "$work/a.log" "$work/b.log" >&2; exit 1
 }
 
-throughput() {  # Mbit/s received by B over T seconds
+source bench/cpu-ticks.sh
+
+# Prints Mbit/s received by B over T seconds, then the CPU seconds per gigabit that wireguard-go (both sides)
+# and the proxy's process (both sides; 0 for static endpoints) spent on it.
+throughput() {
   ip netns exec "$b" iperf3 -s -1 -D -B 10.77.0.2 >/dev/null
   sleep 0.3
   ip netns exec "$a" ping -q -c 1 -W 5 10.77.0.2 >/dev/null   # completes WireGuard's handshake first
-  ip netns exec "$a" iperf3 -c 10.77.0.2 -t "$T" -J | python3 -c \
-    'import json,sys; print("%.0f" % (json.load(sys.stdin)["end"]["sum_received"]["bits_per_second"] / 1e6))'
+  local recorder=
+  if [ -n "${PROFILE:-}" ] && [ "$mode" = userspace ]; then
+    perf record -q -a -g -F 999 -o "$PROFILE" -- sleep "$T" >/dev/null 2>&1 & recorder=$!
+  fi
+  local wg0 proxy0 hz; wg0=$(cpu_ticks wireguard-go "$a" "$b") proxy0=$(cpu_ticks datapath-peer "$a" "$b") hz=$(getconf CLK_TCK)
+  ip netns exec "$a" iperf3 -c 10.77.0.2 -t "$T" -J >"$work/iperf.json"
+  python3 - "$work/iperf.json" "$(( $(cpu_ticks wireguard-go "$a" "$b") - wg0 ))" "$(( $(cpu_ticks datapath-peer "$a" "$b") - proxy0 ))" "$hz" <<'PY'
+import json, sys
+received = json.load(open(sys.argv[1]))["end"]["sum_received"]
+gigabits = received["bytes"] * 8 / 1e9
+wg, proxy, hz = (int(x) for x in sys.argv[2:5])
+print("%.0f %.2f %.2f" % (received["bits_per_second"] / 1e6, wg / hz / gigabits, proxy / hz / gigabits))
+PY
+  [ -z "$recorder" ] || wait "$recorder"
 }
 
 run() {  # $1 = static | nftables | userspace
@@ -85,12 +103,16 @@ run() {  # $1 = static | nftables | userspace
 
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 
-declare -A result
-for mode in static nftables userspace; do
-  result[$mode]=$(for _ in $(seq "$RUNS"); do run "$mode"; done | median)
+declare -A result label=([static]="static endpoints" [nftables]="kernel redirect" [userspace]="userspace proxy")
+echo "Mbit/s median of $RUNS; CPU s/Gbit: wireguard-go and the ICE process (datapath-peer), both sides"
+for mode in ${MODES:-static nftables userspace}; do
+  runs=$(for _ in $(seq "$RUNS"); do run "$mode"; done)
+  result[$mode]=$(cut -d' ' -f1 <<<"$runs" | median)
+  cpu="wireguard-go $(cut -d' ' -f2 <<<"$runs" | median) s/Gbit, proxy $(cut -d' ' -f3 <<<"$runs" | median) s/Gbit"
+  if [ "$mode" = static ] || [ -z "${result[static]:-}" ]; then
+    printf '%-18s %6s Mbit/s             %s\n' "${label[$mode]}" "${result[$mode]}" "$cpu"
+  else
+    printf '%-18s %6s Mbit/s  ratio %s  %s\n' "${label[$mode]}" "${result[$mode]}" \
+      "$(awk -v x="${result[$mode]}" -v y="${result[static]}" 'BEGIN {printf "%.2f", x / y}')" "$cpu"
+  fi
 done
-printf 'static endpoints   %6s Mbit/s\n' "${result[static]}"
-printf 'kernel redirect    %6s Mbit/s  ratio %s\n' "${result[nftables]}" \
-  "$(awk -v x="${result[nftables]}" -v y="${result[static]}" 'BEGIN {printf "%.2f", x / y}')"
-printf 'userspace proxy    %6s Mbit/s  ratio %s\n' "${result[userspace]}" \
-  "$(awk -v x="${result[userspace]}" -v y="${result[static]}" 'BEGIN {printf "%.2f", x / y}')"

@@ -194,10 +194,26 @@ if [[ $parts == *waiting* ]]; then
   done
 fi
 
-throughput() {  # Mbit/s of one iperf3 run A → B through the tunnel
+source bench/cpu-ticks.sh
+
+# One iperf3 run A → B through the tunnel: Mbit/s, then the CPU seconds per gigabit spent by wireguard-go,
+# the sessions (wg-ice-hook) and coturn (turnserver), all summed over both sides.
+throughput() {
   in_b iperf3 -s -1 -B 10.89.0.2 >/dev/null 2>&1 &
   sleep 0.3
-  in_a iperf3 -c 10.89.0.2 -t "$T" -J | python3 -c 'import json,sys; print(round(json.load(sys.stdin)["end"]["sum_received"]["bits_per_second"] / 1e6))'
+  local before="$(cpu_ticks wireguard-go "$a" "$b") $(cpu_ticks wg-ice-hook "$a" "$b") $(cpu_ticks turnserver "$a" "$b")"
+  in_a iperf3 -c 10.89.0.2 -t "$T" -J >"$work/iperf.json"
+  python3 - "$work/iperf.json" $before $(cpu_ticks wireguard-go "$a" "$b") $(cpu_ticks wg-ice-hook "$a" "$b") $(cpu_ticks turnserver "$a" "$b") \
+    "$(getconf CLK_TCK)" <<'PY'
+import json, sys
+received = json.load(open(sys.argv[1]))["end"]["sum_received"]
+gigabits = received["bytes"] * 8 / 1e9
+ticks = [int(x) for x in sys.argv[2:8]]
+hz = int(sys.argv[8])
+used = [(ticks[i + 3] - ticks[i]) / hz / gigabits for i in range(3)]
+print("%d Mbit/s; CPU s/Gbit: wireguard-go %.2f, session %.2f, coturn %.2f"
+      % (round(received["bits_per_second"] / 1e6), *used))
+PY
   wait
 }
 if [[ $parts == *iperf3* ]]; then
@@ -205,13 +221,13 @@ if [[ $parts == *iperf3* ]]; then
   pair direct
   for side in a b; do sed -i '/^PostUp/d' "$work/$([ $side = a ] && echo "$ifa" || echo "${prefix}0").conf"; done
   echo "Endpoint = 10.88.0.2:51820" >>"$work/$ifa.conf"; echo "Endpoint = 10.88.0.1:51820" >>"$work/${prefix}0.conf"
-  up; static=$(throughput); down
-  echo "iperf3 static endpoints: $static Mbit/s"
+  up; result=$(throughput); down; static=${result%% *}
+  echo "iperf3 static endpoints: $result"
   for mode in direct userspace relay; do
     pair "$mode"; up; first_reply_ms "$(now_ms)" >/dev/null
     path=$(in_a wg-ice-hook status "$ifa" --json | python3 -c 'import json,sys; p=json.load(sys.stdin)["peers"][0]; print(p["dataPath"], p["selectedPair"]["localType"])')
-    mbit=$(throughput); down
-    echo "iperf3 session $mode ($path): $mbit Mbit/s, ratio to static $(python3 -c "print(round($mbit / $static, 2))")"
+    result=$(throughput); down; mbit=${result%% *}
+    echo "iperf3 session $mode ($path): ratio to static $(python3 -c "print(round($mbit / $static, 2))"), $result"
   done
 fi
 
@@ -271,8 +287,8 @@ except ValueError: print(0)') || connected=0
   sleep 2
   echo "rss $PEERS peers ($connected with a data path, $replies answering ping): $(session_rss_kb) KiB"
   pid=$(cat "/run/wg-ice/$ifa.pid")
-  cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$pid/stat"; }
-  before=$(cpu_ticks); sleep 10; after=$(cpu_ticks)
+  session_ticks() { awk '{ print $14 + $15 }' "/proc/$pid/stat"; }
+  before=$(session_ticks); sleep 10; after=$(session_ticks)
   echo "idle CPU of the $PEERS-peer session: $(awk -v t=$((after - before)) -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.1f", t / hz * 10 }')% of one core (10 s)"
   # PROFILE=FILE: where the idle session spends it (perf record, software clock).
   [ -z "${PROFILE:-}" ] || perf record -q -F 499 -g -p "$pid" -o "$PROFILE" -- sleep 10 >/dev/null 2>&1 || true

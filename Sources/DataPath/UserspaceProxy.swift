@@ -1,4 +1,5 @@
 import Blocking
+import CDatagramIO
 import Foundation
 import ICE
 import Logging
@@ -6,10 +7,11 @@ import Synchronization
 import WireGuard
 
 /// A relayed or TCP pair (or any pair, when asked): WireGuard's endpoint is a loopback UDP socket connected
-/// to WireGuard's listen port. A dedicated thread moves what WireGuard sends into `ICEAgent.send`; the agent's
-/// zero-copy receive handler writes what arrives into the socket, towards WireGuard. One preallocated buffer,
-/// no allocation per packet. Being connected, the socket only accepts datagrams from WireGuard's port, and
-/// WireGuard sees the peer at this socket's address, so it never roams away from it.
+/// to WireGuard's listen port. A dedicated thread takes what WireGuard sends in batches (`recvmmsg`) and
+/// hands each batch to `ICEAgent.send` at once; the agent's zero-copy receive handler queues what arrives and
+/// sends each burst towards WireGuard with UDP segmentation offload (`SegmentedSender`). Preallocated
+/// buffers, no allocation per packet. Being connected, the socket only accepts datagrams from WireGuard's
+/// port, and WireGuard sees the peer at this socket's address, so it never roams away from it.
 ///
 /// A proxy carries whatever pair its agent has selected, so `PathSwitch` keeps it when the selection moves
 /// between two proxied pairs. Should two proxies of one agent overlap anyway, the later one's receive handler
@@ -30,6 +32,10 @@ public final class UserspaceProxy: DataPath {
 
     /// Bytes asked for in SO_RCVBUF/SO_SNDBUF (the *FORCE variants pass rmem_max/wmem_max with CAP_NET_ADMIN).
     public static let socketBufferBytes: Int32 = 4 << 20
+    /// Datagrams taken from WireGuard per `recvmmsg`; each slot holds the largest UDP datagram, but only the
+    /// pages a datagram touches become resident.
+    static let batchSize = 16
+    static let slotBytes = 65536
 
     public init(agent: ICEAgent, wireGuardPort: UInt16, logger: Logger = Logger(label: "wg-ice.datapath")) throws {
         let fd = socket(AF_INET, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
@@ -56,19 +62,26 @@ public final class UserspaceProxy: DataPath {
         }
         self.fd = fd
         self.agent = agent
-        handler = agent.setReceiveHandler { datagram in
-            // Non-blocking: a full socket buffer drops the datagram, as the network would.
-            _ = send(fd, datagram.baseAddress, datagram.count, Int32(MSG_DONTWAIT))
-        }
+        let towardsWireGuard = SegmentedSender(fd: fd)
+        handler = agent.setReceiveHandler({ towardsWireGuard.add($0) }, endOfBurst: { towardsWireGuard.flush() })
         let thread = Thread { [stop] in
-            let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 65536, alignment: 16)
-            defer { buffer.deallocate() }
-            // close() sets `requested` and shuts the socket down, which makes recv return 0.
+            let (count, size) = (Self.batchSize, Self.slotBytes)
+            let slots = UnsafeMutableRawPointer.allocate(byteCount: count * size, alignment: 16)
+            let lengths = UnsafeMutableBufferPointer<Int>.allocate(capacity: count)
+            let datagrams = UnsafeMutableBufferPointer<UnsafeRawBufferPointer>.allocate(capacity: count)
+            defer { slots.deallocate(); lengths.deallocate(); datagrams.deallocate() }
+            // close() sets `requested` and shuts the socket down, which makes recvmmsg return 0 datagrams
+            // (or one of length 0).
             while !stop.requested.load(ordering: .acquiring) {
-                let count = recv(fd, buffer.baseAddress, buffer.count, 0)
-                if count > 0 {
-                    agent.send(UnsafeRawBufferPointer(rebasing: buffer[..<count]))
-                } else if count < 0 && errno != EINTR && errno != ECONNREFUSED {
+                let received = Int(wgice_recv_batch(fd, slots, size, UInt32(count), lengths.baseAddress))
+                if received > 0 {
+                    var n = 0
+                    for i in 0..<received where lengths[i] > 0 {
+                        datagrams[n] = UnsafeRawBufferPointer(start: slots + i * size, count: lengths[i])
+                        n += 1
+                    }
+                    agent.send(UnsafeBufferPointer(rebasing: datagrams[..<n]))
+                } else if received < 0 && errno != EINTR && errno != ECONNREFUSED {
                     break  // ECONNREFUSED: an ICMP error from a moment WireGuard was not listening
                 }
             }
@@ -85,7 +98,7 @@ public final class UserspaceProxy: DataPath {
         // The handler runs on the GLib thread: one trip through it means no call still holds the descriptor.
         _ = try? await agent.loop.run {}
         stop.requested.store(true, ordering: .releasing)
-        shutdown(fd, Int32(SHUT_RDWR))  // wakes the thread's recv with 0
+        shutdown(fd, Int32(SHUT_RDWR))  // wakes the thread's recvmmsg
         await Blocking.run { [stop] in stop.done.wait() }
         Glibc.close(fd)
     }

@@ -46,7 +46,13 @@ final class AgentCore: Sendable {
     /// would add a reabstraction thunk to the per-datagram path.
     final class ReceiveHandlerBox: Sendable {
         let call: ICEAgent.ReceiveHandler
-        init(_ call: @escaping ICEAgent.ReceiveHandler) { self.call = call }
+        let endOfBurst: (@Sendable () -> Void)?
+        /// Whether `endOfBurst` is queued on the loop already.
+        let burstOpen = Atomic(false)
+        init(_ call: @escaping ICEAgent.ReceiveHandler, endOfBurst: (@Sendable () -> Void)?) {
+            self.call = call
+            self.endOfBurst = endOfBurst
+        }
     }
 
     private init(agent: AgentPointer, stream: guint, configuration: ICEConfiguration, loop: GLibLoop,
@@ -282,6 +288,24 @@ final class AgentCore: Sendable {
         }
     }
 
+    func send(_ datagrams: UnsafeBufferPointer<UnsafeRawBufferPointer>) -> Int {
+        guard !datagrams.isEmpty else { return 0 }
+        return withUnsafeTemporaryAllocation(of: GOutputVector.self, capacity: datagrams.count) { vectors in
+            withUnsafeTemporaryAllocation(of: NiceOutputMessage.self, capacity: datagrams.count) { messages in
+                for (i, datagram) in datagrams.enumerated() {
+                    vectors[i] = GOutputVector(buffer: datagram.baseAddress, size: gsize(datagram.count))
+                    messages[i] = NiceOutputMessage(buffers: vectors.baseAddress! + i, n_buffers: 1)
+                }
+                return open.withLock { isOpen in
+                    guard isOpen else { return 0 }
+                    let sent = nice_agent_send_messages_nonblocking(agent.raw, stream, 1, messages.baseAddress,
+                                                                    guint(datagrams.count), nil, nil)
+                    return max(Int(sent), 0)
+                }
+            }
+        }
+    }
+
     // MARK: Teardown (loop thread)
 
     func close(_ done: @escaping @Sendable () -> Void) {
@@ -371,6 +395,12 @@ private func onReceive(_ agent: OpaquePointer?, _ stream: guint, _ component: gu
     let bytes = UnsafeRawBufferPointer(start: buffer, count: Int(length))
     if let handler = core.receiveHandler.withLock({ $0 }) {
         handler.call(bytes)
+        if let endOfBurst = handler.endOfBurst, !handler.burstOpen.exchange(true, ordering: .relaxed) {
+            core.loop.soon {
+                handler.burstOpen.store(false, ordering: .relaxed)
+                endOfBurst()
+            }
+        }
     } else {
         core.datagrams.yield([UInt8](bytes))
     }

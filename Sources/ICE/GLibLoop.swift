@@ -69,10 +69,22 @@ public final class GLibLoop: Sendable {
         }, job, nil)
     }
 
+    /// Queues `body` to run on the loop thread at its next iteration, after the sources that are ready now
+    /// (which includes the rest of a socket's queued datagrams).
+    func soon(_ body: @escaping @Sendable () -> Void) {
+        let source = g_idle_source_new()!
+        g_source_set_priority(source, G_PRIORITY_DEFAULT)
+        attach(source, body)
+    }
+
     /// Queues `body` to run on the loop thread once `milliseconds` have passed.
     func after(milliseconds: UInt32, _ body: @escaping @Sendable () -> Void) {
+        attach(g_timeout_source_new(milliseconds)!, body)
+    }
+
+    /// Attaches `source` to run `body` once, then go.
+    private func attach(_ source: UnsafeMutablePointer<GSource>, _ body: @escaping @Sendable () -> Void) {
         let job = Unmanaged.passRetained(Job(body)).toOpaque()
-        let source = g_timeout_source_new(milliseconds)!
         g_source_set_callback(source, { data in
             Unmanaged<Job>.fromOpaque(data!).takeRetainedValue().body()
             return 0 // G_SOURCE_REMOVE

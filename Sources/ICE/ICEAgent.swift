@@ -111,10 +111,13 @@ public final class ICEAgent: Sendable {
 
     /// Hands received datagrams to `handler` instead of `datagrams`, without copying: for a data path that
     /// forwards each one at once. It runs on the GLib thread, must not block, and the buffer is only valid
-    /// during the call. Replaces the handler installed before.
+    /// during the call. `endOfBurst`, if given, runs on the same thread once the datagrams that were waiting
+    /// have all been handed over, so that a handler may batch what it forwards. Replaces the handler
+    /// installed before.
     @discardableResult
-    public func setReceiveHandler(_ handler: @escaping ReceiveHandler) -> ReceiveHandlerToken {
-        let box = AgentCore.ReceiveHandlerBox(handler)
+    public func setReceiveHandler(_ handler: @escaping ReceiveHandler,
+                                  endOfBurst: (@Sendable () -> Void)? = nil) -> ReceiveHandlerToken {
+        let box = AgentCore.ReceiveHandlerBox(handler, endOfBurst: endOfBurst)
         core.receiveHandler.withLock { $0 = box }
         return ReceiveHandlerToken(id: ObjectIdentifier(box))
     }
@@ -131,6 +134,13 @@ public final class ICEAgent: Sendable {
     @discardableResult
     public func send(_ bytes: UnsafeRawBufferPointer) -> Bool {
         core.send(bytes)
+    }
+
+    /// Sends several datagrams on the selected pair with one call into libnice. Returns how many were sent
+    /// (from the first on); the rest met a full socket, or there is no pair yet.
+    @discardableResult
+    public func send(_ datagrams: UnsafeBufferPointer<UnsafeRawBufferPointer>) -> Int {
+        core.send(datagrams)
     }
 
     @discardableResult

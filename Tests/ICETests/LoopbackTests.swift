@@ -1,6 +1,7 @@
 import Foundation
 import TestSupport
 import ICE
+import ICETestSupport
 import Synchronization
 import Testing
 

@@ -57,7 +57,7 @@ import TestSupport
         let again = try await lab.exec(lab.b, "(wg-ice-resolve \(b) --config \(config) --timeout 30s --apply 2>/dev/null)")
         #expect(again.status == 0, "\(again.output)")
         let chains = try await lab.exec(lab.b, "nft list table inet wg-ice-\(b)").output
-            .split(separator: "\n").filter { $0.contains("chain ") }
+            .split(separator: "\n").filter { $0.contains("chain out-") || $0.contains("chain in-") }
         #expect(chains.count == 2, "\(chains)")
         let pingedAgain = try await eventually(seconds: 15) {
             try await lab.exec(lab.b, "ping -c 1 -W 1 \(lab.a.tunnelAddress)").status == 0

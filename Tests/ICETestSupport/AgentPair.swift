@@ -4,21 +4,22 @@ import Testing
 import TestSupport
 
 /// Everything one agent reported, for assertions.
-actor EventLog {
-    var events: [ICEEvent] = []
-    var received: [(Date, [UInt8])] = []
+public actor EventLog {
+    public init() {}
+    public var events: [ICEEvent] = []
+    public var received: [(Date, [UInt8])] = []
 
-    func append(_ e: ICEEvent) { events.append(e) }
-    func append(_ d: [UInt8]) { received.append((Date(), d)) }
-    var pairs: [SelectedPair] { events.compactMap { if case .selectedPairChanged(let p) = $0 { p } else { nil } } }
-    var states: [ICEState] { events.compactMap { if case .stateChanged(let s) = $0 { s } else { nil } } }
-    var localCandidates: [ICECandidate] { events.compactMap { if case .localCandidate(let c) = $0 { c } else { nil } } }
-    var gatheringDone: Bool { events.contains(.gatheringDone) }
-    var receivedTexts: [String] { received.map { String(decoding: $0.1, as: UTF8.self) } }
+    public func append(_ e: ICEEvent) { events.append(e) }
+    public func append(_ d: [UInt8]) { received.append((Date(), d)) }
+    public var pairs: [SelectedPair] { events.compactMap { if case .selectedPairChanged(let p) = $0 { p } else { nil } } }
+    public var states: [ICEState] { events.compactMap { if case .stateChanged(let s) = $0 { s } else { nil } } }
+    public var localCandidates: [ICECandidate] { events.compactMap { if case .localCandidate(let c) = $0 { c } else { nil } } }
+    public var gatheringDone: Bool { events.contains(.gatheringDone) }
+    public var receivedTexts: [String] { received.map { String(decoding: $0.1, as: UTF8.self) } }
 }
 
 /// Runs `body` with a connected-or-connecting pair and closes both agents afterwards, also on failure.
-func withAgentPair(_ configuration: ICEConfiguration, credentialsDelay: Duration = .zero,
+public func withAgentPair(_ configuration: ICEConfiguration, credentialsDelay: Duration = .zero,
                    _ body: (AgentPair) async throws -> Void) async throws {
     let pair = try await AgentPair(configuration, credentialsDelay: credentialsDelay)
     do {
@@ -32,13 +33,13 @@ func withAgentPair(_ configuration: ICEConfiguration, credentialsDelay: Duration
 
 /// Two agents in this process, wired to each other the way the signaling would: each agent's candidates,
 /// end-of-candidates and restart credentials go to the other, in order.
-final class AgentPair: Sendable {
-    let a: ICEAgent, b: ICEAgent
-    let logA = EventLog(), logB = EventLog()
+public final class AgentPair: Sendable {
+    public let a: ICEAgent, b: ICEAgent
+    public let logA = EventLog(), logB = EventLog()
     private let tasks: [Task<Void, Never>]
 
     /// `credentialsDelay` lets trickled candidates reach the peer before its credentials do.
-    init(_ configuration: ICEConfiguration, credentialsDelay: Duration = .zero) async throws {
+    public init(_ configuration: ICEConfiguration, credentialsDelay: Duration = .zero) async throws {
         a = try await ICEAgent(configuration: configuration, role: .controlling)
         b = try await ICEAgent(configuration: configuration, role: .controlled)
         tasks = [Self.pump(a, to: b, log: logA), Self.pump(b, to: a, log: logB),
@@ -48,7 +49,7 @@ final class AgentPair: Sendable {
         try await a.setRemoteCredentials(b.localCredentials())
     }
 
-    static func pump(_ from: ICEAgent, to: ICEAgent, log: EventLog) -> Task<Void, Never> {
+    public static func pump(_ from: ICEAgent, to: ICEAgent, log: EventLog) -> Task<Void, Never> {
         Task {
             for await event in from.events {
                 await log.append(event)
@@ -68,17 +69,17 @@ final class AgentPair: Sendable {
         }
     }
 
-    static func collect(_ agent: ICEAgent, _ log: EventLog) -> Task<Void, Never> {
+    public static func collect(_ agent: ICEAgent, _ log: EventLog) -> Task<Void, Never> {
         Task { for await d in agent.datagrams { await log.append(d) } }
     }
 
-    func waitConnected(seconds: Double = 10) async throws {
+    public func waitConnected(seconds: Double = 10) async throws {
         try await waitUntil("both agents to select a pair", seconds: seconds) {
             a.selectedPair != nil && b.selectedPair != nil
         }
     }
 
-    func close() async {
+    public func close() async {
         await a.close()
         await b.close()
         for t in tasks { await t.value }
