@@ -269,6 +269,7 @@ PostDown = ip rule del from 10.89.1.$i table $((1000 + i))"
   done
   config "$ifa" "$ka" 10.89.0.1/16 51820 "" "$peers"
   in_a wg-quick up "$work/$ifa.conf" >/dev/null 2>&1
+  start=$(now_ms)
   for i in $(seq "$PEERS"); do
     in_b wg-quick up "$work/${prefix}$i.conf" >"$work/up.log" 2>&1 || { cat "$work/up.log" >&2; exit 1; }
   done
@@ -281,7 +282,7 @@ except ValueError: print(0)') || connected=0
     [ "$connected" = "$PEERS" ] && break
     sleep 0.5
   done
-  echo "hub with $PEERS peers: $connected with a data path $(( ($(now_ms) - since) / 1000 )) s after the last wg-quick up"
+  echo "hub with $PEERS peers: $connected with a data path $(( ($(now_ms) - since) / 1000 )) s after the last spoke's wg-quick up, $(( ($(now_ms) - start) / 1000 )) s after the hub's (the spokes' wg-quick up took $(( (since - start) / 1000 )) s, one after another)"
   replies=0
   for i in $(seq "$PEERS"); do in_a ping -c 1 -W 1 -q "10.89.1.$i" >/dev/null 2>&1 && replies=$((replies + 1)); done
   sleep 2
