@@ -6,7 +6,7 @@ let logging: Target.Dependency = .product(name: "Logging", package: "swift-log")
 
 let wsClient: Target.Dependency = .product(name: "WSClient", package: "swift-websocket")
 let signalingDependencies: [Target.Dependency] = [
-    "CSodium", "ConfParser", logging,
+    "CSodium", "Keys", "ConfParser", logging,
     .product(name: "WSCore", package: "swift-websocket"),
     .product(name: "NIOWebSocket", package: "swift-nio"),
     .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -65,7 +65,8 @@ let package = Package(
         .systemLibrary(name: "CNice", pkgConfig: "nice", providers: [.apt(["libnice-dev"])]),
         .systemLibrary(name: "CInih", pkgConfig: "inih", providers: [.apt(["libinih-dev"])]),
 
-        .target(name: "ConfParser", dependencies: ["CInih"]),
+        .target(name: "Keys", dependencies: ["CSodium"]),
+        .target(name: "ConfParser", dependencies: ["CInih", "Keys"]),
         .target(name: "CLISupport", dependencies: [argumentParser, logging]),
         // ICE: libnice behind a Swift API; CNiceShim wraps the variadic GObject calls.
         .target(name: "CNiceShim", dependencies: ["CNice"]),
@@ -76,7 +77,7 @@ let package = Package(
         .executableTarget(name: "ice-peer", dependencies: ["ICE"]),
         .executableTarget(name: "ice-bench", dependencies: ["ICE"]),
         .systemLibrary(name: "CNetlink"),
-        .target(name: "WireGuard", dependencies: ["CSodium", "CNetlink"]),
+        .target(name: "WireGuard", dependencies: ["Keys", "CNetlink"]),
 
         .executableTarget(name: "wg-ice-hook", dependencies: ["ConfParser", "CLISupport", "Session", "WireGuard", argumentParser, logging]),
         // libFuzzer target for ConfParser when built by scripts/fuzz-confparser; an input replayer otherwise.
@@ -108,7 +109,7 @@ let package = Package(
                           path: "Tests/DataPathPeer"),
         .executableTarget(name: "wireguard-driver", dependencies: ["WireGuard", "TestSupport"], path: "Tests/WireGuardDriver"),
         // The per-interface session (issue 7): ties configuration, WireGuard, signaling, ICE and the data paths.
-        .target(name: "Session", dependencies: ["ConfParser", "WireGuard", "Signaling", "ICE", "DataPath", "Blocking", "CPrivileges", logging]),
+        .target(name: "Session", dependencies: ["Keys", "ConfParser", "WireGuard", "Signaling", "ICE", "DataPath", "Blocking", "CPrivileges", logging]),
         // prctl/capset for the session's privilege drop (variadic or undeclared in Swift's Glibc).
         .target(name: "CPrivileges"),
         .testTarget(name: "SessionTests", dependencies: ["Session", "TestSupport"]),

@@ -1,3 +1,5 @@
+import Keys
+
 /// The wg-ice settings, identical whether they come from `[ICE]` or a `#[ICE]` block.
 extension ParseState {
     static let iceKeys = ["signaling", "urls", "username", "password", "candidatetypes", "networktypes",
@@ -155,14 +157,14 @@ extension ParseState {
             return error(line, .wgIce, "Peers is already `\(ice.peers == .all ? "all" : "auto")' on line \(first); a key list cannot be added")
         }
         peerSelectionLine = peerSelectionLine ?? line
-        var keys: [WireGuardKey] = []
+        var keys: [Key] = []
         if case .keys(let existing) = ice.peers {
             keys = existing
             // `keys` becomes the list's only owner, so appending to it does not copy it.
             ice.peers = .keys([])
         }
         for item in items {
-            guard let key = WireGuardKey(base64: item) else {
+            guard let key = Key(base64: item) else {
                 error(line, .wgIce, "Peers `\(item)' is not auto, all, or a peer's public key")
                 continue
             }

@@ -1,3 +1,4 @@
+import Keys
 import Blocking
 import Foundation
 import ICE
@@ -33,11 +34,10 @@ public actor InterfaceSession {
         logger[metadataKey: "interface"] = "\(interface)"
         let link = WireGuardLink(control: connections.command, interface: interface)
         let device = try await link.device()
-        guard let privateKey = device.privateKey else {
+        guard let signalingKey = device.privateKey else {
             link.close()
             throw SessionError.interface("\(interface) has no private key")
         }
-        let signalingKey = try PrivateKey(bytes: privateKey.bytes)
         var paths: PathFactory?
         if dataPaths {
             // PathFactory runs nft: a blocking spawn.
@@ -50,7 +50,7 @@ public actor InterfaceSession {
         self.link = link
         self.channel = SignalingChannel(key: signalingKey, backend: backend)
         self.monitor = try WireGuardMonitor(interface: connections.interface, control: connections.monitor)
-        self.localKey = signalingKey.publicKey.wireGuardKey
+        self.localKey = signalingKey.publicKey
         self.listenPort = device.listenPort
         self.networkChanges = dataPaths ? connections.networkChanges : nil
         self.paths = paths
@@ -165,7 +165,7 @@ public actor InterfaceSession {
 
     /// Hands the message to the peer's inbox: the peer's own task handles it, in order, while this one reads on.
     private func deliver(_ message: ReceivedMessage) {
-        let key = message.from.wireGuardKey
+        let key = message.from
         guard let slot = peers[key], let kind = message.payload.kind else {
             logger.debug("signaling from a peer this session does not follow", metadata: ["peer": "\(key.base64)"])
             return

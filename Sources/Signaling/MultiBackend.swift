@@ -1,9 +1,10 @@
+import Keys
 import Foundation
 
 /// Several signaling URLs at once: publishes go to all, envelopes from any are delivered once.
 /// Duplicates are recognised by their nonce (24 random bytes, unique per sealed message).
 public final class MultiBackend: SignalingBackend, Sendable {
-    public let identity: PublicKey
+    public let identity: Key
     public let events: AsyncStream<SignalingEvent>
     private let emit: AsyncStream<SignalingEvent>.Continuation
     private let backends: [any SignalingBackend]

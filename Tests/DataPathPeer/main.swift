@@ -8,6 +8,7 @@
 //         | path KIND ENDPOINT | stray N | closed | error TEXT
 // stdin:  cred UFRAG PWD | cand SDP | done | proxy MODE (select again with another Proxy setting)
 //         | stray (non-STUN datagrams the agent received while the kernel redirected) | close
+import Keys
 import DataPath
 import Foundation
 import ICE
