@@ -403,6 +403,52 @@ case_bare() {
   rm -f "$log" "$pidfile"
 }
 
+# TURN over TLS (issue 15), scenario tls-only: site a's router passes no UDP and no TCP to coturn's plain port
+# 3478, so a's only way out is its turns: server, which the session reaches through its own TLS relay (libnice
+# gets turn:127.0.0.1:PORT?transport=tcp). A 10/s ping runs from the start to the end of the case.
+case_tls_only() {
+  local dir="/run/wg-ice-lab/$name" start=$SECONDS
+  ping_start a
+  check "ping through the tunnel within 30 s" wait_for 30 eval 'grep -q "bytes from" "$ping_log"'
+  echo "    first reply after $((SECONDS - start)) s"
+  check "site a: local relay candidate" eval '[ "$(peer a .selectedPair.localType)" = relay ]'
+  check "site a: relayed address from coturn" eval '[[ "$(peer a .selectedPair.local)" == 203.0.113.1:* ]]'
+  check "site a: userspace proxy" proxy_path a
+  check "site a: the session holds a TCP connection to coturn's TLS port" \
+    eval 'lab exec a ss -Htnp state established dst 203.0.113.1:5349 | grep -q wg-ice-hook'
+  check "site a: nothing established to coturn's plain port" eval '[ -z "$(lab exec a ss -Htn state established dst 203.0.113.1:3478)" ]'
+  check "coturn: a TLS session from a's router" eval 'grep -E "203\.0\.113\.2:[0-9]+" "$dir/turnserver.log" | grep -q TLS'
+  check "site a: libnice talks to the relay on loopback" \
+    eval 'lab exec a ss -Htnp state established dst 127.0.0.1 | grep -q wg-ice-hook'
+  sleep 8
+  local sent got gap first; read -r sent got gap first <<<"$(ping_stop)"
+  echo "    10/s ping: $got of $sent answered, first reply icmp_seq $first, longest gap after it $gap pings"
+  check "at most 2 pings lost after the first reply" eval '[ "$first" -ge 0 ] && [ $((sent - first + 1 - got)) -le 2 ]'
+  grep -E "203\.0\.113\.2:[0-9]+" "$dir/turnserver.log" | grep TLS | head -2 | sed 's/^/    coturn: /'
+}
+
+# The same lab, but site a's session trusts another CA: the TLS handshake fails with the reason in the log, no
+# byte of libnice's reaches coturn (not over TLS, not in plain text), and no path comes up.
+case_tls_wrong_ca() {
+  local dir="/run/wg-ice-lab/$name" log="/run/wg-ice-lab/$name/a-session.log"
+  sed -i '/^PostUp/d' "$dir/$(iface a).conf"
+  lab exec a sh -c 'wg-quick up "$CONF"' >/dev/null 2>&1 || fail "site a: wg-quick up"
+  lab exec a env SSL_CERT_FILE="$dir/wrong-ca.pem" \
+    sh -c 'wg-ice-hook up "$IFACE" --config "$CONF" --foreground >"$1" 2>&1 &' - "$log"
+  lab exec b sh -c 'wg-quick up "$CONF"' >/dev/null 2>&1 || fail "site b: wg-quick up"
+  ping_start a
+  check "site a: the handshake failure is logged with its reason within 15 s" \
+    wait_for 15 eval 'grep "turns:turn.wg-ice-lab.test:5349: TLS handshake failed" "$log" | grep -qi "CERTIFICATE_VERIFY_FAILED"'
+  grep -m1 "TLS handshake failed" "$log" | cut -c1-400 | sed 's/^/    log: /'
+  sleep 5
+  local sent got gap first; read -r sent got gap first <<<"$(ping_stop)"
+  echo "    10/s ping: $got of $sent answered"
+  check "no ping answered: no path without TLS" eval '[ "$got" = 0 ]'
+  check "site a: no selected pair" eval '[ -z "$(peer a .selectedPair.localType)" ]'
+  check "coturn: no TURN request from a's router (no plain-text fallback)" \
+    eval '! grep -E "203\.0\.113\.2:[0-9]+" "$dir/turnserver.log" | grep -qiE "allocate|realm"'
+}
+
 # --- runner ----------------------------------------------------------------------------------------------
 
 passed=() failed=()
@@ -448,6 +494,9 @@ for signaling in ws grpc; do
   run_case "signaling to b delayed 30 s (PAC)" cone "$signaling" case_signal_delayed
   run_case "bare Linux gateways" bare "$signaling" case_bare
 done
+# TURN over TLS: with one signaling transport (the relay does not depend on it).
+run_case "TURN over TLS only at a" tls-only ws case_tls_only
+run_case "TURN over TLS, wrong CA" tls-only ws case_tls_wrong_ca --no-wg
 echo "== nat-lab: ${#passed[@]} passed, ${#failed[@]} failed in $((SECONDS - total)) s"
 for c in "${passed[@]}"; do echo "   pass: $c"; done
 for c in "${failed[@]}"; do echo "   FAIL: $c"; done
