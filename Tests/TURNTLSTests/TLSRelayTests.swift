@@ -3,6 +3,7 @@ import Logging
 import NIOCore
 import NIOPosix
 import NIOSSL
+import NIOTLS
 import Synchronization
 import Testing
 import TestSupport
@@ -43,6 +44,20 @@ import TURNTLS
         #expect(server.plain.isEmpty)
         #expect(!server.raw.isEmpty, "no TLS handshake was tried")
         #expect(!server.raw.contains(Self.marker))
+        await relay.close()
+        try await server.stop()
+    }
+
+    /// A server that stops reading after the handshake: the relay stops reading from libnice's side too, so
+    /// what libnice can write is bounded by socket buffers (loopback autotuning: a few MiB each), not by memory.
+    @Test func aStalledServerStopsTheRelayReading() async throws {
+        let pki = try PKI()
+        defer { pki.remove() }
+        let server = try await EchoServer.start(pki, stallAfterHandshake: true)
+        let relay = try await TLSRelay.start(host: "localhost", port: server.port, caFile: pki.ca, logger: logger)
+        let cap = 256 << 20
+        let written = try await Task.detached { try writeUntilBlocked(port: relay.port, cap: cap) }.value
+        #expect(written < 64 << 20, "\(written) bytes taken while the server read nothing")
         await relay.close()
         try await server.stop()
     }
@@ -107,6 +122,17 @@ final class RawTap: ChannelInboundHandler {
     }
 }
 
+/// Reads nothing more once the TLS handshake is done (its own reads stop; the peer's writes pile up).
+final class StallAfterHandshake: ChannelInboundHandler {
+    typealias InboundIn = ByteBuffer
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if case .handshakeCompleted? = event as? TLSUserEvent {
+            context.channel.setOption(.autoRead, value: false).whenFailure { _ in }
+        }
+        context.fireUserInboundEventTriggered(event)
+    }
+}
+
 final class Echo: ChannelInboundHandler {
     typealias InboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
@@ -127,7 +153,7 @@ struct EchoServer {
     var raw: [UInt8] { rawRecord.all }
     var plain: [UInt8] { plainRecord.all }
 
-    static func start(_ pki: PKI, certificate: String = "server") async throws -> EchoServer {
+    static func start(_ pki: PKI, certificate: String = "server", stallAfterHandshake: Bool = false) async throws -> EchoServer {
         let configuration = TLSConfiguration.makeServerConfiguration(
             certificateChain: try NIOSSLCertificate.fromPEMFile(pki.path("\(certificate).pem")).map { .certificate($0) },
             privateKey: .privateKey(try NIOSSLPrivateKey(file: pki.path("server.key"), format: .pem)))
@@ -138,6 +164,7 @@ struct EchoServer {
                 child.eventLoop.makeCompletedFuture {
                     try child.pipeline.syncOperations.addHandler(RawTap(raw))
                     try child.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: context))
+                    if stallAfterHandshake { try child.pipeline.syncOperations.addHandler(StallAfterHandshake()) }
                     try child.pipeline.syncOperations.addHandler(Echo(plain))
                 }
             }
@@ -203,4 +230,21 @@ func roundTrip(port: UInt16, _ payload: [UInt8]) throws -> [UInt8] {
     let writer = Thread { try? sendAll(fd, payload) }
     writer.start()
     return try receive(fd, count: payload.count)
+}
+
+/// Writes without reading until the connection takes nothing for a second (or `cap` bytes); returns the count.
+func writeUntilBlocked(port: UInt16, cap: Int) throws -> Int {
+    let fd = try connectLoopback(port)
+    defer { close(fd) }
+    _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
+    let chunk = [UInt8](repeating: 0x5a, count: 65536)
+    var written = 0
+    while written < cap {
+        let n = chunk.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+        if n > 0 { written += n; continue }
+        guard errno == EAGAIN || errno == EWOULDBLOCK else { throw Timeout(description: "send: \(String(cString: strerror(errno)))") }
+        var poller = pollfd(fd: fd, events: Int16(POLLOUT), revents: 0)
+        if poll(&poller, 1, 1000) == 0 { break }
+    }
+    return written
 }
