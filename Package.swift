@@ -109,13 +109,29 @@ let package = Package(
                           path: "Tests/DataPathPeer"),
         .executableTarget(name: "wireguard-driver", dependencies: ["WireGuard", "TestSupport"], path: "Tests/WireGuardDriver"),
         // The per-interface session (issue 7): ties configuration, WireGuard, signaling, ICE and the data paths.
-        .target(name: "Session", dependencies: ["Keys", "ConfParser", "WireGuard", "Signaling", "ICE", "DataPath", "Blocking", "CPrivileges", logging]),
+        .target(name: "Session", dependencies: ["Keys", "ConfParser", "WireGuard", "Signaling", "ICE", "DataPath", "Blocking", "CPrivileges", "TURNTLS", logging]),
         // prctl/capset for the session's privilege drop (variadic or undeclared in Swift's Glibc).
         .target(name: "CPrivileges"),
         .testTarget(name: "SessionTests", dependencies: ["Session", "TestSupport"]),
         // One-shot ICE for scripts (issue 7): the session's machinery without a long-running process.
         .executableTarget(name: "wg-ice-resolve", dependencies: [
             "Session", "ConfParser", "CLISupport", "ICE", "WireGuard", argumentParser, logging,
+        ]),
+        // TURN over TLS (issue 15): a local TCP listener per turns: server, each connection carried over its own TLS
+        // connection (libnice would speak plain TCP to a turns: server).
+        .target(name: "TURNTLS", dependencies: [
+            "Blocking", logging,
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOTLS", package: "swift-nio"),
+            .product(name: "NIOSSL", package: "swift-nio-ssl"),
+        ]),
+        .testTarget(name: "TURNTLSTests", dependencies: [
+            "TURNTLS", "TestSupport", logging,
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOTLS", package: "swift-nio"),
+            .product(name: "NIOSSL", package: "swift-nio-ssl"),
         ]),
     ]
 )

@@ -1,38 +1,64 @@
+import CNice
 import Foundation
 
-/// A STUN or TURN server from `[ICE] URLs` (RFC 7064/7065), resolved to an IP address.
-public struct ICEServer: Sendable, Equatable {
-    public enum Kind: Sendable, Equatable { case stun, turnUDP, turnTCP }
+/// A STUN or TURN server from `[ICE] URLs` (RFC 7064/7065), with its host as written.
+public struct ICEServer: Sendable, Hashable {
+    /// `turnTLS` (`turns:`) never reaches libnice, which would quietly speak plain TCP to it in RFC 5245 mode:
+    /// the session carries it through a `TURNTLS` relay and gives libnice that relay as a `turnTCP` server
+    /// (`relayingTLS(through:)`).
+    public enum Kind: Sendable, Hashable { case stun, turnUDP, turnTCP, turnTLS }
     public var kind: Kind
     public var host: String
     public var port: UInt16
 
-    /// Parses `stun:host[:port]` or `turn:host[:port][?transport=udp|tcp]`.
-    /// `stuns:` and `turns:` are refused: libnice 0.1.21 would silently fall back to plain TCP for TURN-TLS
-    /// in RFC 5245 mode and has no STUN over TLS at all, and wg-ice never downgrades silently.
+    public init(kind: Kind, host: String, port: UInt16) {
+        self.kind = kind
+        self.host = host
+        self.port = port
+    }
+
+    /// Parses `stun:host[:port]`, `turn:host[:port][?transport=udp|tcp]` or `turns:host[:port][?transport=tcp]`.
+    /// `stuns:` is refused.
     public init(url: String) throws {
         let bad = { (why: String) in ICEError.invalidConfiguration("\(url): \(why)") }
-        guard let colon = url.firstIndex(of: ":") else { throw bad("expected stun:HOST[:PORT] or turn:HOST[:PORT][?transport=udp|tcp]") }
+        guard let colon = url.firstIndex(of: ":") else { throw bad("expected stun:HOST[:PORT] or turn[s]:HOST[:PORT][?transport=udp|tcp]") }
         let scheme = url[..<colon].lowercased()
         var rest = Substring(url[url.index(after: colon)...])
-        var transport = "udp"
+        var transport = scheme == "turns" ? "tcp" : "udp"
         if let q = rest.firstIndex(of: "?") {
             let query = rest[rest.index(after: q)...].lowercased()
             rest = rest[..<q]
-            guard scheme == "turn", query.hasPrefix("transport=") else { throw bad("only turn: URLs take ?transport=udp|tcp") }
+            guard scheme == "turn" || scheme == "turns", query.hasPrefix("transport=") else {
+                throw bad("only turn: and turns: URLs take ?transport=udp|tcp")
+            }
             transport = String(query.dropFirst("transport=".count))
             guard transport == "udp" || transport == "tcp" else { throw bad("transport must be udp or tcp") }
         }
         switch scheme {
         case "stun": kind = .stun
         case "turn": kind = transport == "tcp" ? .turnTCP : .turnUDP
-        case "stuns", "turns":
-            throw bad("\(scheme): (TLS) is not supported: libnice 0.1.21 would silently use plain TCP; use turn:...?transport=tcp explicitly")
-        default: throw bad("unknown scheme '\(scheme)' (expected stun or turn)")
+        case "turns":
+            guard transport == "tcp" else { throw bad("TURN over DTLS (turns: with transport=udp) is not supported") }
+            kind = .turnTLS
+        case "stuns": throw bad(Self.stunsRefusal)
+        default: throw bad("unknown scheme '\(scheme)' (expected stun, turn or turns)")
         }
-        let (host, port) = try Self.splitHostPort(rest, defaultPort: 3478, bad: bad)
+        let (host, port) = try Self.splitHostPort(rest, defaultPort: kind == .turnTLS ? 5349 : 3478, bad: bad)
         self.host = host
         self.port = port
+    }
+
+    /// `check` gives the whole reason (ConfParser's ICE rules): STUN over TLS would report a TCP mapping.
+    static let stunsRefusal = "stuns: (STUN over TLS) is not supported; write stun:HOST[:PORT]"
+
+    /// libnice's relay type; a `turns:` server must have been replaced by its local relay.
+    func niceRelayType() throws -> NiceRelayType {
+        switch kind {
+        case .turnUDP: return NICE_RELAY_TYPE_TURN_UDP
+        case .turnTCP: return NICE_RELAY_TYPE_TURN_TCP
+        case .stun, .turnTLS:
+            throw ICEError.invalidConfiguration("turns:\(host):\(port) reached libnice without its TLS relay (libnice would use plain TCP)")
+        }
     }
 
     private static func splitHostPort(_ s: Substring, defaultPort: UInt16,
@@ -133,6 +159,21 @@ public struct ICEConfiguration: Sendable {
         if !Self.failedTimeoutRange.contains(failedTimeout) {
             throw ICEError.invalidConfiguration("FailedTimeout \(failedTimeout) is outside 39.5 s-10 min (RFC 8863)")
         }
+    }
+
+    /// The `turns:` servers: each needs a local TLS relay (module `TURNTLS`) before an agent can use it.
+    public var tlsServers: [ICEServer] { servers.filter { $0.kind == .turnTLS } }
+
+    /// This configuration with each `turns:` server replaced by its local relay, `turn:127.0.0.1:PORT?transport=tcp`
+    /// (`ports[server]`: the relay's listening port). libnice then speaks TURN over plain TCP to the relay,
+    /// which carries it over TLS; what libnice reports (the relayed address) still comes from the TURN server.
+    public func relayingTLS(through ports: [ICEServer: UInt16]) -> ICEConfiguration {
+        var relayed = self
+        relayed.servers = servers.map { server in
+            guard server.kind == .turnTLS, let port = ports[server] else { return server }
+            return ICEServer(kind: .turnTCP, host: "127.0.0.1", port: port)
+        }
+        return relayed
     }
 
     var usesUDP: Bool { networkTypes.contains(.udp4) || networkTypes.contains(.udp6) }

@@ -20,6 +20,8 @@ public actor InterfaceSession {
     private let localKey: Key
     private let listenPort: UInt16
     private let paths: PathFactory?
+    /// The local TLS relays of `turns:` servers (`settings.ice` names them instead of the servers).
+    private let relays: TURNRelays
     private let logger: Logger
     private var peers: [Key: PeerSlot] = [:]
     private var connected: [String: Bool] = [:]
@@ -45,11 +47,20 @@ public actor InterfaceSession {
             paths = await Blocking.run { PathFactory(interface: interface, wireGuardPort: port, proxy: proxy) }
         }
         let backend = try makeSignalingBackend(urls: settings.signalingURLs, key: signalingKey)
+        let monitor = try WireGuardMonitor(interface: connections.interface, control: connections.monitor)
+        var settings = settings
+        do {
+            (relays, settings.ice) = try await TURNRelays.start(for: settings.ice, logger: logger)
+        } catch {
+            monitor.cancel()
+            link.close()
+            throw error
+        }
         self.interface = interface
         self.settings = settings
         self.link = link
         self.channel = SignalingChannel(key: signalingKey, backend: backend)
-        self.monitor = try WireGuardMonitor(interface: connections.interface, control: connections.monitor)
+        self.monitor = monitor
         self.localKey = signalingKey.publicKey
         self.listenPort = device.listenPort
         self.networkChanges = dataPaths ? connections.networkChanges : nil
@@ -102,6 +113,7 @@ public actor InterfaceSession {
             for peer in all { group.addTask { await peer.close(sayBye: !quiet.contains(peer.peer)) } }
         }
         if let paths { await Blocking.run { paths.removeAll() } }
+        await relays.close()
         await channel.backend.close()
     }
 

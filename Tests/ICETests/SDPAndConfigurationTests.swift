@@ -84,20 +84,33 @@ import Testing
         #expect(try ICEServer(url: "turn:192.0.2.1:3479") == server(.turnUDP, "192.0.2.1", 3479))
         #expect(try ICEServer(url: "turn:turn.example.org?transport=tcp") == server(.turnTCP, "turn.example.org", 3478))
         #expect(try ICEServer(url: "turn:[2001:db8::1]:5000?transport=udp") == server(.turnUDP, "2001:db8::1", 5000))
+        #expect(try ICEServer(url: "turns:turn.example.org") == server(.turnTLS, "turn.example.org", 5349))
+        #expect(try ICEServer(url: "turns:turn.example.org:443?transport=tcp") == server(.turnTLS, "turn.example.org", 443))
     }
 
-    @Test(arguments: ["turns:turn.example.org", "stuns:stun.example.org", "http://x", "turn:", "turn:host:0",
+    @Test(arguments: ["turns:turn.example.org?transport=udp", "stuns:stun.example.org", "http://x", "turn:", "turn:host:0",
                       "turn:host:99999", "stun:host?transport=tcp", "turn:host?transport=sctp", "turn:[::1"])
     func rejectsUnsupportedURLs(_ url: String) {
         #expect(throws: ICEError.self) { try ICEServer(url: url) }
     }
 
-    @Test func turnsErrorSaysWhy() {
+    @Test func stunsErrorSaysWhy() {
         #expect {
-            try ICEServer(url: "turns:turn.example.org")
+            try ICEServer(url: "stuns:stun.example.org")
         } throws: { error in
-            "\(error)".contains("TLS") && "\(error)".contains("turns:turn.example.org")
+            "\(error)".contains("TLS") && "\(error)".contains("stuns:stun.example.org")
         }
+    }
+
+    /// libnice gets a `turns:` server only as its local relay, a plain `turn:...?transport=tcp` on loopback.
+    @Test func turnsServersAreReplacedByTheirRelay() throws {
+        let c = try ICEConfiguration(urls: ["stun:s.example.org", "turns:t.example.org", "turn:u.example.org"],
+                                     username: "u", password: "p")
+        let tls = try #require(c.tlsServers.first)
+        #expect(c.tlsServers.count == 1 && tls.host == "t.example.org")
+        let relayed = c.relayingTLS(through: [tls: 40123])
+        #expect(relayed.servers == [c.servers[0], ICEServer(kind: .turnTCP, host: "127.0.0.1", port: 40123), c.servers[2]])
+        #expect(relayed.tlsServers.isEmpty)
     }
 
     @Test func rejectsInconsistentSettings() {
@@ -116,9 +129,7 @@ import Testing
     }
 
     private func server(_ kind: ICEServer.Kind, _ host: String, _ port: UInt16) -> ICEServer {
-        var s = try! ICEServer(url: "stun:x")
-        (s.kind, s.host, s.port) = (kind, host, port)
-        return s
+        ICEServer(kind: kind, host: host, port: port)
     }
 }
 
