@@ -74,7 +74,7 @@ let package = Package(
         .target(name: "Blocking"),
         .target(name: "ICE", dependencies: ["CNice", "CNiceShim", "Blocking", logging]),
         // One ICE agent per process, driven over stdin/stdout, for the network-namespace tests and bench/ice.sh.
-        .executableTarget(name: "ice-peer", dependencies: ["ICE"]),
+        .executableTarget(name: "ice-peer", dependencies: ["ICE", "Session"]),
         .executableTarget(name: "ice-bench", dependencies: ["ICE"]),
         .systemLibrary(name: "CNetlink"),
         .target(name: "WireGuard", dependencies: ["Keys", "CNetlink"]),
@@ -105,7 +105,7 @@ let package = Package(
         .target(name: "CDatagramIO"),
         .testTarget(name: "DataPathTests", dependencies: ["DataPath", "ICE", "WireGuard", "ConfParser", "TestSupport", "ICETestSupport"]),
         // One ICE agent plus its data path per process (so per namespace), driven by DataPathTests; not a product.
-        .executableTarget(name: "datapath-peer", dependencies: ["DataPath", "ICE", "WireGuard", "ConfParser", logging],
+        .executableTarget(name: "datapath-peer", dependencies: ["DataPath", "ICE", "WireGuard", "ConfParser", "Session", logging],
                           path: "Tests/DataPathPeer"),
         .executableTarget(name: "wireguard-driver", dependencies: ["WireGuard", "TestSupport"], path: "Tests/WireGuardDriver"),
         // The per-interface session (issue 7): ties configuration, WireGuard, signaling, ICE and the data paths.

@@ -1,7 +1,8 @@
 import CNice
 import Foundation
 
-/// A STUN or TURN server from `[ICE] URLs` (RFC 7064/7065), with its host as written.
+/// A STUN or TURN server from `[ICE] URLs` (RFC 7064/7065), with its host as written. The URL itself is parsed
+/// once, by ConfParser (`ICEServerURL`), for `check` and `up` alike; the session makes this from it.
 public struct ICEServer: Sendable, Hashable {
     /// `turnTLS` (`turns:`) never reaches libnice, which would quietly speak plain TCP to it in RFC 5245 mode:
     /// the session carries it through a `TURNTLS` relay and gives libnice that relay as a `turnTCP` server
@@ -17,40 +18,6 @@ public struct ICEServer: Sendable, Hashable {
         self.port = port
     }
 
-    /// Parses `stun:host[:port]`, `turn:host[:port][?transport=udp|tcp]` or `turns:host[:port][?transport=tcp]`.
-    /// `stuns:` is refused.
-    public init(url: String) throws {
-        let bad = { (why: String) in ICEError.invalidConfiguration("\(url): \(why)") }
-        guard let colon = url.firstIndex(of: ":") else { throw bad("expected stun:HOST[:PORT] or turn[s]:HOST[:PORT][?transport=udp|tcp]") }
-        let scheme = url[..<colon].lowercased()
-        var rest = Substring(url[url.index(after: colon)...])
-        var transport = scheme == "turns" ? "tcp" : "udp"
-        if let q = rest.firstIndex(of: "?") {
-            let query = rest[rest.index(after: q)...].lowercased()
-            rest = rest[..<q]
-            guard scheme == "turn" || scheme == "turns", query.hasPrefix("transport=") else {
-                throw bad("only turn: and turns: URLs take ?transport=udp|tcp")
-            }
-            transport = String(query.dropFirst("transport=".count))
-            guard transport == "udp" || transport == "tcp" else { throw bad("transport must be udp or tcp") }
-        }
-        switch scheme {
-        case "stun": kind = .stun
-        case "turn": kind = transport == "tcp" ? .turnTCP : .turnUDP
-        case "turns":
-            guard transport == "tcp" else { throw bad("TURN over DTLS (turns: with transport=udp) is not supported") }
-            kind = .turnTLS
-        case "stuns": throw bad(Self.stunsRefusal)
-        default: throw bad("unknown scheme '\(scheme)' (expected stun, turn or turns)")
-        }
-        let (host, port) = try Self.splitHostPort(rest, defaultPort: kind == .turnTLS ? 5349 : 3478, bad: bad)
-        self.host = host
-        self.port = port
-    }
-
-    /// `check` gives the whole reason (ConfParser's ICE rules): STUN over TLS would report a TCP mapping.
-    static let stunsRefusal = "stuns: (STUN over TLS) is not supported; write stun:HOST[:PORT]"
-
     /// libnice's relay type; a `turns:` server must have been replaced by its local relay.
     func niceRelayType() throws -> NiceRelayType {
         switch kind {
@@ -59,27 +26,6 @@ public struct ICEServer: Sendable, Hashable {
         case .stun, .turnTLS:
             throw ICEError.invalidConfiguration("turns:\(host):\(port) reached libnice without its TLS relay (libnice would use plain TCP)")
         }
-    }
-
-    private static func splitHostPort(_ s: Substring, defaultPort: UInt16,
-                                      bad: (String) -> ICEError) throws -> (String, UInt16) {
-        var host = s, portText: Substring?
-        if s.hasPrefix("[") {
-            guard let close = s.firstIndex(of: "]") else { throw bad("unterminated [IPv6 address]") }
-            host = s[s.index(after: s.startIndex)..<close]
-            let after = s[s.index(after: close)...]
-            if !after.isEmpty {
-                guard after.hasPrefix(":") else { throw bad("junk after ]") }
-                portText = after.dropFirst()
-            }
-        } else if let c = s.lastIndex(of: ":") {
-            host = s[..<c]
-            portText = s[s.index(after: c)...]
-        }
-        guard !host.isEmpty, !host.contains("@"), !host.contains("/") else { throw bad("missing or invalid host") }
-        guard let portText else { return (String(host), defaultPort) }
-        guard let port = UInt16(portText), port > 0 else { throw bad("invalid port '\(portText)'") }
-        return (String(host), port)
     }
 
     /// The server's IP address (libnice wants a literal address).
@@ -123,12 +69,12 @@ public struct ICEConfiguration: Sendable {
     public static let checkIntervalRange: ClosedRange<Duration> = .milliseconds(5) ... .seconds(1)
     public static let failedTimeoutRange: ClosedRange<Duration> = .milliseconds(39_500) ... .seconds(600)
 
-    public init(urls: [String] = [], username: String? = nil, password: String? = nil,
+    public init(servers: [ICEServer] = [], username: String? = nil, password: String? = nil,
                 candidateTypes: Set<CandidateType> = Set(CandidateType.allCases),
                 networkTypes: Set<NetworkType> = Set(NetworkType.allCases),
                 interfaces: [String] = [], portRange: ClosedRange<UInt16>? = nil,
                 checkInterval: Duration = .milliseconds(20), failedTimeout: Duration = .milliseconds(39_500)) throws {
-        servers = try urls.map(ICEServer.init(url:))
+        self.servers = servers
         self.username = username
         self.password = password
         self.candidateTypes = candidateTypes
