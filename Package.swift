@@ -66,7 +66,8 @@ let package = Package(
         .systemLibrary(name: "CInih", pkgConfig: "inih", providers: [.apt(["libinih-dev"])]),
 
         .target(name: "Keys", dependencies: ["CSodium"]),
-        .target(name: "ConfParser", dependencies: ["CInih", "Keys"]),
+        .target(name: "Addresses"),
+        .target(name: "ConfParser", dependencies: ["CInih", "Keys", "Addresses"]),
         .target(name: "CLISupport", dependencies: [argumentParser, logging]),
         // ICE: libnice behind a Swift API; CNiceShim wraps the variadic GObject calls.
         .target(name: "CNiceShim", dependencies: ["CNice"]),
@@ -77,7 +78,7 @@ let package = Package(
         .executableTarget(name: "ice-peer", dependencies: ["ICE", "Session"]),
         .executableTarget(name: "ice-bench", dependencies: ["ICE"]),
         .systemLibrary(name: "CNetlink"),
-        .target(name: "WireGuard", dependencies: ["Keys", "CNetlink"]),
+        .target(name: "WireGuard", dependencies: ["Keys", "Addresses", "CNetlink"]),
 
         .executableTarget(name: "wg-ice-hook", dependencies: ["ConfParser", "CLISupport", "Session", "WireGuard", argumentParser, logging]),
         // libFuzzer target for ConfParser when built by scripts/fuzz-confparser; an input replayer otherwise.
@@ -98,7 +99,7 @@ let package = Package(
         .testTarget(name: "ConfParserTests", dependencies: ["ConfParser", "TestSupport"], exclude: ["Corpus"]),
         .testTarget(name: "ICETests", dependencies: ["ICE", "TestSupport", "ICETestSupport"]),
         .target(name: "ICETestSupport", dependencies: ["ICE", "TestSupport"], path: "Tests/ICETestSupport"),
-        .testTarget(name: "WireGuardTests", dependencies: ["WireGuard", "TestSupport"]),
+        .testTarget(name: "WireGuardTests", dependencies: ["WireGuard", "Addresses", "TestSupport"]),
         // Drives the WireGuard module from bench/uapi.sh and tests/kernel-netlink.sh; not a product.
         // Data paths (issue 7): kernel redirection with nftables, userspace proxy.
         .target(name: "DataPath", dependencies: ["ICE", "WireGuard", "ConfParser", "Blocking", "CDatagramIO", logging]),

@@ -1,3 +1,4 @@
+import Addresses
 import Keys
 
 /// A parsed wg-quick file with its wg-ice settings. Every field has the default that applies when

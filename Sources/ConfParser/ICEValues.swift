@@ -1,3 +1,4 @@
+import Addresses
 import Keys
 
 /// A STUN or TURN server URI (RFC 7064, RFC 7065).

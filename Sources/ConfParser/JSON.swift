@@ -1,3 +1,4 @@
+import Addresses
 /// JSON form of a configuration (`wg-ice-hook check --json`). Secrets — the private key, preshared
 /// keys and the TURN password — are always written as "(redacted)", so no caller can leak them by
 /// encoding a Configuration.

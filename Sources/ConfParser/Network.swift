@@ -1,3 +1,4 @@
+@_exported import Addresses
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -5,34 +6,6 @@ import Musl
 #elseif canImport(Darwin)
 import Darwin
 #endif
-
-/// An IPv4 or IPv6 address, parsed with inet_pton like wg does (so `01.2.3.4` and `10.1` are refused).
-public struct IPAddress: Sendable, Hashable, CustomStringConvertible {
-    public let bytes: [UInt8]
-    public var isIPv6: Bool { bytes.count == 16 }
-
-    public init?(_ text: String) {
-        guard !text.isEmpty, !text.utf8.contains(0) else { return nil }
-        let family = text.contains(":") ? AF_INET6 : AF_INET
-        var buffer = [UInt8](repeating: 0, count: family == AF_INET6 ? 16 : 4)
-        guard inet_pton(family, text, &buffer) == 1 else { return nil }
-        bytes = buffer
-    }
-
-    public init?(bytes: [UInt8]) {
-        guard bytes.count == 4 || bytes.count == 16 else { return nil }
-        self.bytes = bytes
-    }
-
-    /// The canonical text form (inet_ntop), e.g. `fe80::1`.
-    public var description: String {
-        var out = [CChar](repeating: 0, count: 64)
-        let family = isIPv6 ? AF_INET6 : AF_INET
-        return bytes.withUnsafeBytes { raw in
-            inet_ntop(family, raw.baseAddress, &out, socklen_t(out.count)).map { String(cString: $0) } ?? "?"
-        }
-    }
-}
 
 /// An address with a prefix length (`10.0.0.1/24`). Without `/n` the prefix is the full length,
 /// as wg does for AllowedIPs and wg-quick for Address.
@@ -133,21 +106,6 @@ public struct Endpoint: Sendable, Hashable, CustomStringConvertible {
     }
 
     public var description: String { "\(host.bracketed):\(port)" }
-}
-
-/// Splits `host:port` / `[v6]:port` like wg's parse_endpoint: brackets, else the last `:`.
-/// Returns nil when the brackets are malformed; the port is nil when there is none.
-func splitHostPort(_ text: String) -> (host: String, port: Substring?, bracketed: Bool)? {
-    if text.hasPrefix("[") {
-        guard let close = text.firstIndex(of: "]") else { return nil }
-        let host = String(text[text.index(after: text.startIndex)..<close])
-        let rest = text[text.index(after: close)...]
-        if rest.isEmpty { return (host, nil, true) }
-        guard rest.hasPrefix(":") else { return nil }
-        return (host, rest.dropFirst(), true)
-    }
-    guard let colon = text.lastIndex(of: ":") else { return (text, nil, false) }
-    return (String(text[..<colon]), text[text.index(after: colon)...], false)
 }
 
 /// A decimal number in `range`, digits only (no sign, no spaces, no service names).

@@ -1,3 +1,4 @@
+import Addresses
 /// The [Interface] keys wg-quick consumes itself (everything else it passes to `wg setconf`).
 /// Values arrive trimmed, inner spaces kept, as wg-quick's bash reads them.
 enum WgQuickRule: String {

@@ -1,3 +1,4 @@
+import Addresses
 import Keys
 
 /// The keys `wg setconf` reads, with config.c's rules. Values arrive with all whitespace removed.

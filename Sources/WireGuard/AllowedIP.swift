@@ -1,4 +1,4 @@
-import Glibc
+import Addresses
 
 /// An allowed-IPs entry: an address and prefix length (CIDR), e.g. `10.0.0.0/24` or `fd00::/64`.
 public struct AllowedIP: Hashable, Sendable {
@@ -58,18 +58,16 @@ public struct AllowedIP: Hashable, Sendable {
     private init?(parsing text: some StringProtocol) {
         let parts = text.split(separator: "/", omittingEmptySubsequences: false)
         guard parts.count == 1 || parts.count == 2 else { return nil }
-        let host = String(parts[0])
-        let family = host.contains(":") ? AF_INET6 : AF_INET
-        guard let bytes = parseAddress(host, family: family) else { return nil }
-        let maxCIDR: UInt8 = family == AF_INET ? 32 : 128
+        guard let address = IPAddress(String(parts[0])) else { return nil }
+        let maxCIDR: UInt8 = address.isIPv6 ? 128 : 32
         guard let cidr = parts.count == 2 ? UInt8(parts[1]) : maxCIDR else { return nil }
-        self.init(address: bytes, cidr: cidr)
+        self.init(address: address.bytes, cidr: cidr)
     }
 }
 
 extension AllowedIP: CustomStringConvertible {
     public var description: String {
         if family == .v4 { return "\(address[0]).\(address[1]).\(address[2]).\(address[3])/\(cidr)" }
-        return formatAddress(address, family: AF_INET6) + "/\(cidr)"
+        return "\(IPAddress(bytes: address)!)/\(cidr)"
     }
 }

@@ -1,3 +1,4 @@
+import Addresses
 import Glibc
 
 /// A peer's UDP endpoint: an IPv4 or IPv6 address and port (with the IPv6 scope id), exactly what
@@ -15,34 +16,32 @@ public struct Endpoint: Hashable, Sendable {
         self.port = port
     }
 
-    /// Parses `1.2.3.4:51820` or `[fe80::1%2]:51820` (numeric hosts only: resolving names is the caller's job).
+    /// Parses `1.2.3.4:51820` or `[fe80::1%2]:51820` (numeric hosts only: resolving names is the caller's job),
+    /// split like every other `host:port` of the project (`Addresses.splitHostPort`).
     public init?(_ text: some StringProtocol) {
-        let text = String(text)
-        if text.hasPrefix("[") {
-            guard let close = text.lastIndex(of: "]"), text[text.index(after: close)...].hasPrefix(":"),
-                  let port = UInt16(text[text.index(close, offsetBy: 2)...]) else { return nil }
-            var host = String(text[text.index(after: text.startIndex)..<close])
+        guard let parts = splitHostPort(String(text)), let portText = parts.port, let port = UInt16(portText) else { return nil }
+        if parts.bracketed {
+            var host = Substring(parts.host)
             var scope: UInt32 = 0
             if let percent = host.firstIndex(of: "%") {
                 let zone = String(host[host.index(after: percent)...])
                 guard let id = UInt32(zone) ?? nonZero(if_nametoindex(zone)) else { return nil }
                 scope = id
-                host = String(host[..<percent])
+                host = host[..<percent]
             }
-            guard let bytes = parseAddress(host, family: AF_INET6) else { return nil }
-            self.init(address: .v6(bytes, scopeID: scope), port: port)
+            guard let address = IPAddress(String(host)), address.isIPv6 else { return nil }
+            self.init(address: .v6(address.bytes, scopeID: scope), port: port)
         } else {
-            guard let colon = text.lastIndex(of: ":"), let port = UInt16(text[text.index(after: colon)...]),
-                  let bytes = parseAddress(String(text[..<colon]), family: AF_INET) else { return nil }
-            self.init(address: .v4(bytes), port: port)
+            guard let address = IPAddress(parts.host), !address.isIPv6 else { return nil }
+            self.init(address: .v4(address.bytes), port: port)
         }
     }
 
     /// The address without the port, e.g. for `AllowedIP` or display.
     public var host: String {
         switch address {
-        case .v4(let bytes): formatAddress(bytes, family: AF_INET)
-        case .v6(let bytes, let scope): formatAddress(bytes, family: AF_INET6) + (scope == 0 ? "" : "%\(scope)")
+        case .v4(let bytes): IPAddress(bytes: bytes)!.description
+        case .v6(let bytes, let scope): IPAddress(bytes: bytes)!.description + (scope == 0 ? "" : "%\(scope)")
         }
     }
 }
@@ -95,18 +94,6 @@ extension Endpoint {
             return nil
         }
     }
-}
-
-func parseAddress(_ text: String, family: Int32) -> [UInt8]? {
-    var buffer = [UInt8](repeating: 0, count: 16)
-    guard inet_pton(family, text, &buffer) == 1 else { return nil }
-    return Array(buffer.prefix(family == AF_INET ? 4 : 16))
-}
-
-func formatAddress(_ bytes: [UInt8], family: Int32) -> String {
-    var out = [CChar](repeating: 0, count: Int(INET6_ADDRSTRLEN))
-    _ = inet_ntop(family, bytes, &out, socklen_t(out.count))
-    return String(decoding: out.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
 }
 
 private func nonZero(_ value: UInt32) -> UInt32? { value == 0 ? nil : value }

@@ -1,3 +1,4 @@
+import Addresses
 import CNetlink
 import Foundation
 import Synchronization
@@ -156,6 +157,6 @@ enum RTNLAddr {
     private static func text(family: UInt8, _ bytes: ArraySlice<UInt8>) -> String? {
         let af = Int32(family)
         guard (af == AF_INET && bytes.count >= 4) || (af == AF_INET6 && bytes.count >= 16) else { return nil }
-        return formatAddress(Array(bytes.prefix(af == AF_INET ? 4 : 16)), family: af)
+        return IPAddress(bytes: Array(bytes.prefix(af == AF_INET ? 4 : 16)))?.description
     }
 }

@@ -1,3 +1,4 @@
+import Addresses
 import Foundation
 import Glibc
 import Testing
@@ -30,7 +31,7 @@ import TestSupport
         #expect(device.peers[0].endpoint == Endpoint("192.0.2.1:51820"))
         #expect(device.peers[0].persistentKeepalive == 25)
         #expect(Set(device.peers[0].allowedIPs) == [AllowedIP("10.0.0.0/24")!, AllowedIP("fd00::/64")!])
-        #expect(device.peers[1].endpoint == Endpoint(address: .v6(parseAddress("2001:db8::1", family: AF_INET6)!, scopeID: 0), port: 51821))
+        #expect(device.peers[1].endpoint == Endpoint(address: .v6(IPAddress("2001:db8::1")!.bytes, scopeID: 0), port: 51821))
         #expect(device.peers[1].allowedIPs == [AllowedIP("10.0.1.1/32")!])
         #expect(device.peers[1].presharedKey == nil)
         #expect(sortedPeers(device.showconf) == (try wgShowconf(name)))
