@@ -6,7 +6,7 @@ let logging: Target.Dependency = .product(name: "Logging", package: "swift-log")
 
 let wsClient: Target.Dependency = .product(name: "WSClient", package: "swift-websocket")
 let signalingDependencies: [Target.Dependency] = [
-    "CSodium", "ConfParser", logging,
+    "CSodium", "Keys", "ConfParser", logging,
     .product(name: "WSCore", package: "swift-websocket"),
     .product(name: "NIOWebSocket", package: "swift-nio"),
     .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -65,7 +65,8 @@ let package = Package(
         .systemLibrary(name: "CNice", pkgConfig: "nice", providers: [.apt(["libnice-dev"])]),
         .systemLibrary(name: "CInih", pkgConfig: "inih", providers: [.apt(["libinih-dev"])]),
 
-        .target(name: "ConfParser", dependencies: ["CInih"]),
+        .target(name: "Keys", dependencies: ["CSodium"]),
+        .target(name: "ConfParser", dependencies: ["CInih", "Keys"]),
         .target(name: "CLISupport", dependencies: [argumentParser, logging]),
         // ICE: libnice behind a Swift API; CNiceShim wraps the variadic GObject calls.
         .target(name: "CNiceShim", dependencies: ["CNice"]),
@@ -73,10 +74,10 @@ let package = Package(
         .target(name: "Blocking"),
         .target(name: "ICE", dependencies: ["CNice", "CNiceShim", "Blocking", logging]),
         // One ICE agent per process, driven over stdin/stdout, for the network-namespace tests and bench/ice.sh.
-        .executableTarget(name: "ice-peer", dependencies: ["ICE"]),
+        .executableTarget(name: "ice-peer", dependencies: ["ICE", "Session"]),
         .executableTarget(name: "ice-bench", dependencies: ["ICE"]),
         .systemLibrary(name: "CNetlink"),
-        .target(name: "WireGuard", dependencies: ["CSodium", "CNetlink"]),
+        .target(name: "WireGuard", dependencies: ["Keys", "CNetlink"]),
 
         .executableTarget(name: "wg-ice-hook", dependencies: ["ConfParser", "CLISupport", "Session", "WireGuard", argumentParser, logging]),
         // libFuzzer target for ConfParser when built by scripts/fuzz-confparser; an input replayer otherwise.
@@ -104,17 +105,33 @@ let package = Package(
         .target(name: "CDatagramIO"),
         .testTarget(name: "DataPathTests", dependencies: ["DataPath", "ICE", "WireGuard", "ConfParser", "TestSupport", "ICETestSupport"]),
         // One ICE agent plus its data path per process (so per namespace), driven by DataPathTests; not a product.
-        .executableTarget(name: "datapath-peer", dependencies: ["DataPath", "ICE", "WireGuard", "ConfParser", logging],
+        .executableTarget(name: "datapath-peer", dependencies: ["DataPath", "ICE", "WireGuard", "ConfParser", "Session", logging],
                           path: "Tests/DataPathPeer"),
         .executableTarget(name: "wireguard-driver", dependencies: ["WireGuard", "TestSupport"], path: "Tests/WireGuardDriver"),
         // The per-interface session (issue 7): ties configuration, WireGuard, signaling, ICE and the data paths.
-        .target(name: "Session", dependencies: ["ConfParser", "WireGuard", "Signaling", "ICE", "DataPath", "Blocking", "CPrivileges", logging]),
+        .target(name: "Session", dependencies: ["Keys", "ConfParser", "WireGuard", "Signaling", "ICE", "DataPath", "Blocking", "CPrivileges", "TURNTLS", logging]),
         // prctl/capset for the session's privilege drop (variadic or undeclared in Swift's Glibc).
         .target(name: "CPrivileges"),
         .testTarget(name: "SessionTests", dependencies: ["Session", "TestSupport"]),
         // One-shot ICE for scripts (issue 7): the session's machinery without a long-running process.
         .executableTarget(name: "wg-ice-resolve", dependencies: [
             "Session", "ConfParser", "CLISupport", "ICE", "WireGuard", argumentParser, logging,
+        ]),
+        // TURN over TLS (issue 15): a local TCP listener per turns: server, each connection carried over its own TLS
+        // connection (libnice would speak plain TCP to a turns: server).
+        .target(name: "TURNTLS", dependencies: [
+            "Blocking", logging,
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOTLS", package: "swift-nio"),
+            .product(name: "NIOSSL", package: "swift-nio-ssl"),
+        ]),
+        .testTarget(name: "TURNTLSTests", dependencies: [
+            "TURNTLS", "TestSupport", logging,
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOTLS", package: "swift-nio"),
+            .product(name: "NIOSSL", package: "swift-nio-ssl"),
         ]),
     ]
 )

@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 [ "$(id -u)" = 0 ] || { echo "tests/nat-lab.sh: run as root" >&2; exit 1; }
 swift build --product wg-ice-hook >/dev/null && swift build --product wg-ice-signal >/dev/null || exit 1
 
-name="nl$$"
+name="${NATLAB_NAME:-nl$$}"  # NATLAB_NAME: a lab name of your own (development, several labs on one machine)
 lab() { local c="$1"; shift; scripts/lab "$c" --name "$name" "$@"; }
 case_failed=0
 fail() { echo "    FAIL: $*"; case_failed=1; }
@@ -90,7 +90,10 @@ ping_start() {
   sleep 0.2
 }
 ping_stop() {
-  kill -INT "$(cat "$ping_pidfile")" 2>/dev/null
+  local pid; pid="$(cat "$ping_pidfile")"
+  kill -INT "$pid" 2>/dev/null
+  # Called as $(ping_stop), a subshell, where `wait` returns at once: wait for ping's summary by its pid.
+  for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.05; done
   wait "$ping_job" 2>/dev/null
   local sent
   sent="$(sed -n 's/^\([0-9]*\) packets transmitted.*/\1/p' "$ping_log")"
@@ -403,6 +406,59 @@ case_bare() {
   rm -f "$log" "$pidfile"
 }
 
+# TURN over TLS (issue 15), scenario tls-only: site a's router passes no UDP and no TCP to coturn's plain port
+# 3478, so a's only way out is its turns: server, which the session reaches through its own TLS relay (libnice
+# gets turn:127.0.0.1:PORT?transport=tcp). A 10/s ping runs from the start to the end of the case.
+case_tls_only() {
+  local dir="/run/wg-ice-lab/$name" start=$SECONDS
+  ping_start a
+  check "ping through the tunnel within 30 s" wait_for 30 eval 'grep -q "bytes from" "$ping_log"'
+  echo "    first reply after $((SECONDS - start)) s"
+  check "site a: local relay candidate" eval '[ "$(peer a .selectedPair.localType)" = relay ]'
+  check "site a: relayed address from coturn" eval '[[ "$(peer a .selectedPair.local)" == 203.0.113.1:* ]]'
+  check "site a: userspace proxy" proxy_path a
+  check "site a: the session holds a TCP connection to coturn's TLS port" \
+    eval 'lab exec a ss -Htnp state established dst 203.0.113.1:5349 | grep -qF "pid=$(session_pid a),"'
+  check "site a: nothing established to coturn's plain port" eval '[ -z "$(lab exec a ss -Htn state established dst 203.0.113.1:3478)" ]'
+  # Only site a has a turns: server; coturn logs a session's TLS method when it authenticates.
+  check "coturn: an authenticated TURN session over TLS" eval 'grep -q "username=<wgice>.*method=TLS" "$dir/turnserver.log"'
+  check "site a: libnice talks to the relay on loopback" \
+    eval 'lab exec a ss -Htnp state established dst 127.0.0.1 | grep -qF "pid=$(session_pid a),"'
+  sleep 8
+  local sent got gap first; read -r sent got gap first <<<"$(ping_stop)"
+  echo "    10/s ping: $got of $sent answered, first reply icmp_seq $first, longest gap after it $gap pings"
+  check "at most 2 pings lost after the first reply" eval '[ "$first" -ge 0 ] && [ $((sent - first + 1 - got)) -le 2 ]'
+  grep -m1 "method=TLS" "$dir/turnserver.log" | sed 's/^/    coturn: /'
+}
+
+# coturn's session ids of connections from site a's router (its log names the address when one ends).
+coturn_sessions_from_a() { grep -E "remote 203\.0\.113\.2:[0-9]+" "$1" | sed -n 's/.*session \([0-9]*\):.*/\1/p' | sort -u; }
+
+# The same lab, but site a's session trusts another CA: the TLS handshake fails with the reason in the log, no
+# byte of libnice's reaches coturn (not over TLS, not in plain text), and no path comes up.
+case_tls_wrong_ca() {
+  local dir="/run/wg-ice-lab/$name" log="/run/wg-ice-lab/$name/a-session.log"
+  sed -i '/^PostUp/d' "$dir/$(iface a).conf"
+  lab exec a sh -c 'wg-quick up "$CONF"' >/dev/null 2>&1 || fail "site a: wg-quick up"
+  lab exec a env SSL_CERT_FILE="$dir/wrong-ca.pem" \
+    sh -c 'wg-ice-hook up "$IFACE" --config "$CONF" --foreground >"$1" 2>&1 &' - "$log"
+  lab exec b sh -c 'wg-quick up "$CONF"' >/dev/null 2>&1 || fail "site b: wg-quick up"
+  ping_start a
+  check "site a: the handshake failure is logged with its reason within 15 s" \
+    wait_for 15 eval 'grep "turns:turn.wg-ice-lab.test:5349: TLS handshake failed" "$log" | grep -qi "CERTIFICATE_VERIFY_FAILED"'
+  grep -m1 "TLS handshake failed" "$log" | cut -c1-400 | sed 's/^/    log: /'
+  sleep 5
+  local sent got gap first; read -r sent got gap first <<<"$(ping_stop)"
+  echo "    10/s ping: $got of $sent answered"
+  check "no ping answered: no path without TLS" eval '[ "$got" = 0 ]'
+  check "site a: no selected pair" eval '[ -z "$(peer a .selectedPair.localType)" ]'
+  local ids; ids="$(coturn_sessions_from_a "$dir/turnserver.log")"
+  check "coturn: connections from a's router to its TLS port (the handshake was tried)" eval '[ -n "$ids" ]'
+  check "coturn: not one TURN message on them (no plain-text fallback)" \
+    eval '! for id in $ids; do grep -E "session $id: .*(incoming packet|username=)" "$dir/turnserver.log"; done | grep -q .'
+  grep -m1 -E "remote 203\.0\.113\.2:[0-9]+" "$dir/turnserver.log" | sed 's/^/    coturn: /'
+}
+
 # --- runner ----------------------------------------------------------------------------------------------
 
 passed=() failed=()
@@ -448,6 +504,9 @@ for signaling in ws grpc; do
   run_case "signaling to b delayed 30 s (PAC)" cone "$signaling" case_signal_delayed
   run_case "bare Linux gateways" bare "$signaling" case_bare
 done
+# TURN over TLS: with one signaling transport (the relay does not depend on it).
+run_case "TURN over TLS only at a" tls-only ws case_tls_only
+run_case "TURN over TLS, wrong CA" tls-only ws case_tls_wrong_ca --no-wg
 echo "== nat-lab: ${#passed[@]} passed, ${#failed[@]} failed in $((SECONDS - total)) s"
 for c in "${passed[@]}"; do echo "   pass: $c"; done
 for c in "${failed[@]}"; do echo "   FAIL: $c"; done

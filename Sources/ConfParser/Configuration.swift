@@ -1,3 +1,5 @@
+import Keys
+
 /// A parsed wg-quick file with its wg-ice settings. Every field has the default that applies when
 /// the file does not set it; wg-ice.conf(5) documents them.
 public struct Configuration: Sendable, Equatable {
@@ -13,7 +15,7 @@ public struct Configuration: Sendable, Equatable {
 /// `[Interface]`: what `wg setconf` applies plus the keys only wg-quick reads.
 public struct InterfaceSection: Sendable, Equatable {
     /// Absent: the interface keeps the key it has.
-    public var privateKey: WireGuardKey?
+    public var privateKey: PrivateKey?
     /// Absent: WireGuard picks a random port.
     public var listenPort: UInt16?
     /// Absent: unchanged; 0 (`off`) clears it.
@@ -58,8 +60,8 @@ public enum RoutingTable: Sendable, Hashable, CustomStringConvertible {
 
 /// One `[Peer]`.
 public struct PeerSection: Sendable, Equatable {
-    public var publicKey: WireGuardKey
-    public var presharedKey: WireGuardKey?
+    public var publicKey: Key
+    public var presharedKey: Key?
     public var allowedIPs: [IPNetwork] = []
     /// Absent: learned from the peer's traffic, or from ICE when wg-ice manages the peer.
     public var endpoint: Endpoint?
@@ -68,7 +70,7 @@ public struct PeerSection: Sendable, Equatable {
     /// Line of the `[Peer]` header.
     public var line: Int
 
-    public init(publicKey: WireGuardKey, line: Int) {
+    public init(publicKey: Key, line: Int) {
         self.publicKey = publicKey
         self.line = line
     }

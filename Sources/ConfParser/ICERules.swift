@@ -1,3 +1,5 @@
+import Keys
+
 /// The wg-ice settings, identical whether they come from `[ICE]` or a `#[ICE]` block.
 extension ParseState {
     static let iceKeys = ["signaling", "urls", "username", "password", "candidatetypes", "networktypes",
@@ -8,6 +10,9 @@ extension ParseState {
         "keepaliveinterval": "KeepaliveInterval is not supported: libnice sends its RFC 7675 consent checks every 4-6 s and has no setting for that period; remove the line",
         "disconnectedtimeout": "DisconnectedTimeout is not supported: libnice declares consent lost after 10 s without an answer and has no setting for that time; remove the line",
     ]
+    /// `ICEServer` (module ICE) refuses stuns: too.
+    static let stunsRefusal = "stuns: (STUN over TLS) is not supported: libnice asks its STUN server over UDP only, "
+        + "and the address STUN over TLS reports is that of a TCP connection, which UDP hole punching cannot use; write stun:HOST[:PORT]"
     private static let listKeys: Set<String> = ["signaling", "urls", "candidatetypes", "networktypes", "interfaces", "peers"]
 
     mutating func iceEntry(name: String, value: String, line: Int) {
@@ -47,8 +52,9 @@ extension ParseState {
                 switch ICEServerURL.parse(item) {
                 case .success(let url):
                     // What ICEConfiguration refuses, refused here with a line: `check` must not pass a file `up` rejects.
-                    if url.isSecure {
-                        error(line, .wgIce, "URLs `\(item)': stuns:/turns: (TLS) is not supported: libnice 0.1.21 would silently use plain TCP; write turn:HOST[:PORT]?transport=tcp")
+                    // (turns: is carried by the session's own TLS relay, module TURNTLS.)
+                    if url.scheme == .stuns {
+                        error(line, .wgIce, "URLs `\(item)': \(Self.stunsRefusal)")
                         continue
                     }
                     if !url.isTURN, hasSTUNServer {
@@ -155,14 +161,14 @@ extension ParseState {
             return error(line, .wgIce, "Peers is already `\(ice.peers == .all ? "all" : "auto")' on line \(first); a key list cannot be added")
         }
         peerSelectionLine = peerSelectionLine ?? line
-        var keys: [WireGuardKey] = []
+        var keys: [Key] = []
         if case .keys(let existing) = ice.peers {
             keys = existing
             // `keys` becomes the list's only owner, so appending to it does not copy it.
             ice.peers = .keys([])
         }
         for item in items {
-            guard let key = WireGuardKey(base64: item) else {
+            guard let key = Key(base64: item) else {
                 error(line, .wgIce, "Peers `\(item)' is not auto, all, or a peer's public key")
                 continue
             }

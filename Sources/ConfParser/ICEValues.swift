@@ -1,3 +1,5 @@
+import Keys
+
 /// A STUN or TURN server URI (RFC 7064, RFC 7065).
 public struct ICEServerURL: Sendable, Hashable, CustomStringConvertible {
     public enum Scheme: String, Sendable, CaseIterable { case stun, stuns, turn, turns }
@@ -182,7 +184,7 @@ public enum PeerSelection: Sendable, Hashable {
     /// Peers without a static Endpoint in the file (the default).
     case auto
     case all
-    case keys([WireGuardKey])
+    case keys([Key])
 }
 
 /// One `Interfaces` pattern: an fnmatch(3) glob over interface names, `!` to exclude.

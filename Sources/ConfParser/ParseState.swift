@@ -1,3 +1,5 @@
+import Keys
+
 /// The parser's running state: the configuration so far, the open section, and the findings.
 struct ParseState {
     enum Section: Equatable {
@@ -11,10 +13,10 @@ struct ParseState {
     /// A `[Peer]` until its section ends; wg requires a PublicKey by then.
     struct PeerDraft {
         var header: Int
-        var publicKey: WireGuardKey?
+        var publicKey: Key?
         /// A PublicKey line was there but bad (already reported, so "no PublicKey" would be noise).
         var publicKeyRefused = false
-        var presharedKey: WireGuardKey?
+        var presharedKey: Key?
         var allowedIPs: [IPNetwork] = []
         var endpoint: Endpoint?
         var persistentKeepalive: UInt16 = 0
@@ -26,7 +28,7 @@ struct ParseState {
     var section = Section.none
     var peer: PeerDraft?
     /// The header line of each peer kept so far, by key: a repeated key is found in constant time.
-    var peerLines: [WireGuardKey: Int] = [:]
+    var peerLines: [Key: Int] = [:]
     /// ICE keys that take one value, with the line that set them (a second one is an error).
     var iceScalarLines: [String: Int] = [:]
     /// Lines of list keys whose first occurrence replaces the default (CandidateTypes, NetworkTypes).

@@ -1,3 +1,4 @@
+
 /// What `strip` does with a line: keep it for `wg setconf`, or drop it because only wg-quick or
 /// wg-ice reads it.
 public enum LineRole: Sendable, Equatable {

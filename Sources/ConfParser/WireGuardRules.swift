@@ -1,11 +1,13 @@
+import Keys
+
 /// The keys `wg setconf` reads, with config.c's rules. Values arrive with all whitespace removed.
 extension ParseState {
     mutating func interfaceEntry(key: String, name: String, value: String, line: Int) {
         guard !value.isEmpty else { return error(line, .wireGuard, "\(name) has no value") }
         switch key {
         case "privatekey":
-            guard let k = WireGuardKey(base64: value) else { return keyError(line, "PrivateKey") }
-            configuration.interface.privateKey = k
+            guard let k = Key(base64: value) else { return keyError(line, "PrivateKey") }
+            configuration.interface.privateKey = PrivateKey(k)
         case "listenport":
             if let port = parseDecimal(value, UInt16.self, in: 0...65535) {
                 configuration.interface.listenPort = port
@@ -29,13 +31,13 @@ extension ParseState {
         guard !value.isEmpty else { return error(line, .wireGuard, "\(name) has no value") }
         switch key {
         case "publickey":
-            guard let k = WireGuardKey(base64: value) else {
+            guard let k = Key(base64: value) else {
                 peer?.publicKeyRefused = true
                 return keyError(line, "PublicKey")
             }
             peer?.publicKey = k
         case "presharedkey":
-            guard let k = WireGuardKey(base64: value) else { return keyError(line, "PresharedKey") }
+            guard let k = Key(base64: value) else { return keyError(line, "PresharedKey") }
             peer?.presharedKey = k
         case "allowedips":
             for item in value.split(separator: ",", omittingEmptySubsequences: false) {

@@ -1,3 +1,4 @@
+import Keys
 import Blocking
 import Foundation
 import ICE

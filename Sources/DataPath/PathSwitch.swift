@@ -1,3 +1,4 @@
+import Keys
 import Blocking
 import ICE
 import Logging

@@ -101,7 +101,7 @@ final class AgentCore: Sendable {
         }
         if c.candidateTypes.contains(.relay) {
             for (server, ip) in servers where server.kind != .stun {
-                let type = server.kind == .turnTCP ? NICE_RELAY_TYPE_TURN_TCP : NICE_RELAY_TYPE_TURN_UDP
+                let type = try server.niceRelayType()
                 guard nice_agent_set_relay_info(agent, stream, 1, ip, guint(server.port),
                                                 c.username ?? "", c.password ?? "", type) != 0 else {
                     throw ICEError.libnice("libnice refused TURN server \(server.host):\(server.port)")

@@ -1,59 +1,31 @@
+import CNice
 import Foundation
 
-/// A STUN or TURN server from `[ICE] URLs` (RFC 7064/7065), resolved to an IP address.
-public struct ICEServer: Sendable, Equatable {
-    public enum Kind: Sendable, Equatable { case stun, turnUDP, turnTCP }
+/// A STUN or TURN server from `[ICE] URLs` (RFC 7064/7065), with its host as written. The URL itself is parsed
+/// once, by ConfParser (`ICEServerURL`), for `check` and `up` alike; the session makes this from it.
+public struct ICEServer: Sendable, Hashable {
+    /// `turnTLS` (`turns:`) never reaches libnice, which would quietly speak plain TCP to it in RFC 5245 mode:
+    /// the session carries it through a `TURNTLS` relay and gives libnice that relay as a `turnTCP` server
+    /// (`relayingTLS(through:)`).
+    public enum Kind: Sendable, Hashable { case stun, turnUDP, turnTCP, turnTLS }
     public var kind: Kind
     public var host: String
     public var port: UInt16
 
-    /// Parses `stun:host[:port]` or `turn:host[:port][?transport=udp|tcp]`.
-    /// `stuns:` and `turns:` are refused: libnice 0.1.21 would silently fall back to plain TCP for TURN-TLS
-    /// in RFC 5245 mode and has no STUN over TLS at all, and wg-ice never downgrades silently.
-    public init(url: String) throws {
-        let bad = { (why: String) in ICEError.invalidConfiguration("\(url): \(why)") }
-        guard let colon = url.firstIndex(of: ":") else { throw bad("expected stun:HOST[:PORT] or turn:HOST[:PORT][?transport=udp|tcp]") }
-        let scheme = url[..<colon].lowercased()
-        var rest = Substring(url[url.index(after: colon)...])
-        var transport = "udp"
-        if let q = rest.firstIndex(of: "?") {
-            let query = rest[rest.index(after: q)...].lowercased()
-            rest = rest[..<q]
-            guard scheme == "turn", query.hasPrefix("transport=") else { throw bad("only turn: URLs take ?transport=udp|tcp") }
-            transport = String(query.dropFirst("transport=".count))
-            guard transport == "udp" || transport == "tcp" else { throw bad("transport must be udp or tcp") }
-        }
-        switch scheme {
-        case "stun": kind = .stun
-        case "turn": kind = transport == "tcp" ? .turnTCP : .turnUDP
-        case "stuns", "turns":
-            throw bad("\(scheme): (TLS) is not supported: libnice 0.1.21 would silently use plain TCP; use turn:...?transport=tcp explicitly")
-        default: throw bad("unknown scheme '\(scheme)' (expected stun or turn)")
-        }
-        let (host, port) = try Self.splitHostPort(rest, defaultPort: 3478, bad: bad)
+    public init(kind: Kind, host: String, port: UInt16) {
+        self.kind = kind
         self.host = host
         self.port = port
     }
 
-    private static func splitHostPort(_ s: Substring, defaultPort: UInt16,
-                                      bad: (String) -> ICEError) throws -> (String, UInt16) {
-        var host = s, portText: Substring?
-        if s.hasPrefix("[") {
-            guard let close = s.firstIndex(of: "]") else { throw bad("unterminated [IPv6 address]") }
-            host = s[s.index(after: s.startIndex)..<close]
-            let after = s[s.index(after: close)...]
-            if !after.isEmpty {
-                guard after.hasPrefix(":") else { throw bad("junk after ]") }
-                portText = after.dropFirst()
-            }
-        } else if let c = s.lastIndex(of: ":") {
-            host = s[..<c]
-            portText = s[s.index(after: c)...]
+    /// libnice's relay type; a `turns:` server must have been replaced by its local relay.
+    func niceRelayType() throws -> NiceRelayType {
+        switch kind {
+        case .turnUDP: return NICE_RELAY_TYPE_TURN_UDP
+        case .turnTCP: return NICE_RELAY_TYPE_TURN_TCP
+        case .stun, .turnTLS:
+            throw ICEError.invalidConfiguration("turns:\(host):\(port) reached libnice without its TLS relay (libnice would use plain TCP)")
         }
-        guard !host.isEmpty, !host.contains("@"), !host.contains("/") else { throw bad("missing or invalid host") }
-        guard let portText else { return (String(host), defaultPort) }
-        guard let port = UInt16(portText), port > 0 else { throw bad("invalid port '\(portText)'") }
-        return (String(host), port)
     }
 
     /// The server's IP address (libnice wants a literal address).
@@ -97,12 +69,12 @@ public struct ICEConfiguration: Sendable {
     public static let checkIntervalRange: ClosedRange<Duration> = .milliseconds(5) ... .seconds(1)
     public static let failedTimeoutRange: ClosedRange<Duration> = .milliseconds(39_500) ... .seconds(600)
 
-    public init(urls: [String] = [], username: String? = nil, password: String? = nil,
+    public init(servers: [ICEServer] = [], username: String? = nil, password: String? = nil,
                 candidateTypes: Set<CandidateType> = Set(CandidateType.allCases),
                 networkTypes: Set<NetworkType> = Set(NetworkType.allCases),
                 interfaces: [String] = [], portRange: ClosedRange<UInt16>? = nil,
                 checkInterval: Duration = .milliseconds(20), failedTimeout: Duration = .milliseconds(39_500)) throws {
-        servers = try urls.map(ICEServer.init(url:))
+        self.servers = servers
         self.username = username
         self.password = password
         self.candidateTypes = candidateTypes
@@ -133,6 +105,21 @@ public struct ICEConfiguration: Sendable {
         if !Self.failedTimeoutRange.contains(failedTimeout) {
             throw ICEError.invalidConfiguration("FailedTimeout \(failedTimeout) is outside 39.5 s-10 min (RFC 8863)")
         }
+    }
+
+    /// The `turns:` servers: each needs a local TLS relay (module `TURNTLS`) before an agent can use it.
+    public var tlsServers: [ICEServer] { servers.filter { $0.kind == .turnTLS } }
+
+    /// This configuration with each `turns:` server replaced by its local relay, `turn:127.0.0.1:PORT?transport=tcp`
+    /// (`ports[server]`: the relay's listening port). libnice then speaks TURN over plain TCP to the relay,
+    /// which carries it over TLS; what libnice reports (the relayed address) still comes from the TURN server.
+    public func relayingTLS(through ports: [ICEServer: UInt16]) -> ICEConfiguration {
+        var relayed = self
+        relayed.servers = servers.map { server in
+            guard server.kind == .turnTLS, let port = ports[server] else { return server }
+            return ICEServer(kind: .turnTCP, host: "127.0.0.1", port: port)
+        }
+        return relayed
     }
 
     var usesUDP: Bool { networkTypes.contains(.udp4) || networkTypes.contains(.udp6) }

@@ -1,3 +1,4 @@
+import Keys
 import Blocking
 import Foundation
 import ICE
@@ -19,6 +20,8 @@ public actor InterfaceSession {
     private let localKey: Key
     private let listenPort: UInt16
     private let paths: PathFactory?
+    /// The local TLS relays of `turns:` servers (`settings.ice` names them instead of the servers).
+    private let relays: TURNRelays
     private let logger: Logger
     private var peers: [Key: PeerSlot] = [:]
     private var connected: [String: Bool] = [:]
@@ -33,11 +36,10 @@ public actor InterfaceSession {
         logger[metadataKey: "interface"] = "\(interface)"
         let link = WireGuardLink(control: connections.command, interface: interface)
         let device = try await link.device()
-        guard let privateKey = device.privateKey else {
+        guard let signalingKey = device.privateKey else {
             link.close()
             throw SessionError.interface("\(interface) has no private key")
         }
-        let signalingKey = try PrivateKey(bytes: privateKey.bytes)
         var paths: PathFactory?
         if dataPaths {
             // PathFactory runs nft: a blocking spawn.
@@ -45,12 +47,21 @@ public actor InterfaceSession {
             paths = await Blocking.run { PathFactory(interface: interface, wireGuardPort: port, proxy: proxy) }
         }
         let backend = try makeSignalingBackend(urls: settings.signalingURLs, key: signalingKey)
+        let monitor = try WireGuardMonitor(interface: connections.interface, control: connections.monitor)
+        var settings = settings
+        do {
+            (relays, settings.ice) = try await TURNRelays.start(for: settings.ice, logger: logger)
+        } catch {
+            monitor.cancel()
+            link.close()
+            throw error
+        }
         self.interface = interface
         self.settings = settings
         self.link = link
         self.channel = SignalingChannel(key: signalingKey, backend: backend)
-        self.monitor = try WireGuardMonitor(interface: connections.interface, control: connections.monitor)
-        self.localKey = signalingKey.publicKey.wireGuardKey
+        self.monitor = monitor
+        self.localKey = signalingKey.publicKey
         self.listenPort = device.listenPort
         self.networkChanges = dataPaths ? connections.networkChanges : nil
         self.paths = paths
@@ -102,6 +113,7 @@ public actor InterfaceSession {
             for peer in all { group.addTask { await peer.close(sayBye: !quiet.contains(peer.peer)) } }
         }
         if let paths { await Blocking.run { paths.removeAll() } }
+        await relays.close()
         await channel.backend.close()
     }
 
@@ -165,7 +177,7 @@ public actor InterfaceSession {
 
     /// Hands the message to the peer's inbox: the peer's own task handles it, in order, while this one reads on.
     private func deliver(_ message: ReceivedMessage) {
-        let key = message.from.wireGuardKey
+        let key = message.from
         guard let slot = peers[key], let kind = message.payload.kind else {
             logger.debug("signaling from a peer this session does not follow", metadata: ["peer": "\(key.base64)"])
             return

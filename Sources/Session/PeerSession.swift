@@ -1,3 +1,4 @@
+import Keys
 import DataPath
 import Foundation
 import ICE
@@ -325,7 +326,7 @@ actor PeerSession {
     private func send(_ kind: PayloadKind) async {
         guard !retired else { return }
         do {
-            try await signaling.send(kind, to: peer.signalingKey)
+            try await signaling.send(kind, to: peer)
         } catch {
             logger.warning("signaling send failed: \(error)")
         }

@@ -1,3 +1,4 @@
+import Keys
 import ConfParser
 import DataPath
 import ICE

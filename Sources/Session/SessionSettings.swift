@@ -1,3 +1,4 @@
+import Keys
 import ConfParser
 import ICE
 import WireGuard
@@ -29,7 +30,7 @@ public struct SessionSettings: Sendable {
         avoidsWireGuardInterfaces = s.interfaces.isEmpty
         do {
             ice = try ICEConfiguration(
-                urls: s.servers.map(\.description), username: s.username, password: s.password,
+                servers: s.servers.map(ICEServer.init), username: s.username, password: s.password,
                 candidateTypes: Set(s.candidateTypes.compactMap { ICECandidateKind(rawValue: $0.rawValue) }),
                 networkTypes: Set(s.networkTypes.compactMap { ICENetworkKind(rawValue: $0.rawValue) }),
                 interfaces: interfaces, portRange: s.portRange.map { $0.lower...$0.upper },
@@ -39,10 +40,10 @@ public struct SessionSettings: Sendable {
         }
         switch s.peers {
         case .auto:
-            let fixed = configuration.peers.filter { $0.endpoint != nil }.compactMap { Key(bytes: $0.publicKey.bytes) }
+            let fixed = configuration.peers.filter { $0.endpoint != nil }.map(\.publicKey)
             peers = .withoutStaticEndpoint(Set(fixed))
         case .all: peers = .all
-        case .keys(let keys): peers = .only(Set(keys.compactMap { Key(bytes: $0.bytes) }))
+        case .keys(let keys): peers = .only(Set(keys))
         }
         proxy = s.proxy
         handshakeTimeout = s.handshakeTimeout

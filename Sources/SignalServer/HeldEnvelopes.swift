@@ -1,3 +1,4 @@
+import Keys
 import Signaling
 
 /// Envelopes held for offline recipients, bounded in count per recipient, in recipients and in bytes, and
@@ -9,10 +10,10 @@ struct HeldEnvelopes {
         let size: Int
     }
 
-    private var queues: [PublicKey: [Item]] = [:]
+    private var queues: [Key: [Item]] = [:]
     /// Every hold in expiry order (the hold time is the same for all), from `head` on; entries whose
     /// envelopes were delivered meanwhile are skipped when reached.
-    private var order: [(key: PublicKey, expires: ContinuousClock.Instant)] = []
+    private var order: [(key: Key, expires: ContinuousClock.Instant)] = []
     private var head = 0
     private(set) var count = 0
     private(set) var bytes = 0
@@ -23,7 +24,7 @@ struct HeldEnvelopes {
     }
 
     /// Holds `envelope` for `key` unless a limit is reached.
-    mutating func hold(_ envelope: Envelope, for key: PublicKey, config: ServerConfig) -> Bool {
+    mutating func hold(_ envelope: Envelope, for key: Key, config: ServerConfig) -> Bool {
         let now = ContinuousClock.now
         _ = purge(now: now)
         let size = Self.size(of: envelope)
@@ -39,7 +40,7 @@ struct HeldEnvelopes {
     }
 
     /// Removes and returns what is held for `key` and still within its time.
-    mutating func take(_ key: PublicKey) -> [Envelope] {
+    mutating func take(_ key: Key) -> [Envelope] {
         guard let queue = queues.removeValue(forKey: key) else { return [] }
         count -= queue.count
         bytes -= queue.reduce(0) { $0 + $1.size }

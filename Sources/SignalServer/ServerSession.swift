@@ -1,3 +1,4 @@
+import Keys
 import Foundation
 import Logging
 import Signaling
@@ -101,7 +102,7 @@ struct ServerSession {
     private func readLoop<Inbound: AsyncSequence & Sendable>(_ inbound: Inbound, id: UInt64, ephemeral: PrivateKey, challenge: [UInt8],
                                                  identity: IdentityCell, post: Switchboard.Outbox, logger: Logger) async throws
         where Inbound.Element == ClientFrame {
-        var subscribed: PublicKey?
+        var subscribed: Key?
         for try await frame in inbound {
             guard budget.take() else { throw SessionClose(.rateLimited, "more than \(config.rate) frames/s") }
             switch (subscribed, frame.frame) {
@@ -115,7 +116,7 @@ struct ServerSession {
                 await router.subscribe(id, key: key)
             case (let key?, .publish(let publish)?):
                 let envelope = publish.envelope
-                guard envelope.isWellFormed, let recipient = try? PublicKey(bytes: envelope.recipient) else {
+                guard envelope.isWellFormed, let recipient = Key(bytes: envelope.recipient) else {
                     throw SessionClose(.badFrame, "malformed envelope")
                 }
                 guard envelope.sender == Data(key.bytes) else { throw SessionClose(.senderMismatch, "envelope sender is not the authenticated key") }
@@ -134,8 +135,8 @@ struct ServerSession {
 
 /// The authenticated key of a session, shared with its auth-deadline timer.
 final class IdentityCell: Sendable {
-    private let key = Mutex<PublicKey?>(nil)
-    var value: PublicKey? {
+    private let key = Mutex<Key?>(nil)
+    var value: Key? {
         get { key.withLock { $0 } }
         set { key.withLock { $0 = newValue } }
     }

@@ -1,3 +1,4 @@
+import Keys
 import Foundation
 import Logging
 import Signaling
@@ -19,7 +20,7 @@ actor Switchboard {
     private let config: ServerConfig
     private var connections: [UInt64: Connection] = [:]
     private var nextID: UInt64 = 1
-    private var subscribers: [PublicKey: [UInt64: Outbox]] = [:]
+    private var subscribers: [Key: [UInt64: Outbox]] = [:]
     /// Sessions, and those not yet authenticated, per source (address, or /64 for IPv6).
     private var perSource: [String: Int] = [:]
     private var unauthenticatedPerSource: [String: Int] = [:]
@@ -98,7 +99,7 @@ actor Switchboard {
         if unauthenticatedPerSource[source] == 0 { unauthenticatedPerSource[source] = nil }
     }
 
-    func close(_ id: UInt64, key: PublicKey?, reason: String) {
+    func close(_ id: UInt64, key: Key?, reason: String) {
         remove(id)
         if let key {
             subscribers[key]?[id] = nil
@@ -108,7 +109,7 @@ actor Switchboard {
     }
 
     /// Subscribes a connection to `key`: queues Subscribed, then whatever was held for the key, in order.
-    func subscribe(_ id: UInt64, key: PublicKey) {
+    func subscribe(_ id: UInt64, key: Key) {
         guard var connection = connections[id] else { return }
         if !connection.authenticated { decrementUnauthenticated(connection.source) }
         connection.authenticated = true
@@ -124,7 +125,7 @@ actor Switchboard {
     }
 
     /// Hands an envelope from connection `id` to every live subscriber of its recipient, or holds it.
-    func route(_ envelope: Envelope, to recipient: PublicKey, from id: UInt64) -> PublishStatus {
+    func route(_ envelope: Envelope, to recipient: Key, from id: UInt64) -> PublishStatus {
         connections[id]?.active = .now
         var delivered = false
         for outbox in subscribers[recipient]?.values ?? [:].values {

@@ -1,3 +1,4 @@
+import Keys
 import CSodium
 import Foundation
 
@@ -14,7 +15,7 @@ public enum AuthProof {
     public static let transports: Set<String> = ["ws", "grpc"]
 
     /// The exact bytes that are boxed; see docs/PROTOCOL.md for the layout.
-    public static func transcript(serverEphemeral: PublicKey, challenge: [UInt8], client: PublicKey,
+    public static func transcript(serverEphemeral: Key, challenge: [UInt8], client: Key,
                                   transport: String, authority: String) -> [UInt8]? {
         let t = Array(transport.utf8), a = Array(authority.utf8)
         guard challenge.count == challengeLength, t.count <= 255, a.count <= 65535 else { return nil }
@@ -34,7 +35,7 @@ public enum AuthProof {
     /// Client side: answers a Challenge frame.
     public static func respond(to challenge: Wgice_Signal_V1_Challenge, key: PrivateKey, transport: String,
                                authority: String, nonce: [UInt8] = randomBytes(Box.nonceLength)) throws -> ClientFrame {
-        guard let server = try? PublicKey(bytes: challenge.serverEphemeralKey),
+        guard let server = Key(bytes: challenge.serverEphemeralKey),
               let transcript = transcript(serverEphemeral: server, challenge: [UInt8](challenge.challenge),
                                           client: key.publicKey, transport: transport, authority: authority)
         else { throw SignalingError.protocolViolation("malformed challenge") }
@@ -51,9 +52,9 @@ public enum AuthProof {
     /// `transport` is what the server actually accepted the connection on; `authorityAllowed` decides
     /// whether the dialled name in the proof is one this server answers to.
     public static func verify(_ auth: Wgice_Signal_V1_Auth, ephemeral: PrivateKey, challenge: [UInt8], transport: String,
-                              authorityAllowed: (String) -> Bool) -> PublicKey? {
+                              authorityAllowed: (String) -> Bool) -> Key? {
         guard auth.transport == transport, authorityAllowed(auth.authority),
-              let client = try? PublicKey(bytes: auth.publicKey),
+              let client = Key(bytes: auth.publicKey),
               let expected = transcript(serverEphemeral: ephemeral.publicKey, challenge: challenge, client: client,
                                         transport: transport, authority: auth.authority),
               let opened = Box.open([UInt8](auth.proof), nonce: [UInt8](auth.nonce), from: client, to: ephemeral),

@@ -1,3 +1,4 @@
+import Keys
 import Foundation
 import Logging
 
@@ -25,7 +26,7 @@ protocol FrameTransport: Sendable {
 /// bounded queue of unacknowledged publishes, reconnects with jittered exponential backoff, resubscribes
 /// and resends what the server has not acknowledged.
 final class FrameClient: SignalingBackend, Sendable {
-    let identity: PublicKey
+    let identity: Key
     let events: AsyncStream<SignalingEvent>
     private let key: PrivateKey
     private let transport: any FrameTransport

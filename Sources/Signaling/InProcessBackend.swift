@@ -1,30 +1,31 @@
+import Keys
 import Foundation
 
 /// A signaling "server" inside one process, for unit tests of code that sits on top of a backend.
 /// Routing is by recipient key, like wg-ice-signal, but nothing is held for absent recipients.
 public actor InProcessHub {
-    private var inboxes: [PublicKey: [UUID: AsyncStream<SignalingEvent>.Continuation]] = [:]
+    private var inboxes: [Key: [UUID: AsyncStream<SignalingEvent>.Continuation]] = [:]
 
     public init() {}
 
-    func subscribe(_ key: PublicKey, id: UUID, _ inbox: AsyncStream<SignalingEvent>.Continuation) {
+    func subscribe(_ key: Key, id: UUID, _ inbox: AsyncStream<SignalingEvent>.Continuation) {
         inboxes[key, default: [:]][id] = inbox
     }
 
-    func unsubscribe(_ key: PublicKey, id: UUID) {
+    func unsubscribe(_ key: Key, id: UUID) {
         inboxes[key]?[id] = nil
     }
 
     /// False when nobody is subscribed to the recipient.
     func route(_ envelope: Envelope) -> Bool {
-        guard let key = try? PublicKey(bytes: envelope.recipient), let targets = inboxes[key], !targets.isEmpty else { return false }
+        guard let key = Key(bytes: envelope.recipient), let targets = inboxes[key], !targets.isEmpty else { return false }
         for inbox in targets.values { inbox.yield(.message(envelope)) }
         return true
     }
 }
 
 public final class InProcessBackend: SignalingBackend, Sendable {
-    public let identity: PublicKey
+    public let identity: Key
     public let events: AsyncStream<SignalingEvent>
     private let emit: AsyncStream<SignalingEvent>.Continuation
     private let hub: InProcessHub

@@ -1,3 +1,4 @@
+import Keys
 import CSodium
 import Foundation
 
@@ -22,7 +23,7 @@ public final class KubernetesBackend: SignalingBackend {
         public init() {}
     }
 
-    public let identity: PublicKey
+    public let identity: Key
     public let events: AsyncStream<SignalingEvent>
     private let sink: AsyncStream<SignalingEvent>.Continuation
     private let api: KubernetesAPI
@@ -45,7 +46,7 @@ public final class KubernetesBackend: SignalingBackend {
         var publisher: Task<Void, Never>?  // not cancelled: it must report every queued envelope
     }
 
-    public init(url: String, identity: PublicKey, options shared: SignalingOptions = SignalingOptions(),
+    public init(url: String, identity: Key, options shared: SignalingOptions = SignalingOptions(),
                 kubernetes options: Options = Options()) throws {
         let endpoint = try KubernetesEndpoint(url: url, environment: options.environment,
                                               serviceAccountDirectory: options.serviceAccountDirectory)
@@ -59,7 +60,7 @@ public final class KubernetesBackend: SignalingBackend {
     }
 
     /// The label value for a key: hex of the first 20 bytes of its SHA-256 (label values allow 63 characters).
-    public static func label(for key: PublicKey) -> String {
+    public static func label(for key: Key) -> String {
         _ = sodiumReady
         var digest = [UInt8](repeating: 0, count: Int(crypto_hash_sha256_BYTES))
         crypto_hash_sha256(&digest, key.bytes, UInt64(key.bytes.count))
@@ -211,14 +212,14 @@ public final class KubernetesBackend: SignalingBackend {
 
     /// Throws for an envelope without a valid recipient key: it could never be routed.
     private func object(for envelope: Envelope) throws -> EnvelopeObject {
-        let recipient = try PublicKey(bytes: envelope.recipient)
+        guard let recipient = Key(bytes: envelope.recipient) else { throw DropReason.malformed }
         let recipientHash = Self.label(for: recipient)
         let payload: Data = try envelope.serializedBytes()
         return EnvelopeObject(
             apiVersion: "\(KubernetesAPI.group)/\(KubernetesAPI.version)", kind: KubernetesAPI.kind,
             metadata: .init(name: "env-" + String(UInt64.random(in: .min ... .max), radix: 16),
                             labels: [Self.recipientLabel: recipientHash]),
-            spec: .init(recipient: recipientHash, sender: (try? PublicKey(bytes: envelope.sender)).map(Self.label(for:)),
+            spec: .init(recipient: recipientHash, sender: Key(bytes: envelope.sender).map(Self.label(for:)),
                         payload: payload.base64EncodedString(), createdAt: Date().formatted(.iso8601)))
     }
 

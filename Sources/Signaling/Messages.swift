@@ -1,3 +1,4 @@
+import Keys
 import Foundation
 import SwiftProtobuf
 
@@ -29,7 +30,7 @@ public enum SignalProtocol {
 extension Envelope {
     /// Structural checks the server and receivers apply before anything else.
     public var isWellFormed: Bool {
-        sender.count == PublicKey.length && recipient.count == PublicKey.length
+        sender.count == Key.length && recipient.count == Key.length
             && nonce.count == Box.nonceLength && ciphertext.count >= Box.macLength
     }
 }

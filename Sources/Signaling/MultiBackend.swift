@@ -1,3 +1,4 @@
+import Keys
 import Foundation
 
 /// Several signaling URLs at once: publishes go to all, envelopes from every one are passed on.
@@ -5,7 +6,7 @@ import Foundation
 /// authentication: de-duplicating here, on the nonce or anything else checked before the box is opened,
 /// would let one server hide another's genuine copy by delivering a tampered one with its nonce first.
 public final class MultiBackend: SignalingBackend, Sendable {
-    public let identity: PublicKey
+    public let identity: Key
     public let events: AsyncStream<SignalingEvent>
     private let emit: AsyncStream<SignalingEvent>.Continuation
     private let backends: [any SignalingBackend]

@@ -1,3 +1,4 @@
+import Keys
 import Foundation
 
 /// Remembers which (sender, session, sequence) triples were accepted, in bounded memory.
@@ -53,7 +54,7 @@ public struct ReplayFilter: Sendable {
         var lastUsed: Date
     }
 
-    private var senders: [PublicKey: Sender] = [:]
+    private var senders: [Key: Sender] = [:]
 
     public init(sessionsPerSender: Int = 8, maxSenders: Int = 4096) {
         self.sessionsPerSender = sessionsPerSender
@@ -61,7 +62,7 @@ public struct ReplayFilter: Sendable {
     }
 
     /// True the first time a triple is seen (and records it); false for a repeat or a too-old sequence.
-    public mutating func accept(sender: PublicKey, session: UInt64, sequence: UInt64, now: Date) -> Bool {
+    public mutating func accept(sender: Key, session: UInt64, sequence: UInt64, now: Date) -> Bool {
         guard sequence > 0 else { return false }
         if senders[sender] == nil, senders.count >= maxSenders, let oldest = senders.min(by: { $0.value.lastUsed < $1.value.lastUsed }) {
             senders[oldest.key] = nil

@@ -1,3 +1,4 @@
+import Keys
 import Foundation
 import SwiftProtobuf
 
@@ -15,7 +16,7 @@ public struct Sealer: Sendable {
 
     /// Seals `kind` for `recipient`. `nonce` and `now` are parameters only so test vectors are reproducible;
     /// leave them out in real use (a nonce must never repeat for a key pair).
-    public mutating func seal(_ kind: PayloadKind, to recipient: PublicKey,
+    public mutating func seal(_ kind: PayloadKind, to recipient: Key,
                               now: Date = Date(), nonce: [UInt8]? = nil) -> Envelope {
         sequence += 1
         var payload = Payload()
@@ -38,7 +39,7 @@ public struct Sealer: Sendable {
 
 /// A payload that decrypted, authenticated and passed the replay checks.
 public struct ReceivedMessage: Sendable, Equatable {
-    public var from: PublicKey
+    public var from: Key
     public var payload: Payload
 }
 
@@ -63,7 +64,7 @@ public struct Opener: Sendable {
     }
 
     public mutating func open(_ envelope: Envelope, now: Date = Date()) -> Result<ReceivedMessage, DropReason> {
-        guard envelope.isWellFormed, let sender = try? PublicKey(bytes: envelope.sender) else { return .failure(.malformed) }
+        guard envelope.isWellFormed, let sender = Key(bytes: envelope.sender) else { return .failure(.malformed) }
         guard envelope.recipient == Data(key.publicKey.bytes) else { return .failure(.notForMe) }
         guard let plaintext = Box.open([UInt8](envelope.ciphertext), nonce: [UInt8](envelope.nonce), from: sender, to: key) else {
             return .failure(.authentication)

@@ -1,3 +1,4 @@
+import Keys
 import ConfParser
 import Foundation
 
@@ -42,7 +43,7 @@ public final class SignalingChannel: Sendable {
         opener = Mutex(Opener(key: key))
     }
 
-    public func send(_ kind: PayloadKind, to peer: PublicKey) async throws {
+    public func send(_ kind: PayloadKind, to peer: Key) async throws {
         let envelope = sealer.withLock { $0.seal(kind, to: peer) }
         try await backend.publish(envelope)
     }

@@ -1,3 +1,4 @@
+import Keys
 import Foundation
 
 /// A way to reach other peers' signaling inboxes. Backends move opaque, already-encrypted envelopes;
@@ -7,7 +8,7 @@ import Foundation
 /// envelopes addressed to it, and keeps doing so (reconnecting with backoff) until `close()`.
 public protocol SignalingBackend: Sendable {
     /// The key this backend subscribes to.
-    var identity: PublicKey { get }
+    var identity: Key { get }
     /// Connection changes, received envelopes and publish failures; finishes after `close()`.
     var events: AsyncStream<SignalingEvent> { get }
     /// Begins connecting and subscribing in the background.

@@ -1,13 +1,15 @@
+import Keys
+
 /// The state of one WireGuard interface as either implementation reports it.
 public struct Device: Equatable, Sendable {
     public var name: String
-    public var privateKey: Key?
+    public var privateKey: PrivateKey?
     public var publicKey: Key?
     public var listenPort: UInt16
     public var fwmark: UInt32
     public var peers: [Peer]
 
-    public init(name: String, privateKey: Key? = nil, publicKey: Key? = nil, listenPort: UInt16 = 0,
+    public init(name: String, privateKey: PrivateKey? = nil, publicKey: Key? = nil, listenPort: UInt16 = 0,
                 fwmark: UInt32 = 0, peers: [Peer] = []) {
         self.name = name
         self.privateKey = privateKey

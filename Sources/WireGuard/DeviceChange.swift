@@ -1,8 +1,10 @@
+import Keys
+
 /// A set of changes to apply to a device, the common subset of `wg set` / UAPI `set=1` / WG_CMD_SET_DEVICE.
 /// Fields left nil are not touched.
 public struct DeviceChange: Equatable, Sendable {
     /// `Key` with all zero bytes removes the private key.
-    public var privateKey: Key?
+    public var privateKey: PrivateKey?
     public var listenPort: UInt16?
     /// 0 removes the mark.
     public var fwmark: UInt32?
@@ -10,7 +12,7 @@ public struct DeviceChange: Equatable, Sendable {
     public var replacePeers: Bool
     public var peers: [PeerChange]
 
-    public init(privateKey: Key? = nil, listenPort: UInt16? = nil, fwmark: UInt32? = nil, replacePeers: Bool = false,
+    public init(privateKey: PrivateKey? = nil, listenPort: UInt16? = nil, fwmark: UInt32? = nil, replacePeers: Bool = false,
                 peers: [PeerChange] = []) {
         self.privateKey = privateKey
         self.listenPort = listenPort
@@ -21,7 +23,7 @@ public struct DeviceChange: Equatable, Sendable {
 
     /// The change that makes a device look like `device` (what `wg setconf` does).
     public static func replacing(with device: Device) -> DeviceChange {
-        DeviceChange(privateKey: device.privateKey ?? Key(bytes: .init(repeating: 0, count: 32)), listenPort: device.listenPort,
+        DeviceChange(privateKey: device.privateKey ?? PrivateKey(bytes: [UInt8](repeating: 0, count: Key.length))!, listenPort: device.listenPort,
                      fwmark: device.fwmark, replacePeers: true,
                      peers: device.peers.map {
                          PeerChange(publicKey: $0.publicKey, presharedKey: $0.presharedKey, endpoint: $0.endpoint,

@@ -1,3 +1,4 @@
+import Keys
 import CNetlink
 import Foundation
 import Synchronization

@@ -1,3 +1,4 @@
+import Keys
 import Glibc
 
 /// The UAPI text grammar, separate from the socket so it can be tested byte for byte.
@@ -17,7 +18,7 @@ enum UAPICodec {
             requests.append(Request(text: "set=1\nfwmark=\(mark)\n\n", culprit: "fwmark=\(mark)"))
         }
         if let key = change.privateKey {
-            requests.append(Request(text: "set=1\nprivate_key=\(key.hex)\n\n", culprit: "private_key=(hidden)"))
+            requests.append(Request(text: "set=1\nprivate_key=\(key.secret.hex)\n\n", culprit: "private_key=(hidden)"))
         }
         guard change.replacePeers || !change.peers.isEmpty else { return requests }
         var text = "set=1\n"
@@ -88,12 +89,12 @@ enum UAPICodec {
                 if code != 0 { throw .rejected(interface: interface, errno: abs(code), rejected: "get=1") }
             case "public_key":
                 finishPeer()
-                guard let k = Key(hex: value) else { throw bad() }
+                guard let k = Key(hexDigits: value) else { throw bad() }
                 peer = Peer(publicKey: k)
             case _ where peer != nil:
                 switch key {
                 case "preshared_key":
-                    guard let k = Key(hex: value) else { throw bad() }
+                    guard let k = Key(hexDigits: value) else { throw bad() }
                     peer!.presharedKey = k.isZero ? nil : k
                 case "endpoint":
                     guard let e = Endpoint(String(decoding: value, as: UTF8.self)) else { throw bad() }
@@ -109,9 +110,9 @@ enum UAPICodec {
                 default: break  // protocol_version and keys newer than this client
                 }
             case "private_key":
-                guard let k = Key(hex: value) else { throw bad() }
-                device.privateKey = k.isZero ? nil : k
-                device.publicKey = k.isZero ? nil : k.publicKey
+                guard let k = Key(hexDigits: value) else { throw bad() }
+                device.privateKey = k.isZero ? nil : PrivateKey(k)
+                device.publicKey = device.privateKey?.publicKey
             case "listen_port": device.listenPort = try number(UInt16.self)
             case "fwmark": device.fwmark = try number(UInt32.self)
             default: break

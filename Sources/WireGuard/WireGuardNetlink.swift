@@ -1,3 +1,4 @@
+import Keys
 import Glibc
 
 /// Constants of the kernel's include/uapi/linux/wireguard.h (generic netlink family "wireguard", version 1).
@@ -61,7 +62,7 @@ enum WireGuardNetlinkCodec {
             w.putString(WG.DEVICE_A_IFNAME, interface)
             var touched = [Key]()
             if peerIndex == nil {
-                if let key = change.privateKey { w.put(WG.DEVICE_A_PRIVATE_KEY, key.bytes) }
+                if let key = change.privateKey { w.put(WG.DEVICE_A_PRIVATE_KEY, key.secret.bytes) }
                 if let port = change.listenPort { w.put(WG.DEVICE_A_LISTEN_PORT, littleEndianBytes(port)) }
                 if let mark = change.fwmark { w.put(WG.DEVICE_A_FWMARK, littleEndianBytes(mark)) }
                 if change.replacePeers { w.put(WG.DEVICE_A_FLAGS, littleEndianBytes(WG.DEVICE_F_REPLACE_PEERS)) }
@@ -168,7 +169,7 @@ enum WireGuardNetlinkCodec {
                 case WG.DEVICE_A_IFNAME: device.name = attribute.string
                 case WG.DEVICE_A_PRIVATE_KEY:
                     guard let key = Key(bytes: Array(attribute.payload)) else { throw bad("private key") }
-                    device.privateKey = key.isZero ? nil : key
+                    device.privateKey = key.isZero ? nil : PrivateKey(key)
                 case WG.DEVICE_A_PUBLIC_KEY:
                     guard let key = Key(bytes: Array(attribute.payload)) else { throw bad("public key") }
                     device.publicKey = key.isZero ? nil : key

@@ -1,3 +1,4 @@
+import Keys
 import CFuzzerDriver
 import ConfParser
 import Foundation
@@ -24,8 +25,8 @@ func fuzzConfParser(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
 
 /// What `wg setconf` applies for a peer (the header's line number moves when strip drops lines).
 struct WireGuardPeer: Equatable {
-    var publicKey: WireGuardKey
-    var presharedKey: WireGuardKey?
+    var publicKey: Key
+    var presharedKey: Key?
     var allowedIPs: [IPNetwork]
     var endpoint: Endpoint?
     var persistentKeepalive: UInt16

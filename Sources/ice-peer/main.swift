@@ -8,6 +8,7 @@
 // stdin:  cred UFRAG PWD | cand SDP | done | send TEXT | restart | sockets | sources | close
 import Foundation
 import ICE
+import Session
 
 /// Unbuffered, so the harness sees each line at once.
 func emit(_ line: String) {
@@ -55,7 +56,7 @@ do {
         portRange = bounds[0]...bounds[1]
     }
     configuration = try ICEConfiguration(
-        urls: list("urls"), username: options["username"], password: options["password"],
+        servers: try list("urls").map(ICEServer.init(url:)), username: options["username"], password: options["password"],
         candidateTypes: Set(try list("candidate-types").map {
             guard let t = CandidateType(rawValue: $0) else { throw ICEError.invalidConfiguration("bad candidate type \($0)") }
             return t

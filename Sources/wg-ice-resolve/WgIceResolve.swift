@@ -1,3 +1,4 @@
+import Keys
 import ArgumentParser
 import CLISupport
 import ConfParser

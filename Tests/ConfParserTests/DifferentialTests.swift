@@ -1,3 +1,4 @@
+import Keys
 import Foundation
 import Testing
 import TestSupport
@@ -39,9 +40,9 @@ import TestSupport
     /// Compares what the file sets with what the interface reports. Fields the file leaves out keep
     /// whatever the previous corpus file set, so only fields present are compared.
     private func expectSameWireGuardState(parsed: Configuration, shown: Configuration, _ name: String) {
-        let zero = WireGuardKey(bytes: [UInt8](repeating: 0, count: 32))
+        let zero = Key(bytes: [UInt8](repeating: 0, count: 32))
         if let key = parsed.interface.privateKey {
-            #expect(shown.interface.privateKey == (key == zero ? nil : key), "\(name): PrivateKey")
+            #expect(shown.interface.privateKey == (key.secret == zero ? nil : key), "\(name): PrivateKey")
         }
         if let port = parsed.interface.listenPort, port != 0 {
             #expect(shown.interface.listenPort == port, "\(name): ListenPort")

@@ -1,3 +1,4 @@
+import Keys
 import Testing
 @testable import ConfParser
 
@@ -156,7 +157,7 @@ import Testing
     @Test func peerKeyListsAccumulate() throws {
         let r = parse("[ICE]\nSignaling = ws://s\nPeers = \(keyA)\nPeers = \(keyB)\n")
         #expect(r.isValid, "\(r.errors)")
-        #expect(r.configuration.ice.peers == .keys([try #require(WireGuardKey(base64: keyA)), try #require(WireGuardKey(base64: keyB))]))
+        #expect(r.configuration.ice.peers == .keys([try #require(Key(base64: keyA)), try #require(Key(base64: keyB))]))
     }
 
     @Test func accountNames() {

@@ -1,3 +1,4 @@
+import Keys
 import Foundation
 import Testing
 @testable import ConfParser
@@ -51,7 +52,7 @@ import Testing
         let text = "[ICE]\nSignaling = ws://192.0.2.1\n" + keys.map { "Peers = \($0)\n" }.joined()
         let r = parse(text)
         #expect(r.isValid, "\(r.errors.prefix(3))")
-        #expect(r.configuration.ice.peers == .keys(keys.map { WireGuardKey(base64: $0)! }))
+        #expect(r.configuration.ice.peers == .keys(keys.map { Key(base64: $0)! }))
     }
 
     @Test func twoHundredThousandJunkLinesEachGetTheirError() {

@@ -1,3 +1,4 @@
+import Keys
 import Testing
 @testable import ConfParser
 
@@ -53,17 +54,17 @@ import Testing
 
 @Suite struct WireGuardValueTests {
     @Test func keysMustBeCanonicalBase64() throws {
-        #expect(WireGuardKey(base64: keyA)?.base64 == keyA)
-        #expect(WireGuardKey(base64: "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=") != nil)
+        #expect(Key(base64: keyA)?.base64 == keyA)
+        #expect(Key(base64: "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=") != nil)
         // Char 43 carries two bits beyond the 256; wg requires them zero.
-        #expect(WireGuardKey(base64: "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAB=") == nil)
-        #expect(WireGuardKey(base64: "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAF=") == nil)
-        #expect(WireGuardKey(base64: "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA") == nil)
-        #expect(WireGuardKey(base64: String(keyA.dropLast())) == nil)
-        #expect(WireGuardKey(base64: "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA*A=") == nil)
-        let key = try #require(WireGuardKey(base64: keyB))
+        #expect(Key(base64: "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAB=") == nil)
+        #expect(Key(base64: "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAF=") == nil)
+        #expect(Key(base64: "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA") == nil)
+        #expect(Key(base64: String(keyA.dropLast())) == nil)
+        #expect(Key(base64: "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA*A=") == nil)
+        let key = try #require(Key(base64: keyB))
         #expect(key.bytes.count == 32)
-        #expect(WireGuardKey(bytes: key.bytes)?.base64 == keyB)
+        #expect(Key(bytes: key.bytes)?.base64 == keyB)
     }
 
     @Test func allowedIPsDefaultToHostPrefixes() {

@@ -8,9 +8,11 @@
 //         | path KIND ENDPOINT | stray N | closed | error TEXT
 // stdin:  cred UFRAG PWD | cand SDP | done | proxy MODE (select again with another Proxy setting)
 //         | stray (non-STUN datagrams the agent received while the kernel redirected) | close
+import Keys
 import DataPath
 import Foundation
 import ICE
+import Session
 import Logging
 import Synchronization
 import WireGuard
@@ -48,7 +50,7 @@ do {
     wireGuard = try WireGuard.open(interface)
     wireGuardPort = try wireGuard.device().listenPort
     let configuration = try ICEConfiguration(
-        urls: list("urls"), username: options["username"], password: options["password"],
+        servers: try list("urls").map(ICEServer.init(url:)), username: options["username"], password: options["password"],
         candidateTypes: Set(list("candidate-types").compactMap(CandidateType.init(rawValue:))).nonEmpty
             ?? Set(CandidateType.allCases),
         networkTypes: Set(list("network-types").compactMap(NetworkType.init(rawValue:))).nonEmpty ?? Set(NetworkType.allCases),

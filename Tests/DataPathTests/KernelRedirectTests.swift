@@ -1,3 +1,4 @@
+import Keys
 import DataPath
 import Foundation
 @testable import ICE

@@ -79,32 +79,24 @@ import Testing
 }
 
 @Suite struct ConfigurationTests {
-    @Test func parsesStunAndTurnURLs() throws {
-        #expect(try ICEServer(url: "stun:stun.example.org") == server(.stun, "stun.example.org", 3478))
-        #expect(try ICEServer(url: "turn:192.0.2.1:3479") == server(.turnUDP, "192.0.2.1", 3479))
-        #expect(try ICEServer(url: "turn:turn.example.org?transport=tcp") == server(.turnTCP, "turn.example.org", 3478))
-        #expect(try ICEServer(url: "turn:[2001:db8::1]:5000?transport=udp") == server(.turnUDP, "2001:db8::1", 5000))
-    }
-
-    @Test(arguments: ["turns:turn.example.org", "stuns:stun.example.org", "http://x", "turn:", "turn:host:0",
-                      "turn:host:99999", "stun:host?transport=tcp", "turn:host?transport=sctp", "turn:[::1"])
-    func rejectsUnsupportedURLs(_ url: String) {
-        #expect(throws: ICEError.self) { try ICEServer(url: url) }
-    }
-
-    @Test func turnsErrorSaysWhy() {
-        #expect {
-            try ICEServer(url: "turns:turn.example.org")
-        } throws: { error in
-            "\(error)".contains("TLS") && "\(error)".contains("turns:turn.example.org")
-        }
+    /// libnice gets a `turns:` server only as its local relay, a plain `turn:...?transport=tcp` on loopback.
+    @Test func turnsServersAreReplacedByTheirRelay() throws {
+        let c = try ICEConfiguration(servers: [server(.stun, "s.example.org", 3478), server(.turnTLS, "t.example.org", 5349),
+                                               server(.turnUDP, "u.example.org", 3478)], username: "u", password: "p")
+        let tls = try #require(c.tlsServers.first)
+        #expect(c.tlsServers.count == 1 && tls.host == "t.example.org")
+        let relayed = c.relayingTLS(through: [tls: 40123])
+        #expect(relayed.servers == [c.servers[0], ICEServer(kind: .turnTCP, host: "127.0.0.1", port: 40123), c.servers[2]])
+        #expect(relayed.tlsServers.isEmpty)
     }
 
     @Test func rejectsInconsistentSettings() {
-        #expect(throws: ICEError.self) { try ICEConfiguration(urls: ["turn:192.0.2.1"]) }
+        #expect(throws: ICEError.self) { try ICEConfiguration(servers: [server(.turnUDP, "192.0.2.1", 3478)]) }
         #expect(throws: ICEError.self) { try ICEConfiguration(candidateTypes: [.relay]) }
         #expect(throws: ICEError.self) { try ICEConfiguration(networkTypes: []) }
-        #expect(throws: ICEError.self) { try ICEConfiguration(urls: ["stun:192.0.2.1", "stun:192.0.2.2"]) }
+        #expect(throws: ICEError.self) {
+            try ICEConfiguration(servers: [server(.stun, "192.0.2.1", 3478), server(.stun, "192.0.2.2", 3478)])
+        }
     }
 
     @Test func roleIsDeterministicAndOpposite() throws {
@@ -116,9 +108,7 @@ import Testing
     }
 
     private func server(_ kind: ICEServer.Kind, _ host: String, _ port: UInt16) -> ICEServer {
-        var s = try! ICEServer(url: "stun:x")
-        (s.kind, s.host, s.port) = (kind, host, port)
-        return s
+        ICEServer(kind: kind, host: host, port: port)
     }
 }
 

@@ -1,3 +1,4 @@
+import Keys
 import Foundation
 import Signaling
 import TestSupport
@@ -36,7 +37,7 @@ final class Peer: Sendable {
         backend.start()
     }
 
-    func send(_ text: String, to peer: PublicKey) async throws {
+    func send(_ text: String, to peer: Key) async throws {
         var candidate = Candidate()
         candidate.sdp = text
         try await channel.send(.candidate(candidate), to: peer)
@@ -418,7 +419,7 @@ struct KubernetesBackendTests {
 
     @Test func labelIsTheHexOfTheFirst20BytesOfSHA256() throws {
         // printf '\0%.0s' {1..32} | sha256sum → 66687aadf862bd776c8fc18b8e9f8e20089714856ee233b3902a591d0d5f2925
-        let zero = try PublicKey(bytes: [UInt8](repeating: 0, count: 32))
+        let zero = try #require(Key(bytes: [UInt8](repeating: 0, count: 32)))
         #expect(KubernetesBackend.label(for: zero) == "66687aadf862bd776c8fc18b8e9f8e20089714856ee233b3902a591d0d5f2925".prefix(40))
     }
 

@@ -1,3 +1,4 @@
+import Keys
 import Foundation
 import Signaling
 import Testing
@@ -10,12 +11,13 @@ import TestSupport
         let aPub = try runChecked(["wg", "pubkey"], input: a).stdout
         let b = try runChecked(["wg", "genkey"]).stdout
         let bPub = try runChecked(["wg", "pubkey"], input: b).stdout
-        let alice = try PrivateKey(base64: a), bob = try PrivateKey(base64: b)
-        #expect(alice.publicKey == (try PublicKey(base64: aPub)))
+        let alice = try #require(PrivateKey(base64: a.trimmingCharacters(in: .whitespacesAndNewlines)))
+        let bob = try #require(PrivateKey(base64: b.trimmingCharacters(in: .whitespacesAndNewlines)))
+        #expect(alice.publicKey == Key(base64: aPub.trimmingCharacters(in: .whitespacesAndNewlines)))
         #expect(bob.publicKey.base64 == bPub.trimmingCharacters(in: .whitespacesAndNewlines))
         var sealer = Sealer(key: alice)
         var opener = Opener(key: bob)
-        let envelope = sealer.seal(.candidate("a=candidate:1 1 UDP 2130706431 192.0.2.1 51820 typ host"), to: try PublicKey(base64: bPub))
+        let envelope = sealer.seal(.candidate("a=candidate:1 1 UDP 2130706431 192.0.2.1 51820 typ host"), to: try #require(Key(base64: bPub.trimmingCharacters(in: .whitespacesAndNewlines))))
         let opened = try opener.open(envelope).get()
         #expect(opened.from == alice.publicKey)
         #expect(opened.payload.candidate.sdp.hasSuffix("typ host"))

@@ -7,13 +7,13 @@ import TestSupport
 /// document must carry exactly the current block (on mismatch the block to paste is printed).
 @Suite struct NegativeVectorTests {
     @Test func theOpenerGivesEachVectorItsIntendedOutcome() throws {
-        for (vector, outcome) in NegativeVectors.outcomes(try NegativeVectors.keys()) {
+        for (vector, outcome) in NegativeVectors.outcomes(try NegativeVectors.cast()) {
             #expect(outcome == vector.expected, "\(vector.id): \(vector.what)")
         }
     }
 
     @Test func theVectorsDeriveFromTheWorkedExample() throws {
-        let k = try NegativeVectors.keys()
+        let k = try NegativeVectors.cast()
         let boxed = NegativeVectors.box(NegativeVectors.bytes(NegativeVectors.payload(k)), nonce: NegativeVectors.nonce0,
                                         by: k.alice, to: k.bob.publicKey)
         #expect(boxed == NegativeVectors.e0(k))

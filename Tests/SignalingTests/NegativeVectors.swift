@@ -1,4 +1,5 @@
 import Foundation
+import Keys
 import Signaling
 
 /// Envelopes derived from the worked example (docs/PROTOCOL.md §9) that a receiver must drop, with a few it
@@ -16,19 +17,19 @@ enum NegativeVectors {
     /// The worked example's receiver clock and timestamp.
     static let t0: Int64 = 1_700_000_000_123
 
-    struct Keys {
+    struct Cast {
         let alice: PrivateKey, bob: PrivateKey, carol: PrivateKey
         func named(_ name: String) -> PrivateKey { name == "alice" ? alice : name == "bob" ? bob : carol }
     }
 
-    static func keys() throws -> Keys {
-        Keys(alice: try VectorTests.clampedKey(0x01), bob: try VectorTests.clampedKey(0x21), carol: try VectorTests.clampedKey(0x61))
+    static func cast() throws -> Cast {
+        Cast(alice: try VectorTests.clampedKey(0x01), bob: try VectorTests.clampedKey(0x21), carol: try VectorTests.clampedKey(0x61))
     }
 
     static let nonce0 = (0..<24).map { UInt8($0) }
 
     /// The worked example's payload; `kind` nil leaves the oneof out.
-    static func payload(_ k: Keys, recipient: PublicKey? = nil, sessionID: UInt64 = 0x0102_0304_0506_0708,
+    static func payload(_ k: Cast, recipient: Key? = nil, sessionID: UInt64 = 0x0102_0304_0506_0708,
                         sequence: UInt64 = 1, timestampMs: Int64 = t0, credentials: Bool = true) -> Payload {
         var p = Payload()
         p.sender = Data(k.alice.publicKey.bytes)
@@ -47,7 +48,7 @@ enum NegativeVectors {
     }
 
     /// Boxes `plaintext` as Sealer does, but lets the envelope's keys differ from the box's.
-    static func box(_ plaintext: [UInt8], nonce: [UInt8], by sealer: PrivateKey, to recipient: PublicKey,
+    static func box(_ plaintext: [UInt8], nonce: [UInt8], by sealer: PrivateKey, to recipient: Key,
                     sender: [UInt8]? = nil, claimedRecipient: [UInt8]? = nil) -> Envelope {
         var e = Envelope()
         e.sender = Data(sender ?? sealer.publicKey.bytes)
@@ -60,14 +61,14 @@ enum NegativeVectors {
     static func bytes(_ p: Payload) -> [UInt8] { try! p.serializedBytes() }
 
     /// The worked example's envelope, sealed by the real Sealer.
-    static func e0(_ k: Keys) -> Envelope {
+    static func e0(_ k: Cast) -> Envelope {
         var sealer = Sealer(key: k.alice, sessionID: 0x0102_0304_0506_0708)
         return sealer.seal(.credentials(payload(k).credentials), to: k.bob.publicKey,
                            now: Date(timeIntervalSince1970: Double(t0) / 1000), nonce: nonce0)
     }
 
     /// Each opened by a fresh receiver.
-    static func independent(_ k: Keys) -> [Vector] {
+    static func independent(_ k: Cast) -> [Vector] {
         let base = e0(k)
         var nextNonce: UInt8 = 0
         func fresh() -> [UInt8] { nextNonce += 1; return [nextNonce] + nonce0.dropFirst() }
@@ -124,7 +125,7 @@ enum NegativeVectors {
     }
 
     /// Opened in this order by one receiver (bob): the replay window's state carries from one to the next.
-    static func inOrder(_ k: Keys) -> [Vector] {
+    static func inOrder(_ k: Cast) -> [Vector] {
         let base = e0(k)
         func sealed(_ nonceFirst: UInt8, sessionID: UInt64 = 0x0102_0304_0506_0708, sequence: UInt64, timestampMs: Int64 = t0) -> Envelope {
             box(bytes(payload(k, sessionID: sessionID, sequence: sequence, timestampMs: timestampMs)),
@@ -151,7 +152,7 @@ enum NegativeVectors {
     }
 
     /// What the real Opener does with each vector, in order.
-    static func outcomes(_ k: Keys) -> [(Vector, DropReason?)] {
+    static func outcomes(_ k: Cast) -> [(Vector, DropReason?)] {
         func clock(_ ms: Int64) -> Date { Date(timeIntervalSince1970: Double(ms) / 1000) }
         func outcome(_ result: Result<ReceivedMessage, DropReason>) -> DropReason? {
             if case .failure(let reason) = result { return reason }
@@ -168,7 +169,7 @@ enum NegativeVectors {
 
     /// The block docs/PROTOCOL.md §9.1 carries.
     static func text() throws -> String {
-        let k = try keys()
+        let k = try cast()
         func hex<B: Sequence<UInt8>>(_ b: B) -> String { b.map { String(format: "%02x", $0) }.joined() }
         let e0Bytes: [UInt8] = try e0(k).serializedBytes()
         var lines = [

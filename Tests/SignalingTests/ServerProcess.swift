@@ -1,3 +1,4 @@
+import Keys
 import Foundation
 import Signaling
 import TestSupport
@@ -99,7 +100,7 @@ final class TestPeer: Sendable {
         backend.start()
     }
 
-    var publicKey: PublicKey { key.publicKey }
+    var publicKey: Key { key.publicKey }
     var received: [ReceivedMessage] { seen.received.withLock { $0 } }
     var dropped: [DropReason] { seen.dropped.withLock { $0 } }
 

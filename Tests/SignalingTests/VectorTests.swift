@@ -1,3 +1,4 @@
+import Keys
 import Foundation
 import Signaling
 import Testing
@@ -11,7 +12,7 @@ import TestSupport
         var bytes = (0..<32).map { start &+ UInt8($0) }
         bytes[0] &= 248
         bytes[31] = (bytes[31] & 127) | 64
-        return try PrivateKey(bytes: bytes)
+        return try #require(PrivateKey(bytes: bytes))
     }
 
     static func vectors() throws -> String {
@@ -45,7 +46,7 @@ import TestSupport
                 == alice.publicKey)
 
         func hex<B: Sequence<UInt8>>(_ b: B) -> String { b.map { String(format: "%02x", $0) }.joined() }
-        func secret(_ k: PrivateKey) -> [UInt8] { try! [UInt8](Data(base64Encoded: privateBase64(k))!) }
+        func secret(_ k: PrivateKey) -> [UInt8] { k.secret.bytes }
         return """
         alice private key (base64) \(privateBase64(alice))
         alice private key (hex)    \(hex(secret(alice)))
@@ -79,12 +80,8 @@ import TestSupport
         """
     }
 
-    static func privateBase64(_ key: PrivateKey) -> String {
-        // Test-only: the fixed vector keys are public knowledge. Production code never exposes a private key.
-        let mirror = Mirror(reflecting: key)
-        let bytes = mirror.children.first { $0.label == "bytes" }!.value as! [UInt8]
-        return Data(bytes).base64EncodedString()
-    }
+    /// The fixed vector keys are public knowledge.
+    static func privateBase64(_ key: PrivateKey) -> String { key.secret.base64 }
 
     @Test func protocolDocumentCarriesTheCurrentVectors() throws {
         let block = try Self.vectors()

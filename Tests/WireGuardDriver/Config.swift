@@ -1,3 +1,4 @@
+import Keys
 import WireGuard
 
 /// The subset of wg(8)'s config format that `showconf` prints, enough for the benchmark's input.
@@ -12,14 +13,14 @@ func parseConfig(_ text: String, name: String) throws -> Device {
         let line = trimmed(raw)
         if line.isEmpty || line.hasPrefix("#") { continue }
         if line == "[Interface]" { inPeer = false; continue }
-        if line == "[Peer]" { inPeer = true; device.peers.append(Peer(publicKey: Key(bytes: .init(repeating: 0, count: 32))!)); continue }
+        if line == "[Peer]" { inPeer = true; device.peers.append(Peer(publicKey: Key(bytes: [UInt8](repeating: 0, count: Key.length))!)); continue }
         let parts = line.split(separator: "=", maxSplits: 1).map(trimmed)
         guard parts.count == 2 else { throw ConfigError(line: index + 1, message: "expected Key = Value") }
         let (key, value) = (parts[0].lowercased(), parts[1])
         func bad() -> ConfigError { ConfigError(line: index + 1, message: "invalid \(parts[0]): \(value)") }
         if !inPeer {
             switch key {
-            case "privatekey": guard let k = Key(base64: value) else { throw bad() }; device.privateKey = k
+            case "privatekey": guard let k = PrivateKey(base64: value) else { throw bad() }; device.privateKey = k
             case "listenport": guard let p = UInt16(value) else { throw bad() }; device.listenPort = p
             case "fwmark": guard let m = value.hasPrefix("0x") ? UInt32(value.dropFirst(2), radix: 16) : UInt32(value) else { throw bad() }
                 device.fwmark = m
@@ -53,8 +54,8 @@ private func trimmed(_ text: Substring) -> String {
 }
 
 func generateConfig(peers: Int, ipsPerPeer: Int) -> Device {
-    Device(name: "bench", privateKey: Key.generatePrivate(), listenPort: 0, peers: (0..<peers).map { i in
-        Peer(publicKey: Key.generatePrivate().publicKey, endpoint: Endpoint("198.51.100.\(i % 250 + 1):\(10000 + i)"),
+    Device(name: "bench", privateKey: PrivateKey.generate(), listenPort: 0, peers: (0..<peers).map { i in
+        Peer(publicKey: PrivateKey.generate().publicKey, endpoint: Endpoint("198.51.100.\(i % 250 + 1):\(10000 + i)"),
              persistentKeepalive: 25,
              allowedIPs: (0..<ipsPerPeer).map { j in AllowedIP(address: [10, UInt8(i / 250), UInt8(i % 250), UInt8(j)], cidr: 32)! })
     })

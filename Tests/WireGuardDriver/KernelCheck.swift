@@ -1,3 +1,4 @@
+import Keys
 import Foundation
 import Glibc
 import Synchronization
@@ -28,8 +29,8 @@ final class KernelCheck {
             defer { try? sh("ip", "link", "del", "wgk0") }
             let control = try WireGuard.open("wgk0")
             try expect(control is GenericNetlinkClient, "wg(8)-style selection picks netlink")
-            let privateKey = Key.generatePrivate(), psk = Key.generatePrivate()
-            let p1 = Key.generatePrivate().publicKey, p2 = Key.generatePrivate().publicKey
+            let privateKey = PrivateKey.generate(), psk = PrivateKey.generate().secret
+            let p1 = PrivateKey.generate().publicKey, p2 = PrivateKey.generate().publicKey
             try control.apply(DeviceChange(privateKey: privateKey, listenPort: 51820, fwmark: 0x42, replacePeers: true, peers: [
                 PeerChange(publicKey: p1, presharedKey: psk, endpoint: Endpoint("192.0.2.1:51820"), persistentKeepalive: 25,
                            allowedIPs: [AllowedIP("10.0.0.0/24")!, AllowedIP("fd00::/64")!]),
@@ -46,7 +47,7 @@ final class KernelCheck {
 
             // Endpoint-only update (WGPEER_F_UPDATE_ONLY) moves p1 and never creates a stranger.
             try control.apply(.endpoint(Endpoint("[2001:db8::9]:9")!, for: p1))
-            try control.apply(.endpoint(Endpoint("192.0.2.99:9")!, for: Key.generatePrivate().publicKey))
+            try control.apply(.endpoint(Endpoint("192.0.2.99:9")!, for: PrivateKey.generate().publicKey))
             let moved = try control.device()
             try expect(moved.peers.count == 2 && moved.peers[0].endpoint == Endpoint("[2001:db8::9]:9"), "update-only")
             try expect(moved.peers[0].allowedIPs == device.peers[0].allowedIPs, "update-only kept allowed IPs")
@@ -63,11 +64,11 @@ final class KernelCheck {
             defer { try? sh("ip", "link", "del", "wgk1") }
             let control = try GenericNetlinkClient(interface: "wgk1")
             let peers = (0..<1000).map { i in
-                PeerChange(publicKey: Key.generatePrivate().publicKey, endpoint: Endpoint("198.51.100.\(i % 250 + 1):\(10000 + i)"),
+                PeerChange(publicKey: PrivateKey.generate().publicKey, endpoint: Endpoint("198.51.100.\(i % 250 + 1):\(10000 + i)"),
                            persistentKeepalive: 25, replaceAllowedIPs: true,
                            allowedIPs: (0..<20).map { j in AllowedIP(address: [10, UInt8(i / 250), UInt8(i % 250), UInt8(j)], cidr: 32)! })
             }
-            try control.apply(DeviceChange(privateKey: Key.generatePrivate(), replacePeers: true, peers: peers))
+            try control.apply(DeviceChange(privateKey: PrivateKey.generate(), replacePeers: true, peers: peers))
             let device = try control.device()
             try expect(device.peers.map(\.publicKey) == peers.map(\.publicKey), "1,000 peers in order")
             try expect(device.peers.reduce(0) { $0 + $1.allowedIPs.count } == 20000, "20,000 allowed IPs")
@@ -77,7 +78,7 @@ final class KernelCheck {
             try expect(device.showconf == (try sh("wg", "showconf", "wgk1")), "showconf of 1,000 peers")
 
             // One peer with 2,000 allowed IPs: split within the peer, in both directions.
-            let big = Key.generatePrivate().publicKey
+            let big = PrivateKey.generate().publicKey
             let many = (0..<2000).map { AllowedIP(address: [172, 16, UInt8($0 / 256), UInt8($0 % 256)], cidr: 32)! }
             try control.apply(DeviceChange(replacePeers: true, peers: [PeerChange(publicKey: big, allowedIPs: many)]))
             let one = try control.device()
@@ -88,7 +89,7 @@ final class KernelCheck {
             defer { try? sh("ip", "link", "del", "wgk2") }
             let reader = try GenericNetlinkClient(interface: "wgk2"), writer = try GenericNetlinkClient(interface: "wgk2")
             let peers = (0..<300).map { i in
-                PeerChange(publicKey: Key.generatePrivate().publicKey,
+                PeerChange(publicKey: PrivateKey.generate().publicKey,
                            allowedIPs: (0..<20).map { j in AllowedIP(address: [10, UInt8(2 + i / 250), UInt8(i % 250), UInt8(j)], cidr: 32)! })
             }
             try writer.apply(DeviceChange(replacePeers: true, peers: peers))
@@ -161,7 +162,7 @@ final class KernelCheck {
         let a = try NetNS(prefix: "ka"), b = try NetNS(prefix: "kb")
         defer { a.destroy(); b.destroy() }
         try a.exec(["ip", "link", "add", "lka", "type", "veth", "peer", "name", "lkb", "netns", b.name])
-        let keyA = Key.generatePrivate(), keyB = Key.generatePrivate()
+        let keyA = PrivateKey.generate(), keyB = PrivateKey.generate()
         let onA = try a.perform { try EventCollector() }, onB = try b.perform { try EventCollector() }
         try a.exec(["ip", "link", "add", "wgka", "type", "wireguard"])
         try b.exec(["ip", "link", "add", "wgkb", "type", "wireguard"])

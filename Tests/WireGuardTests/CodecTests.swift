@@ -1,3 +1,4 @@
+import Keys
 import Glibc
 import Testing
 @testable import WireGuard
@@ -12,9 +13,9 @@ import Testing
         #expect(Key(hex: String(key.hex.dropLast())) == nil)
         #expect(Key(hex: String(key.hex.dropLast()) + "g") == nil)
         // RFC 7748 section 6.1 test vector (Alice).
-        let alice = try #require(Key(hex: "77076d0a7318a57d3c16c17251b26645df4c2f87ebc0992ab177fba51db92c2a"))
+        let alice = try #require(PrivateKey(hex: "77076d0a7318a57d3c16c17251b26645df4c2f87ebc0992ab177fba51db92c2a"))
         #expect(alice.publicKey.hex == "8520f0098930a754748b7ddcb43ef75a0dbf3a0d26381af4eba4a98eaa9b4e6a")
-        #expect(!"\(Device(name: "x", privateKey: alice))".contains(alice.base64))
+        #expect(!"\(Device(name: "x", privateKey: alice))".contains(alice.secret.base64))
     }
 
     @Test func addressesAndEndpoints() {
@@ -39,7 +40,7 @@ import Testing
     @Test func setRequests() {
         let key = Key(bytes: [UInt8](repeating: 0xab, count: 32))!
         let peer = Key(bytes: [UInt8](repeating: 0x01, count: 32))!
-        let requests = UAPICodec.setRequests(DeviceChange(privateKey: key, listenPort: 51820, fwmark: 0, replacePeers: true, peers: [
+        let requests = UAPICodec.setRequests(DeviceChange(privateKey: PrivateKey(key), listenPort: 51820, fwmark: 0, replacePeers: true, peers: [
             PeerChange(publicKey: peer, updateOnly: true, endpoint: Endpoint("[2001:db8::1]:9")!, persistentKeepalive: 0,
                        replaceAllowedIPs: true, allowedIPs: [AllowedIP("10.0.0.0/8")!]),
             .remove(key),

@@ -1,10 +1,11 @@
+import Keys
 import Foundation
 import Synchronization
 import TestSupport
 import WireGuard
 
-func key() -> Key { Key.generatePrivate() }
-func publicKey() -> Key { Key.generatePrivate().publicKey }
+func key() -> PrivateKey { PrivateKey.generate() }
+func publicKey() -> Key { PrivateKey.generate().publicKey }
 
 /// `wg showconf` of an interface: the oracle the clients are compared with. wireguard-go lists peers in Go map
 /// order, which changes from one read to the next, so peer sections are sorted (see `sortedPeers`).

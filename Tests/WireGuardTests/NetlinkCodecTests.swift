@@ -1,3 +1,4 @@
+import Keys
 import Glibc
 import Testing
 @testable import WireGuard
@@ -56,7 +57,7 @@ private func allowedIP(_ a: [UInt8], _ cidr: UInt8) -> [UInt8] {
     }
 
     @Test func setMessageLayout() {
-        let change = DeviceChange(privateKey: filled(0x11), listenPort: 51820, fwmark: 7, replacePeers: true, peers: [
+        let change = DeviceChange(privateKey: PrivateKey(filled(0x11)), listenPort: 51820, fwmark: 7, replacePeers: true, peers: [
             PeerChange(publicKey: filled(0x22), presharedKey: filled(0x33), endpoint: Endpoint("192.0.2.1:51820")!,
                        persistentKeepalive: 25, replaceAllowedIPs: true, allowedIPs: [AllowedIP("10.0.0.0/24")!]),
             PeerChange(publicKey: filled(0x44), updateOnly: true, endpoint: Endpoint("[2001:db8::1]:443")!),
@@ -107,7 +108,7 @@ private func allowedIP(_ a: [UInt8], _ cidr: UInt8) -> [UInt8] {
     /// Peers that do not fit start the next message: 20 + 8 + 4 = 32 bytes, then 40 per key-only peer → 101.
     @Test func peersSplitAcrossSetMessages() {
         let keys = (0..<250).map { _ in publicKey() }
-        let change = DeviceChange(privateKey: filled(1), peers: keys.map { PeerChange(publicKey: $0) })
+        let change = DeviceChange(privateKey: PrivateKey(filled(1)), peers: keys.map { PeerChange(publicKey: $0) })
         let messages = WireGuardNetlinkCodec.setMessages(change, interface: "wg0", family: 0x1b, firstSequence: 1, limit: 4096)
         #expect(messages.map(\.peers.count) == [100, 101, 49])  // the first also carries the 36-byte private key
         #expect(messages.flatMap(\.peers) == keys)
@@ -135,7 +136,7 @@ private func allowedIP(_ a: [UInt8], _ cidr: UInt8) -> [UInt8] {
                       attr(P_ENDPOINT, sockaddrIn([192, 0, 2, 9], port: 9)), attr(P_HANDSHAKE, le64(0) + le64(0)))))
         let messages = try #require(NetlinkMessage.parse(first + second))
         let device = try WireGuardNetlinkCodec.decodeDevice(messages, interface: "wg0")
-        #expect(device == Device(name: "wg0", privateKey: filled(0x11), publicKey: filled(0x12), listenPort: 51820, fwmark: 0x20, peers: [
+        #expect(device == Device(name: "wg0", privateKey: PrivateKey(filled(0x11)), publicKey: filled(0x12), listenPort: 51820, fwmark: 0x20, peers: [
             Peer(publicKey: filled(0x22), presharedKey: filled(0x33),
                  endpoint: Endpoint(address: .v6(v6, scopeID: 2), port: 51821), persistentKeepalive: 25,
                  allowedIPs: [AllowedIP("10.0.0.0/8")!, AllowedIP("fe80::1/64")!, AllowedIP("192.168.0.0/16")!],

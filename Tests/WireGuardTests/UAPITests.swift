@@ -11,7 +11,7 @@ import TestSupport
         defer { ns.destroy() }
         let name = try ns.addWireGuardGo()
         let client = try UAPIClient(interface: name)
-        let privateKey = key(), psk = key(), peer1 = publicKey(), peer2 = publicKey()
+        let privateKey = key(), psk = key().secret, peer1 = publicKey(), peer2 = publicKey()
         let port = UInt16.random(in: 20000...40000)
         try client.apply(DeviceChange(privateKey: privateKey, listenPort: port, fwmark: 0x1234, replacePeers: true, peers: [
             PeerChange(publicKey: peer1, presharedKey: psk, endpoint: Endpoint("192.0.2.1:51820")!, persistentKeepalive: 25,
