@@ -3,7 +3,7 @@ import ConfParser
 import Foundation
 
 /// Builds the backend for one `[ICE] Signaling =` value. Several URLs, separated by commas or
-/// whitespace, give a MultiBackend that publishes to all and de-duplicates what it receives.
+/// whitespace, give a MultiBackend that publishes to all and passes on what any of them receives.
 public func makeSignalingBackend(urls: String, key: PrivateKey, options: SignalingOptions = SignalingOptions()) throws -> any SignalingBackend {
     let list = urls.split(whereSeparator: { $0 == "," || $0.isWhitespace }).map(String.init)
     guard !list.isEmpty else { throw SignalingError.badURL("no URL given") }
