@@ -99,6 +99,8 @@ pid=$(pgrep -f -x "$daemon --foreground $ours") || fail "no daemon process for $
 ping_both "$ns_ours" 10.202.0.2 fd20:2::2
 check_show "$ours" "$go"
 in_ours wg showconf "$ours" | grep -qx "Endpoint = 10.201.0.2:51821" || fail "showconf: $(in_ours wg showconf "$ours")"
+[ "$(in_ours wg show "$ours" allowed-ips | cut -f2)" = "10.202.0.2/32 fd20:2::2/128" ] \
+  || fail "allowed ips: $(in_ours wg show "$ours" allowed-ips)"
 WG_QUICK_USERSPACE_IMPLEMENTATION="$daemon" in_ours wg-quick down "$work/$ours.conf" 2>/dev/null || fail "wg-quick down"
 wait_gone "$ours" "$pid"
 ip -n "$ns_go" link del "$go"
@@ -118,6 +120,10 @@ ping_both "$ns_go" 10.202.0.1 fd20:2::1
 check_show "$ours" "$go"
 # Our endpoint for the peer was learnt from its packets (roaming), none was configured.
 [ "$(in_ours wg show "$ours" endpoints | awk '{print $2}')" = 10.201.0.2:51821 ] || fail "endpoint not learnt"
+# The peer roams (a new source port): the next authenticated packet moves our endpoint.
+in_go wg set "$go" listen-port 51822
+in_go ping -c 2 -i 0.2 -W 2 -q 10.202.0.1 >/dev/null || fail "ping after the peer roamed"
+[ "$(in_ours wg show "$ours" endpoints | awk '{print $2}')" = 10.201.0.2:51822 ] || fail "endpoint did not follow the roaming peer"
 # A peer whose allowed IPs do not cover the source is filtered: wireguard-go sends from .2, we now allow only .3.
 in_ours wg set "$ours" peer "$pub_go" allowed-ips 10.202.0.3/32
 # (The kernel counts what the daemon writes into the TUN as the interface's received packets.)

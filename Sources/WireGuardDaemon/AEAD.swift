@@ -7,20 +7,22 @@ enum AEAD {
     /// Seals `count` bytes at `buffer` in place; `buffer` must have room for the tag after them.
     static func seal(key: [UInt8], counter: UInt64, buffer: UnsafeMutablePointer<UInt8>, count: Int,
                      ad: [UInt8] = []) {
-        var nonce = nonce(counter)
         var written: UInt64 = 0
-        crypto_aead_chacha20poly1305_ietf_encrypt(buffer, &written, buffer, UInt64(count), ad, UInt64(ad.count),
-                                                  nil, &nonce.0, key)
+        withUnsafeBytes(of: nonce(counter)) {
+            _ = crypto_aead_chacha20poly1305_ietf_encrypt(buffer, &written, buffer, UInt64(count), ad, UInt64(ad.count),
+                                                          nil, $0.baseAddress!.assumingMemoryBound(to: UInt8.self), key)
+        }
     }
 
     /// Opens `count` bytes (ciphertext and tag) at `buffer` in place; false if they are not authentic.
     static func open(key: [UInt8], counter: UInt64, buffer: UnsafeMutablePointer<UInt8>, count: Int,
                      ad: [UInt8] = []) -> Bool {
         guard count >= tagSize else { return false }
-        var nonce = nonce(counter)
         var written: UInt64 = 0
-        return crypto_aead_chacha20poly1305_ietf_decrypt(buffer, &written, nil, buffer, UInt64(count), ad,
-                                                         UInt64(ad.count), &nonce.0, key) == 0
+        return withUnsafeBytes(of: nonce(counter)) {
+            crypto_aead_chacha20poly1305_ietf_decrypt(buffer, &written, nil, buffer, UInt64(count), ad, UInt64(ad.count),
+                                                      $0.baseAddress!.assumingMemoryBound(to: UInt8.self), key) == 0
+        }
     }
 
     static func seal(key: [UInt8], counter: UInt64, _ plaintext: [UInt8], ad: [UInt8]) -> [UInt8] {

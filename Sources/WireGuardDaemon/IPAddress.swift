@@ -16,8 +16,7 @@ struct IPAddress: Equatable {
         if text.contains(":") {
             var a = in6_addr()
             guard inet_pton(AF_INET6, text, &a) == 1 else { return nil }
-            let bytes = withUnsafeBytes(of: a) { UnsafeRawBufferPointer($0) }
-            self.init(packet: bytes, offset: 0, isIPv6: true)
+            self = withUnsafeBytes(of: a) { IPAddress(packet: $0, offset: 0, isIPv6: true) }
         } else {
             var a = in_addr()
             guard inet_pton(AF_INET, text, &a) == 1 else { return nil }
