@@ -69,8 +69,8 @@ check_show() { # ours go
 }
 
 ping_both() { # from-namespace v4 v6
-  ip netns exec "$1" ping -c 3 -i 0.2 -W 2 -q "$2" >/dev/null || fail "ping $2 from $1"
-  ip netns exec "$1" ping -c 3 -i 0.2 -W 2 -q "$3" >/dev/null || fail "ping $3 from $1"
+  ip netns exec "$1" ping -c 3 -i 0.2 -W 2 -q "$2" >/dev/null || fail "ping $2 from $1: $(in_ours wg show; in_go wg show)"
+  ip netns exec "$1" ping -c 3 -i 0.2 -W 2 -q "$3" >/dev/null || fail "ping $3 from $1: $(in_ours wg show; in_go wg show)"
 }
 
 wait_gone() { # iface pid
@@ -104,6 +104,8 @@ in_ours wg showconf "$ours" | grep -qx "Endpoint = 10.201.0.2:51821" || fail "sh
 WG_QUICK_USERSPACE_IMPLEMENTATION="$daemon" in_ours wg-quick down "$work/$ours.conf" 2>/dev/null || fail "wg-quick down"
 wait_gone "$ours" "$pid"
 ip -n "$ns_go" link del "$go"
+# wireguard-go exits a moment after its link goes: until then it holds the port the next one wants.
+for _ in $(seq 50); do [ -e "/var/run/wireguard/$go.sock" ] || break; sleep 0.1; done
 
 echo "== wireguard-go initiates, ours (wg setconf) responds"
 ours="wdp$id" go="wdh$id"
@@ -124,6 +126,16 @@ check_show "$ours" "$go"
 in_go wg set "$go" listen-port 51822
 in_go ping -c 2 -i 0.2 -W 2 -q 10.202.0.1 >/dev/null || fail "ping after the peer roamed"
 [ "$(in_ours wg show "$ours" endpoints | awk '{print $2}')" = 10.201.0.2:51822 ] || fail "endpoint did not follow the roaming peer"
+# wg syncconf: adds a peer, then removes it again, leaving the session alone.
+third=$(wg genkey | wg pubkey)
+cp "$work/setconf.conf" "$work/sync.conf"
+printf '\n[Peer]\nPublicKey = %s\nAllowedIPs = 10.97.0.0/16\nPersistentKeepalive = 25\n' "$third" >>"$work/sync.conf"
+in_ours wg syncconf "$ours" "$work/sync.conf"
+[ "$(in_ours wg show "$ours" peers | sort)" = "$(printf '%s\n%s\n' "$pub_go" "$third" | sort)" ] || fail "syncconf did not add the peer"
+[ "$(in_ours wg show "$ours" persistent-keepalive | grep "$third" | cut -f2)" = 25 ] || fail "syncconf: persistent keepalive"
+in_ours wg syncconf "$ours" "$work/setconf.conf"
+[ "$(in_ours wg show "$ours" peers)" = "$pub_go" ] || fail "syncconf did not remove the peer"
+in_go ping -c 1 -W 2 -q 10.202.0.1 >/dev/null || fail "ping after syncconf"
 # A peer whose allowed IPs do not cover the source is filtered: wireguard-go sends from .2, we now allow only .3.
 in_ours wg set "$ours" peer "$pub_go" allowed-ips 10.202.0.3/32
 # (The kernel counts what the daemon writes into the TUN as the interface's received packets.)
