@@ -60,7 +60,8 @@ run() { # name command tag
     echo "$name $streams $mbps $cpu_s"
   done
   ip -n "$a" link del "$ia"; ip -n "$b" link del "$ib"
-  sleep 0.5
+  # The daemons exit a moment after their links go: until then they hold the ports the next run wants.
+  for _ in $(seq 50); do [ -e "/var/run/wireguard/$ia.sock" ] || [ -e "/var/run/wireguard/$ib.sock" ] || break; sleep 0.1; done
 }
 
 results=$( { run wireguard-go wireguard-go g; run wg-ice-wireguard "$ours" o; } )

@@ -45,7 +45,7 @@ extension Device {
     /// Runs every due timer; returns the next deadline (0: none armed).
     func runTimers(now: UInt64) -> UInt64 {
         nextTimerDeadline = 0
-        for id in Array(peers.keys) {
+        for id in peers.ids {
             if due(id, \.retransmitHandshake, now) { retransmitHandshake(id, now: now) }
             if due(id, \.sendKeepalive, now) {
                 sendKeepalive(id, now: now)

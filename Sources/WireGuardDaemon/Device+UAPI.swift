@@ -8,7 +8,7 @@ extension Device {
         if let identity { out += "private_key=\(hexString(identity.privateKey))\n" }
         if sockets.port != 0 { out += "listen_port=\(sockets.port)\n" }
         if fwmark != 0 { out += "fwmark=\(fwmark)\n" }
-        for id in peers.keys.sorted() {
+        for id in peers.ids {
             let peer = peers[id]!
             out += "public_key=\(hexString(peer.remote.publicKey))\n"
             out += "preshared_key=\(hexString(peer.presharedKey))\n"

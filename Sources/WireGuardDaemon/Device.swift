@@ -6,9 +6,8 @@ final class Device {
     let interfaceName: String
     var identity: LocalIdentity?
     var fwmark: UInt32 = 0
-    var peers = [UInt32: Peer]()
+    var peers = PeerTable()
     var peerIDs = [[UInt8]: UInt32]()
-    private var nextPeerID: UInt32 = 1
     var allowedIPs = AllowedIPs()
     /// Our session and handshake indices to the peer holding them.
     var indexTable = [UInt32: UInt32]()
@@ -38,7 +37,7 @@ final class Device {
         identity = isZero ? nil : LocalIdentity(privateKey: key)
         // A peer with our own public key cannot exist (wireguard-go removes it); the others need the new DH.
         if let own = identity?.publicKey, let id = peerIDs[own] { removePeer(id) }
-        for id in Array(peers.keys) {
+        for id in peers.ids {
             peers[id]!.remote = RemoteIdentity(publicKey: peers[id]!.remote.publicKey, local: identity)
             expireSessions(id)
         }
@@ -48,22 +47,20 @@ final class Device {
 
     func addPeer(publicKey: [UInt8]) -> UInt32? {
         guard peers.count < Self.maxPeers else { return nil }
-        let id = nextPeerID
-        nextPeerID &+= 1
-        peers[id] = Peer(remote: RemoteIdentity(publicKey: publicKey, local: identity))
+        let id = peers.insert(Peer(remote: RemoteIdentity(publicKey: publicKey, local: identity)))
         peerIDs[publicKey] = id
         return id
     }
 
     func removePeer(_ id: UInt32) {
-        guard let peer = peers.removeValue(forKey: id) else { return }
+        guard let peer = peers.remove(id) else { return }
         for index in peer.indices { indexTable[index] = nil }
         peerIDs[peer.remote.publicKey] = nil
         allowedIPs.removeAll(peer: id)
     }
 
     func removeAllPeers() {
-        for id in Array(peers.keys) { removePeer(id) }
+        for id in peers.ids { removePeer(id) }
     }
 
     /// Forgets every session and handshake of a peer (its keys changed): the next packet starts a handshake.
