@@ -8,6 +8,8 @@ struct UAPIServer {
 
     let path: String
     let listenFD: Int32
+    /// Device and inode of our socket file: a daemon that exits late must not remove its successor's socket.
+    private let identity: (dev_t, ino_t)
     private(set) var connections = [Int32: [UInt8]]()
 
     init(interface: String) throws(DaemonError) {
@@ -32,9 +34,17 @@ struct UAPIServer {
             throw .system("UAPI socket \(path)", e)
         }
         listenFD = fd
+        identity = Self.fileIdentity(path) ?? (0, 0)
     }
 
-    func remove() { unlink(path) }
+    func remove() {
+        if let current = Self.fileIdentity(path), current == identity { unlink(path) }
+    }
+
+    private static func fileIdentity(_ path: String) -> (dev_t, ino_t)? {
+        var st = stat()
+        return lstat(path, &st) == 0 ? (st.st_dev, st.st_ino) : nil
+    }
 
     mutating func accept() {
         while true {
