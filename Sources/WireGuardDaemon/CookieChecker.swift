@@ -32,7 +32,7 @@ struct CookieChecker {
     }
 
     private mutating func cookie(for source: [UInt8], now: UInt64) -> [UInt8] {
-        if secretTime == 0 || now - secretTime >= Protocol.cookieRefreshTime {
+        if secretTime == 0 || Clock.elapsed(now, since: secretTime) >= Protocol.cookieRefreshTime {
             secret = X25519.random(32)
             secretTime = now
         }

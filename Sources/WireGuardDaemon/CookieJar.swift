@@ -12,7 +12,7 @@ struct CookieJar {
         let mac1 = m.withUnsafeBytes { Blake2s.mac(key: remote.mac1Key, UnsafeRawBufferPointer(rebasing: $0[..<mac1At])) }
         m.replaceSubrange(mac1At..<mac2At, with: mac1)
         lastMAC1 = mac1
-        guard let cookie, now - cookieTime < Protocol.cookieRefreshTime else {
+        guard let cookie, Clock.elapsed(now, since: cookieTime) < Protocol.cookieRefreshTime else {
             m.replaceSubrange(mac2At..., with: [UInt8](repeating: 0, count: 16))
             return
         }

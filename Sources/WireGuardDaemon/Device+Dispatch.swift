@@ -10,15 +10,15 @@ extension Device {
         case (UInt32(MessageType.initiation.rawValue), Layout.Initiation.size):
             let sender = message.le32(at: Layout.Initiation.sender)
             let start = Clock.now()
-            if admitHandshake(message, sender: sender, from: source, now: start) {
-                receiveInitiation(message, from: source, now: start)
+            if admitHandshake(message, sender: sender, from: source, now: now) {
+                receiveInitiation(message, from: source, now: now)
             }
             load.record(start: start, cost: Clock.now() - start)
         case (UInt32(MessageType.response.rawValue), Layout.Response.size):
             let sender = message.le32(at: Layout.Response.sender)
             let start = Clock.now()
-            if admitHandshake(message, sender: sender, from: source, now: start) {
-                receiveResponse(message, from: source, now: start)
+            if admitHandshake(message, sender: sender, from: source, now: now) {
+                receiveResponse(message, from: source, now: now)
             }
             load.record(start: start, cost: Clock.now() - start)
         case (UInt32(MessageType.cookieReply.rawValue), Layout.CookieReply.size):

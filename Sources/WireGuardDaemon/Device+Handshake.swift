@@ -4,7 +4,7 @@ extension Device {
     func sendInitiation(_ id: UInt32, retry: Bool, now: UInt64) {
         guard var peer = peers[id], let identity, let endpoint = peer.endpoint, peer.remote.staticShared != nil else { return }
         if !retry { peer.timers.handshakeAttempts = 0 }
-        guard peer.lastInitiationSent == 0 || now - peer.lastInitiationSent >= Protocol.rekeyTimeout else {
+        guard peer.lastInitiationSent == 0 || Clock.elapsed(now, since: peer.lastInitiationSent) >= Protocol.rekeyTimeout else {
             peers[id] = peer
             return
         }
@@ -33,7 +33,7 @@ extension Device {
         }), let id = peerIDs[consumed.remoteStatic], var peer = peers[id] else { return }
         // Replays carry an old timestamp; floods from a peer are cut to one expensive handshake per 20 ms.
         guard TAI64N.isAfter(consumed.timestamp, peer.lastTimestamp),
-              peer.lastInitiationConsumed == 0 || now - peer.lastInitiationConsumed > Protocol.initiationRate else { return }
+              peer.lastInitiationConsumed == 0 || Clock.elapsed(now, since: peer.lastInitiationConsumed) > Protocol.initiationRate else { return }
         peer.lastTimestamp = consumed.timestamp
         peer.lastInitiationConsumed = now
         peer.endpoint = source

@@ -17,18 +17,18 @@ struct Keypair {
     }
 
     func canSend(now: UInt64) -> Bool {
-        sendCounter < Protocol.rejectAfterMessages && now - created < Protocol.rejectAfterTime
+        sendCounter < Protocol.rejectAfterMessages && Clock.elapsed(now, since: created) < Protocol.rejectAfterTime
     }
 
-    func canReceive(now: UInt64) -> Bool { now - created < Protocol.rejectAfterTime }
+    func canReceive(now: UInt64) -> Bool { Clock.elapsed(now, since: created) < Protocol.rejectAfterTime }
 
     /// Whether the initiator should start the next handshake before this one runs out.
     func needsRekeyAfterSending(now: UInt64) -> Bool {
-        isInitiator && (sendCounter > Protocol.rekeyAfterMessages || now - created > Protocol.rekeyAfterTime)
+        isInitiator && (sendCounter > Protocol.rekeyAfterMessages || Clock.elapsed(now, since: created) > Protocol.rekeyAfterTime)
     }
 
     func needsRekeyAfterReceiving(now: UInt64) -> Bool {
-        isInitiator && now - created > Protocol.rejectAfterTime - Protocol.keepaliveTimeout - Protocol.rekeyTimeout
+        isInitiator && Clock.elapsed(now, since: created) > Protocol.rejectAfterTime - Protocol.keepaliveTimeout - Protocol.rekeyTimeout
     }
 
     /// Turns the `length` plaintext bytes after the header room of `buffer` into a transport message, padded

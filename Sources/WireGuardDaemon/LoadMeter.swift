@@ -13,7 +13,7 @@ struct LoadMeter {
 
     /// Counts one handshake message that arrived at `start` and took `cost` nanoseconds to handle.
     mutating func record(start: UInt64, cost: UInt64) {
-        if start - windowStart >= Clock.second {
+        if Clock.elapsed(start, since: windowStart) >= Clock.second {
             windowStart = start
             count = 0
             busy = 0

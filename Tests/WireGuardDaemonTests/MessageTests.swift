@@ -97,6 +97,14 @@ import Testing
         #expect(m[132...].allSatisfy { $0 == 0 })
     }
 
+    /// Packets of one batch share a `now` read before a handshake in the batch stamped its session: a session
+    /// "created after now" is fresh, not a trap on unsigned underflow (which ended the daemon in the interop test).
+    @Test func sessionStampedAfterNowIsFresh() {
+        let k = Keypair(keys: .init(send: [], receive: []), localIndex: 1, remoteIndex: 2, isInitiator: true, now: 1_000)
+        #expect(k.canSend(now: 999) && k.canReceive(now: 999))
+        #expect(!k.needsRekeyAfterSending(now: 999) && !k.needsRekeyAfterReceiving(now: 999))
+    }
+
     @Test func tai64n() {
         let a = TAI64N.make(seconds: 1_700_000_000, nanoseconds: 0)
         let b = TAI64N.make(seconds: 1_700_000_000, nanoseconds: 500_000_000)
