@@ -136,3 +136,14 @@ let package = Package(
         ]),
     ]
 )
+
+// The bundled userspace WireGuard (issue 16): a drop-in for wireguard-go that needs only libsodium and libb2.
+package.products.append(.executable(name: "wg-ice-wireguard", targets: ["wg-ice-wireguard"]))
+package.targets += [
+    .systemLibrary(name: "CBlake2", pkgConfig: "libb2", providers: [.apt(["libb2-dev"])]),
+    // TUNSETIFF/SIOCSIFMTU: ifreq is a union.
+    .target(name: "CTun"),
+    .target(name: "WireGuardDaemon", dependencies: ["CSodium", "CBlake2", "CTun"]),
+    .executableTarget(name: "wg-ice-wireguard", dependencies: ["WireGuardDaemon"]),
+    .testTarget(name: "WireGuardDaemonTests", dependencies: ["WireGuardDaemon"]),
+]

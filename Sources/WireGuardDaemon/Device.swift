@@ -1,0 +1,99 @@
+/// The device: configuration, peers and the tables that find them. One thread owns it (EventLoop), so it needs
+/// no locks; it is a class because the event loop, the UAPI and the data path all act on the same state.
+final class Device {
+    static let maxPeers = 1 << 16
+
+    let interfaceName: String
+    var identity: LocalIdentity?
+    var fwmark: UInt32 = 0
+    var peers = PeerTable()
+    var peerIDs = [[UInt8]: UInt32]()
+    var allowedIPs = AllowedIPs()
+    /// Our session and handshake indices to the peer holding them.
+    var indexTable = [UInt32: UInt32]()
+    var cookieChecker = CookieChecker()
+    var load = LoadMeter()
+    var sockets: UDPSockets
+    let tun: TUN
+    /// The TUN's MTU, refreshed by the event loop: transport padding stays within it.
+    var mtu = TUN.defaultMTU
+    /// The earliest armed peer timer, so the loop knows how long it may sleep.
+    var nextTimerDeadline: UInt64 = 0
+
+    /// Scratch space for one message, reused for every packet (header room, the largest IP packet, padding, tag).
+    let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 65_536 + 64, alignment: 16)
+
+    init(interfaceName: String, tun: TUN, sockets: UDPSockets) {
+        self.interfaceName = interfaceName
+        self.tun = tun
+        self.sockets = sockets
+    }
+
+    deinit { buffer.deallocate() }
+
+    func setPrivateKey(_ key: [UInt8]) {
+        let isZero = key.allSatisfy { $0 == 0 }
+        guard key != identity?.privateKey, !(isZero && identity == nil) else { return }
+        identity = isZero ? nil : LocalIdentity(privateKey: key)
+        // A peer with our own public key cannot exist (wireguard-go removes it); the others need the new DH.
+        if let own = identity?.publicKey, let id = peerIDs[own] { removePeer(id) }
+        for id in peers.ids {
+            peers[id]!.remote = RemoteIdentity(publicKey: peers[id]!.remote.publicKey, local: identity)
+            expireSessions(id)
+        }
+    }
+
+    func peerID(publicKey: [UInt8]) -> UInt32? { peerIDs[publicKey] }
+
+    func addPeer(publicKey: [UInt8]) -> UInt32? {
+        guard peers.count < Self.maxPeers else { return nil }
+        let id = peers.insert(Peer(remote: RemoteIdentity(publicKey: publicKey, local: identity)))
+        peerIDs[publicKey] = id
+        return id
+    }
+
+    func removePeer(_ id: UInt32) {
+        guard let peer = peers.remove(id) else { return }
+        for index in peer.indices { indexTable[index] = nil }
+        peerIDs[peer.remote.publicKey] = nil
+        allowedIPs.removeAll(peer: id)
+    }
+
+    func removeAllPeers() {
+        for id in peers.ids { removePeer(id) }
+    }
+
+    /// Forgets every session and handshake of a peer (its keys changed): the next packet starts a handshake.
+    func expireSessions(_ id: UInt32) {
+        guard var peer = peers[id] else { return }
+        for index in peer.indices { indexTable[index] = nil }
+        peer.initiation = nil
+        peer.previous = nil
+        peer.current = nil
+        peer.next = nil
+        peers[id] = peer
+    }
+
+    /// A random local index not in use.
+    func freshIndex(for id: UInt32) -> UInt32 {
+        while true {
+            let index = UInt32.random(in: 1...UInt32.max)
+            if indexTable[index] == nil {
+                indexTable[index] = id
+                return index
+            }
+        }
+    }
+
+    func send(_ message: UnsafeRawBufferPointer, to endpoint: Endpoint) -> Bool {
+        sockets.send(message, to: endpoint)
+    }
+
+    func send(_ message: [UInt8], to endpoint: Endpoint) -> Bool {
+        message.withUnsafeBytes { sockets.send($0, to: endpoint) }
+    }
+
+    func armed(_ deadline: UInt64) {
+        if deadline != 0, nextTimerDeadline == 0 || deadline < nextTimerDeadline { nextTimerDeadline = deadline }
+    }
+}

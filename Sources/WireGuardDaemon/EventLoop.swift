@@ -1,0 +1,73 @@
+import Glibc
+
+nonisolated(unsafe) private var stopSignal: Int32 = 0
+
+/// One thread, one poll(2): the TUN, the UDP sockets, the UAPI socket and the peer timers.
+public struct EventLoop {
+    /// Packets handled per source and wakeup, so one busy source cannot starve the others.
+    private static let batch = 64
+
+    private let device: Device
+    private var uapi: UAPIServer
+
+    /// Creates the TUN device, binds UDP and serves the UAPI socket: everything that can fail at start.
+    public init(interface: String) throws(DaemonError) {
+        let tun = try TUN(name: interface)
+        var sockets = UDPSockets()
+        let code = sockets.bind(port: 0)
+        guard code == 0 else { throw .system("cannot bind UDP", code) }
+        device = Device(interfaceName: interface, tun: tun, sockets: sockets)
+        uapi = try UAPIServer(interface: interface)
+    }
+
+    /// Runs until the interface is deleted or a SIGTERM/SIGINT; the UAPI socket is removed on the way out.
+    public mutating func run() -> DaemonError? {
+        for s in [SIGTERM, SIGINT, SIGHUP] { signal(s) { stopSignal = $0 } }
+        signal(SIGPIPE, SIG_IGN)
+        defer { uapi.remove() }
+        var fds = [pollfd]()
+        var nextMTUCheck: UInt64 = 0
+        while stopSignal == 0 {
+            var now = Clock.now()
+            if device.nextTimerDeadline != 0, now >= device.nextTimerDeadline { _ = device.runTimers(now: now) }
+            if now >= nextMTUCheck {
+                device.mtu = device.tun.mtu ?? device.mtu
+                nextMTUCheck = now + Clock.second
+            }
+            let wait = device.nextTimerDeadline == 0 ? Clock.second : min(Clock.second, device.nextTimerDeadline - min(now, device.nextTimerDeadline))
+            fds.removeAll(keepingCapacity: true)
+            for fd in [device.tun.fd, device.sockets.fd4, device.sockets.fd6, uapi.listenFD] + uapi.connections.keys where fd >= 0 {
+                fds.append(pollfd(fd: fd, events: Int16(POLLIN), revents: 0))
+            }
+            guard poll(&fds, nfds_t(fds.count), Int32(wait / 1_000_000) + 1) >= 0 || errno == EINTR else {
+                return .system("poll", errno)
+            }
+            now = Clock.now()
+            for p in fds where p.revents != 0 {
+                switch p.fd {
+                case device.tun.fd:
+                    do throws(DaemonError) { try readTUN(now: now) } catch { return error }
+                case device.sockets.fd4, device.sockets.fd6: readUDP(p.fd, now: now)
+                case uapi.listenFD: uapi.accept()
+                default: uapi.serve(p.fd, device: device, now: now)
+                }
+            }
+        }
+        return nil
+    }
+
+    private func readTUN(now: UInt64) throws(DaemonError) {
+        let room = UnsafeMutableRawBufferPointer(rebasing: device.buffer[Layout.Transport.headerSize..<65_536])
+        for _ in 0..<Self.batch {
+            guard let n = try device.tun.read(into: room) else { return }
+            device.routeFromTUN(length: n, now: now)
+        }
+    }
+
+    private func readUDP(_ fd: Int32, now: UInt64) {
+        for _ in 0..<Self.batch {
+            guard let (count, source) = UDPSockets.receive(fd, into: device.buffer) else { return }
+            device.receiveDatagram(count: count, from: source, now: now)
+        }
+    }
+}

@@ -1,0 +1,38 @@
+import Testing
+@testable import WireGuardDaemon
+
+@Suite struct AllowedIPsTests {
+    func ip(_ s: String) -> IPAddress { IPAddress(s)! }
+
+    @Test func longestPrefixWins() {
+        var t = AllowedIPs()
+        t.insert(.init("10.0.0.0/8")!, peer: 1)
+        t.insert(.init("10.1.0.0/16")!, peer: 2)
+        t.insert(.init("10.1.2.3/32")!, peer: 3)
+        t.insert(.init("0.0.0.0/0")!, peer: 4)
+        t.insert(.init("fd00::/8")!, peer: 5)
+        t.insert(.init("fd00:1::/32")!, peer: 6)
+        #expect(t.lookup(ip("10.1.2.3")) == 3)
+        #expect(t.lookup(ip("10.1.2.4")) == 2)
+        #expect(t.lookup(ip("10.2.0.1")) == 1)
+        #expect(t.lookup(ip("192.0.2.1")) == 4)
+        #expect(t.lookup(ip("fd00:1::5")) == 6)
+        #expect(t.lookup(ip("fd01::5")) == 5)
+        #expect(t.lookup(ip("2001:db8::1")) == nil)
+        t.remove(.init("10.1.0.0/16")!, peer: 1) // not its prefix: stays
+        #expect(t.lookup(ip("10.1.2.4")) == 2)
+        t.removeAll(peer: 2)
+        #expect(t.lookup(ip("10.1.2.4")) == 1)
+    }
+
+    @Test func prefixesAreMaskedAndValidated() {
+        #expect(AllowedIPs.Prefix("10.1.2.3/24")?.description == "10.1.2.0/24")
+        #expect(AllowedIPs.Prefix("fd00:1:ffff:3::1/33")?.description == "fd00:1:8000::/33")
+        #expect(AllowedIPs.Prefix("::/0")?.description == "::/0")
+        #expect(AllowedIPs.Prefix("fd00::1/128")?.description == "fd00::1/128")
+        #expect(AllowedIPs.Prefix("fd00::1:2/100")?.description == "fd00::/100")
+        for bad in ["10.0.0.0", "10.0.0.0/33", "fd00::/129", "10.0.0/8", "x/1", "10.0.0.0/-1", "10.0.0.0/+8"] {
+            #expect(AllowedIPs.Prefix(bad) == nil, "\(bad)")
+        }
+    }
+}

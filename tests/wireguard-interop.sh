@@ -1,0 +1,222 @@
+#!/usr/bin/env bash
+# wg-ice-wireguard (issue 16) against wireguard-go in two network namespaces joined by a veth pair:
+#   1. ours brought up by stock wg-quick (WG_QUICK_USERSPACE_IMPLEMENTATION) initiates, wireguard-go responds;
+#   2. ours started bare and configured with `wg setconf` responds to wireguard-go's initiation;
+# each time ping over IPv4 and IPv6 inside the tunnel, `wg show` handshake times and byte counters checked
+# against the other side's, and the daemon must exit when its interface is deleted. Then the UAPI error
+# replies (errno values) are compared with wireguard-go's for the same bad requests.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+[ "$(id -u)" = 0 ] || { echo "tests/wireguard-interop.sh: run as root (network namespaces)" >&2; exit 1; }
+daemon="${WG_ICE_WIREGUARD:-$(swift build --show-bin-path)/wg-ice-wireguard}"
+[ -x "$daemon" ] || { echo "tests/wireguard-interop.sh: $daemon not built (swift build)" >&2; exit 1; }
+id=$(( $$ % 100000 ))
+ns_ours="wdo$id" ns_go="wdg$id" work=$(mktemp -d)
+cleanup() {
+  for ns in "$ns_ours" "$ns_go"; do
+    for link in $(ip -n "$ns" -o link show 2>/dev/null | awk -F': ' '$2 ~ /^wd/ {print $2}'); do
+      ip -n "$ns" link del "$link" 2>/dev/null || true
+    done
+    ip netns del "$ns" 2>/dev/null || true
+  done
+  rm -rf "$work"
+}
+trap cleanup EXIT
+fail() { echo "tests/wireguard-interop.sh: FAILED: $*" >&2; exit 1; }
+in_ours() { ip netns exec "$ns_ours" "$@"; }
+in_go() { ip netns exec "$ns_go" "$@"; }
+umask 077
+
+ip netns add "$ns_ours"
+ip netns add "$ns_go"
+ip link add "wdv$id" netns "$ns_ours" type veth peer name "wdw$id" netns "$ns_go"
+ip -n "$ns_ours" addr add 10.201.0.1/24 dev "wdv$id"
+ip -n "$ns_go" addr add 10.201.0.2/24 dev "wdw$id"
+ip -n "$ns_ours" addr add fd20:1::1/64 dev "wdv$id" nodad
+ip -n "$ns_go" addr add fd20:1::2/64 dev "wdw$id" nodad
+for ns in "$ns_ours" "$ns_go"; do ip -n "$ns" link set lo up; done
+ip -n "$ns_ours" link set "wdv$id" up
+ip -n "$ns_go" link set "wdw$id" up
+key_ours=$(wg genkey) key_go=$(wg genkey)
+pub_ours=$(echo "$key_ours" | wg pubkey) pub_go=$(echo "$key_go" | wg pubkey)
+
+# wireguard-go with the tunnel addresses .2; `endpoint` given or not decides who can initiate.
+start_go() { # iface [endpoint]
+  in_go wireguard-go "$1" >/dev/null 2>&1
+  in_go wg set "$1" private-key <(echo "$key_go") listen-port 51821 \
+    peer "$pub_ours" allowed-ips 10.202.0.1/32,fd20:2::1/128 ${2:+endpoint "$2"}
+  ip -n "$ns_go" addr add 10.202.0.2/24 dev "$1"
+  ip -n "$ns_go" addr add fd20:2::2/64 dev "$1" nodad
+  ip -n "$ns_go" link set "$1" up
+}
+
+# The two sides' view of one session must agree: both saw a handshake, and what one sent the other received.
+check_show() { # ours go
+  local hs_ours hs_go
+  hs_ours=$(in_ours wg show "$1" latest-handshakes | awk '{print $2}')
+  hs_go=$(in_go wg show "$2" latest-handshakes | awk '{print $2}')
+  [ "${hs_ours:-0}" -gt 0 ] && [ "${hs_go:-0}" -gt 0 ] || fail "latest handshake: ours ${hs_ours:-none}, wireguard-go ${hs_go:-none}"
+  [ $(( hs_ours - hs_go )) -le 2 ] && [ $(( hs_go - hs_ours )) -le 2 ] || fail "handshake times differ: $hs_ours vs $hs_go"
+  local rx_ours tx_ours rx_go tx_go
+  for _ in $(seq 20); do
+    read -r _ rx_ours tx_ours < <(in_ours wg show "$1" transfer)
+    read -r _ rx_go tx_go < <(in_go wg show "$2" transfer)
+    [ "$rx_ours" = "$tx_go" ] && [ "$tx_ours" = "$rx_go" ] && break
+    sleep 0.2
+  done
+  [ "$rx_ours" = "$tx_go" ] && [ "$tx_ours" = "$rx_go" ] || fail "transfer: ours rx $rx_ours tx $tx_ours, wireguard-go rx $rx_go tx $tx_go"
+  [ "$rx_ours" -gt 0 ] || fail "no bytes counted"
+}
+
+ping_both() { # from-namespace v4 v6
+  ip netns exec "$1" ping -c 3 -i 0.2 -W 2 -q "$2" >/dev/null || fail "ping $2 from $1: $(in_ours wg show; in_go wg show)"
+  ip netns exec "$1" ping -c 3 -i 0.2 -W 2 -q "$3" >/dev/null || fail "ping $3 from $1: $(in_ours wg show; in_go wg show)"
+}
+
+wait_gone() { # iface pid
+  for _ in $(seq 50); do kill -0 "$2" 2>/dev/null || break; sleep 0.1; done
+  kill -0 "$2" 2>/dev/null && fail "wg-ice-wireguard for $1 still runs after its interface was deleted"
+  [ ! -e "/var/run/wireguard/$1.sock" ] || fail "/var/run/wireguard/$1.sock left behind"
+}
+
+echo "== ours initiates (wg-quick up), wireguard-go responds"
+ours="wdo$id" go="wdg$id"
+start_go "$go"
+cat >"$work/$ours.conf" <<CONF
+[Interface]
+PrivateKey = $key_ours
+ListenPort = 51820
+Address = 10.202.0.1/24, fd20:2::1/64
+
+[Peer]
+PublicKey = $pub_go
+AllowedIPs = 10.202.0.2/32, fd20:2::2/128
+Endpoint = 10.201.0.2:51821
+CONF
+WG_QUICK_USERSPACE_IMPLEMENTATION="$daemon" in_ours wg-quick up "$work/$ours.conf" 2>"$work/wg-quick.err" \
+  || fail "wg-quick up: $(cat "$work/wg-quick.err")"
+pid=$(pgrep -f -x "$daemon --foreground $ours") || fail "no daemon process for $ours"
+ping_both "$ns_ours" 10.202.0.2 fd20:2::2
+check_show "$ours" "$go"
+in_ours wg showconf "$ours" | grep -qx "Endpoint = 10.201.0.2:51821" || fail "showconf: $(in_ours wg showconf "$ours")"
+[ "$(in_ours wg show "$ours" allowed-ips | cut -f2)" = "10.202.0.2/32 fd20:2::2/128" ] \
+  || fail "allowed ips: $(in_ours wg show "$ours" allowed-ips)"
+WG_QUICK_USERSPACE_IMPLEMENTATION="$daemon" in_ours wg-quick down "$work/$ours.conf" 2>/dev/null || fail "wg-quick down"
+wait_gone "$ours" "$pid"
+ip -n "$ns_go" link del "$go"
+# wireguard-go exits a moment after its link goes: until then it holds the port the next one wants.
+for _ in $(seq 50); do [ -e "/var/run/wireguard/$go.sock" ] || break; sleep 0.1; done
+
+echo "== wireguard-go initiates, ours (wg setconf) responds"
+ours="wdp$id" go="wdh$id"
+in_ours "$daemon" "$ours" || fail "$daemon $ours exited $?"
+pid=$(pgrep -f -x "$daemon --foreground $ours") || fail "no daemon process for $ours"
+printf '[Interface]\nPrivateKey = %s\nListenPort = 51820\n\n[Peer]\nPublicKey = %s\nAllowedIPs = 10.202.0.2/32, fd20:2::2/128\n' \
+  "$key_ours" "$pub_go" >"$work/setconf.conf"
+in_ours wg setconf "$ours" "$work/setconf.conf"
+ip -n "$ns_ours" addr add 10.202.0.1/24 dev "$ours"
+ip -n "$ns_ours" addr add fd20:2::1/64 dev "$ours" nodad
+ip -n "$ns_ours" link set "$ours" up
+start_go "$go" 10.201.0.1:51820
+ping_both "$ns_go" 10.202.0.1 fd20:2::1
+check_show "$ours" "$go"
+# Our endpoint for the peer was learnt from its packets (roaming), none was configured.
+[ "$(in_ours wg show "$ours" endpoints | awk '{print $2}')" = 10.201.0.2:51821 ] || fail "endpoint not learnt"
+# The peer roams (a new source port): the next authenticated packet moves our endpoint.
+in_go wg set "$go" listen-port 51822
+in_go ping -c 2 -i 0.2 -W 2 -q 10.202.0.1 >/dev/null || fail "ping after the peer roamed"
+[ "$(in_ours wg show "$ours" endpoints | awk '{print $2}')" = 10.201.0.2:51822 ] || fail "endpoint did not follow the roaming peer"
+# wg syncconf: adds a peer, then removes it again, leaving the session alone.
+third=$(wg genkey | wg pubkey)
+cp "$work/setconf.conf" "$work/sync.conf"
+printf '\n[Peer]\nPublicKey = %s\nAllowedIPs = 10.97.0.0/16\nPersistentKeepalive = 25\n' "$third" >>"$work/sync.conf"
+in_ours wg syncconf "$ours" "$work/sync.conf"
+[ "$(in_ours wg show "$ours" peers | sort)" = "$(printf '%s\n%s\n' "$pub_go" "$third" | sort)" ] || fail "syncconf did not add the peer"
+[ "$(in_ours wg show "$ours" persistent-keepalive | grep "$third" | cut -f2)" = 25 ] || fail "syncconf: persistent keepalive"
+in_ours wg syncconf "$ours" "$work/setconf.conf"
+[ "$(in_ours wg show "$ours" peers)" = "$pub_go" ] || fail "syncconf did not remove the peer"
+in_go ping -c 1 -W 2 -q 10.202.0.1 >/dev/null || fail "ping after syncconf"
+# A peer whose allowed IPs do not cover the source is filtered: wireguard-go sends from .2, we now allow only .3.
+in_ours wg set "$ours" peer "$pub_go" allowed-ips 10.202.0.3/32
+# (The kernel counts what the daemon writes into the TUN as the interface's received packets.)
+before=$(in_ours cat "/sys/class/net/$ours/statistics/rx_packets")
+in_go ping -c 3 -i 0.2 -W 1 -q 10.202.0.1 >/dev/null 2>&1 && fail "a packet from outside the allowed IPs was answered"
+after=$(in_ours cat "/sys/class/net/$ours/statistics/rx_packets")
+[ "$after" = "$before" ] || fail "$(( after - before )) packets from outside the allowed IPs were delivered"
+
+echo "== cookie replies under a flood of initiations"
+# Initiations with a valid mac1 (so they cost the daemon a DH each) but nothing behind it: a few are ignored
+# silently; a flood puts the daemon under load, and then it answers with cookie replies instead of doing DH.
+in_go python3 - "$(echo "$pub_ours" | base64 -d | od -An -tx1 | tr -d ' \n')" 10.201.0.1 51820 <<'PY' >"$work/flood" || fail "flood: $(cat "$work/flood")"
+import hashlib, os, socket, sys, time
+mac1_key = hashlib.blake2s(b"mac1----" + bytes.fromhex(sys.argv[1])).digest()
+target = (sys.argv[2], int(sys.argv[3]))
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.setblocking(False)
+def initiation():
+    m = b"\x01\x00\x00\x00" + bytes([1, 2, 3, 4]) + os.urandom(108)
+    return m + hashlib.blake2s(m, key=mac1_key, digest_size=16).digest() + bytes(16)
+def replies():
+    n = 0
+    while True:
+        try:
+            d = s.recv(2048)
+        except BlockingIOError:
+            return n
+        if len(d) != 64 or d[0] != 3 or d[4:8] != bytes([1, 2, 3, 4]):
+            sys.exit("unexpected reply %r" % d[:8])
+        n += 1
+for _ in range(20):
+    s.sendto(initiation(), target)
+    time.sleep(0.01)
+time.sleep(0.3)
+quiet = replies()
+# About 4000 a second, in bursts the daemon's socket buffer holds.
+flood = 0
+for _ in range(300):
+    for _ in range(20):
+        s.sendto(initiation(), target)
+    flood += replies()
+    time.sleep(0.005)
+time.sleep(0.5)
+flood += replies()
+print(quiet, flood)
+PY
+read -r quiet flood <"$work/flood"
+[ "$quiet" = 0 ] || fail "$quiet cookie replies without load"
+[ "$flood" -gt 100 ] || fail "only $flood cookie replies to a flood of 6000 initiations"
+echo "  cookie replies: $flood to 6000 flooded initiations"
+
+echo "== UAPI errors as wireguard-go answers them"
+uapi() { # iface request
+  python3 - "/var/run/wireguard/$1.sock" "$2" <<'PY'
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.connect(sys.argv[1])
+s.sendall(sys.argv[2].encode().decode('unicode_escape').encode())
+s.settimeout(3)
+out = b''
+while not out.endswith(b'\n\n'):
+    chunk = s.recv(65536)
+    if not chunk:
+        break
+    out += chunk
+print([l for l in out.decode().split('\n') if l.startswith('errno=')][-1:])
+PY
+}
+for request in 'get=1\n\n' 'get=1\nx' 'set=1\nbogus=1\n\n' 'set=1\nnoequals\n\n' 'set=1\nprivate_key=zz\n\n' \
+  'set=1\nlisten_port=70000\n\n' 'set=1\nfwmark=x\n\n' "set=1\npublic_key=$(echo "$pub_go" | base64 -d | od -An -tx1 | tr -d ' \n')\nlisten_port=1\n\n" \
+  'set=1\npublic_key=00\n\n' 'set=1\nreplace_peers=false\n\n'; do
+  want=$(uapi "$go" "$request") got=$(uapi "$ours" "$request")
+  [ "$got" = "$want" ] || fail "UAPI '$request': ours $got, wireguard-go $want"
+  [ -z "${VERBOSE:-}" ] || echo "  $request -> $got"
+done
+# A listen_port another socket holds: EADDRINUSE, as from wireguard-go.
+in_ours python3 -c 'import socket,time; s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM); s.bind(("",51999)); time.sleep(3)' &
+sleep 0.5
+got=$(uapi "$ours" 'set=1\nlisten_port=51999\n\n')
+[ "$got" = "['errno=-98']" ] || fail "listen_port in use: $got"
+wait
+ip -n "$ns_ours" link del "$ours"
+wait_gone "$ours" "$pid"
+echo "tests/wireguard-interop.sh: passed"
