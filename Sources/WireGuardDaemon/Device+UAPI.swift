@@ -1,3 +1,4 @@
+import Keys
 import Glibc
 
 /// The cross-platform configuration protocol (wireguard.com/xplatform), with wireguard-go's grammar and errnos:
@@ -5,13 +6,13 @@ import Glibc
 extension Device {
     func uapiGet() -> String {
         var out = ""
-        if let identity { out += "private_key=\(hexString(identity.privateKey))\n" }
+        if let identity { out += "private_key=\(Key(bytes: identity.privateKey)!.hex)\n" }
         if sockets.port != 0 { out += "listen_port=\(sockets.port)\n" }
         if fwmark != 0 { out += "fwmark=\(fwmark)\n" }
         for id in peers.ids {
             let peer = peers[id]!
-            out += "public_key=\(hexString(peer.remote.publicKey))\n"
-            out += "preshared_key=\(hexString(peer.presharedKey))\n"
+            out += "public_key=\(Key(bytes: peer.remote.publicKey)!.hex)\n"
+            out += "preshared_key=\(Key(bytes: peer.presharedKey)!.hex)\n"
             out += "protocol_version=1\n"
             if let endpoint = peer.endpoint { out += "endpoint=\(endpoint.description)\n" }
             out += "last_handshake_time_sec=\(peer.lastHandshake / Clock.second)\n"
@@ -31,7 +32,7 @@ extension Device {
             let key = line[..<eq], value = String(line[line.index(after: eq)...])
             if key == "public_key" {
                 session.finishPeer(self, now: now)
-                guard let publicKey = parseKey(value) else { return EINVAL }
+                guard let publicKey = Key(hex: value)?.bytes else { return EINVAL }
                 if publicKey == identity?.publicKey {
                     session.peer = .dummy
                 } else if let id = peerID(publicKey: publicKey) {
@@ -53,7 +54,7 @@ extension Device {
     private func setDevice(_ key: String, _ value: String) -> Int32 {
         switch key {
         case "private_key":
-            guard let k = parseKey(value) else { return EINVAL }
+            guard let k = Key(hex: value)?.bytes else { return EINVAL }
             setPrivateKey(k)
         case "listen_port":
             guard let port = UInt16(value) else { return EINVAL }
@@ -99,7 +100,7 @@ private struct SetSession {
             if let id { device.removePeer(id) }
             peer = .dummy
         case "preshared_key":
-            guard let k = parseKey(value) else { return EINVAL }
+            guard let k = Key(hex: value)?.bytes else { return EINVAL }
             if let id { device.peers[id]!.presharedKey = k }
         case "endpoint":
             guard let endpoint = Endpoint(value) else { return EINVAL }
@@ -133,33 +134,4 @@ private struct SetSession {
         if keepaliveTurnedOn { device.sendKeepalive(id, now: now) }
         device.sendStaged(id, now: now)
     }
-}
-
-func parseKey(_ text: String) -> [UInt8]? {
-    let digits = Array(text.utf8)
-    guard digits.count == 64 else { return nil }
-    var out = [UInt8]()
-    out.reserveCapacity(32)
-    for i in stride(from: 0, to: 64, by: 2) {
-        guard let high = hexValue(digits[i]), let low = hexValue(digits[i + 1]) else { return nil }
-        out.append(high << 4 | low)
-    }
-    return out
-}
-
-private func hexValue(_ c: UInt8) -> UInt8? {
-    switch c {
-    case UInt8(ascii: "0")...UInt8(ascii: "9"): c - UInt8(ascii: "0")
-    case UInt8(ascii: "a")...UInt8(ascii: "f"): c - UInt8(ascii: "a") + 10
-    case UInt8(ascii: "A")...UInt8(ascii: "F"): c - UInt8(ascii: "A") + 10
-    default: nil
-    }
-}
-
-func hexString(_ bytes: [UInt8]) -> String {
-    let digits = Array("0123456789abcdef".utf8)
-    var out = [UInt8]()
-    out.reserveCapacity(bytes.count * 2)
-    for b in bytes { out += [digits[Int(b >> 4)], digits[Int(b & 15)]] }
-    return String(decoding: out, as: UTF8.self)
 }
