@@ -1,3 +1,4 @@
+import Blocking
 import Foundation
 import Logging
 import NIOCore
@@ -10,6 +11,9 @@ public struct SignalServer: Sendable {
     public let config: ServerConfig
     public let logger: Logger
 
+    /// malloc arenas: two NIO threads and the cooperative pool allocate; more arenas only keep more free memory.
+    static let mallocArenas: Int32 = 2
+
     public init(config: ServerConfig, logger: Logger) {
         self.config = config
         self.logger = logger
@@ -19,6 +23,7 @@ public struct SignalServer: Sendable {
     /// `onBound` gets each listener's URL with its actual port once it accepts connections.
     public func run(onBound: @escaping @Sendable (String) -> Void) async throws {
         try config.validate()
+        HeapTrim.limitArenas(Self.mallocArenas)
         let switchboard = Switchboard(config: config)
         let tls: TLSConfiguration? = try config.tlsCertificate.map { cert in
             TLSConfiguration.makeServerConfiguration(
@@ -46,11 +51,14 @@ public struct SignalServer: Sendable {
         try await group.run()
     }
 
-    /// Frees held envelopes as they expire, and on graceful shutdown ends every session (listeners would
-    /// otherwise wait for long-lived WebSocket and gRPC streams to finish by themselves).
+    /// Frees held envelopes as they expire, hands memory of closed sessions back (`HeapTrim`), and on graceful
+    /// shutdown ends every session (listeners would otherwise wait for long-lived WebSocket and gRPC streams to
+    /// finish by themselves).
     private struct Janitor: Service {
         let switchboard: Switchboard
         let holdTTL: Duration
+        /// How soon after a burst of closes their memory is returned, at most.
+        static let trimCheck = Duration.seconds(2)
 
         func run() async throws {
             await withGracefulShutdownHandler {
@@ -59,8 +67,13 @@ public struct SignalServer: Sendable {
                     // `holdTTL` from now: never sleeping longer than that, the janitor misses no expiry. At
                     // least 20 ms apart, so that a stream of holds does not wake it for each envelope.
                     let next = await switchboard.purgeExpired()
+                    if await switchboard.trimDue() {
+                        // A pass over the whole heap: not on the cooperative pool, where sessions run.
+                        await Blocking.run { HeapTrim.trim() }
+                    }
                     let now = ContinuousClock.now
-                    let wake = max(min(next ?? now + holdTTL, now + holdTTL), now + .milliseconds(20))
+                    let latest = now + min(holdTTL, Self.trimCheck)
+                    let wake = max(min(next ?? latest, latest), now + .milliseconds(20))
                     try? await cancelWhenGracefulShutdown { try await Task.sleep(until: wake, clock: .continuous) }
                 }
             } onGracefulShutdown: {

@@ -1,0 +1,44 @@
+import Glibc
+
+/// Hands memory freed by closed sessions back to the system. glibc keeps freed chunks in its arenas (one per
+/// thread that allocated, up to 8 per core) and returns only what sits at the top of an arena's heap: after
+/// 5,000 sessions closed, 307 MiB stayed resident. `malloc_trim(0)` walks every arena and releases the free
+/// pages inside it. It costs a pass over the heap, so the Switchboard asks for it once enough sessions closed
+/// (`TrimPolicy`), not per close. malloc.h is not in Swift's Glibc module, hence the lookup by name.
+enum HeapTrim {
+    private typealias Trim = @convention(c) (Int) -> Int32
+    private typealias Option = @convention(c) (Int32, Int32) -> Int32
+    private static let M_ARENA_MAX: Int32 = -8
+
+    /// At most `arenas` malloc arenas: every NIO and cooperative-pool thread would otherwise get its own, each
+    /// keeping its own free memory.
+    static func limitArenas(_ arenas: Int32) {
+        guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "mallopt") else { return }
+        _ = unsafeBitCast(symbol, to: Option.self)(M_ARENA_MAX, arenas)
+    }
+
+    /// Releases free memory of every arena; returns whether any was released.
+    @discardableResult
+    static func trim() -> Bool {
+        guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "malloc_trim") else { return false }
+        return unsafeBitCast(symbol, to: Trim.self)(0) == 1
+    }
+}
+
+/// When to trim: after `threshold` sessions closed since the last trim. Below that the freed memory is soon
+/// reused by new sessions and a trim would only cost a heap walk.
+struct TrimPolicy {
+    let threshold: Int
+    private(set) var closedSinceTrim = 0
+
+    init(threshold: Int) { self.threshold = threshold }
+
+    mutating func closed() { closedSinceTrim += 1 }
+
+    /// Whether a trim is due; if so, counting starts again.
+    mutating func takeDue() -> Bool {
+        guard closedSinceTrim >= threshold else { return false }
+        closedSinceTrim = 0
+        return true
+    }
+}
