@@ -6,8 +6,8 @@
 # WebSocket idle sessions come from a light raw client spread over SOURCES loopback addresses (127.0.0.2…);
 # gRPC idle sessions are full clients (an HTTP/2 connection each, about 100 KB of client memory), hence
 # GRPC_IDLE is smaller by default.
-# Needs root or a hard descriptor limit above 2 x IDLE (client and server run here), and for 100,000 the
-# sysctls in wg-ice-signal(8) "SCALE".
+# Needs a hard descriptor limit above IDLE + CLIENTS + 1000 (or CAP_SYS_RESOURCE to raise it), and for 100,000
+# the sysctls in wg-ice-signal(8), SCALE.
 # Usage: bench/signal.sh [IDLE] [RATE] [SECONDS] [CLIENTS] [GRPC_IDLE] [SOURCES]
 #        (defaults 100000 1000 10 50 5000 8); SERVER=path runs another wg-ice-signal build (e.g. an older one);
 #        TRANSPORTS="ws" or "grpc" runs one only.
@@ -18,7 +18,15 @@ swift build -c release --product wg-ice-signal >/dev/null
 swift build -c release --product signal-bench >/dev/null
 bin=$(swift build -c release --show-bin-path)
 server_bin=${SERVER:-$bin/wg-ice-signal}
-ulimit -n $((idle * 2 + 10000)) 2>/dev/null || { echo "cannot raise the descriptor limit to $((idle * 2 + 10000)): run as root" >&2; exit 1; }
+# The server and the bench each need a descriptor per session, plus room for the legitimate clients.
+need=$((idle + clients + 1000))
+if [ "$(ulimit -Hn)" != unlimited ] && [ "$(ulimit -Hn)" -lt $need ]; then
+  ulimit -Hn $need 2>/dev/null || {
+    echo "hard descriptor limit $(ulimit -Hn) < $need and not raisable here (needs CAP_SYS_RESOURCE): at most $(($(ulimit -Hn) - clients - 1000)) idle sessions" >&2
+    exit 1
+  }
+fi
+ulimit -n $need
 echo "machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.1f GiB", $2/1048576}' /proc/meminfo), $(uname -r)"
 out=$(mktemp)
 server=

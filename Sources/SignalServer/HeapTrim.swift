@@ -25,19 +25,22 @@ enum HeapTrim {
     }
 }
 
-/// When to trim: after `threshold` sessions closed since the last trim. Below that the freed memory is soon
-/// reused by new sessions and a trim would only cost a heap walk.
+/// When to trim: after `threshold` sessions closed since the last trim, or once closes stop (a check finds none
+/// since the one before) after any. Under steady churn the freed memory is soon reused by new sessions and a
+/// trim would only cost a heap walk; after a burst, what is left of it must not stay.
 struct TrimPolicy {
     let threshold: Int
     private(set) var closedSinceTrim = 0
+    private var closedAtLastCheck = 0
 
     init(threshold: Int) { self.threshold = threshold }
 
     mutating func closed() { closedSinceTrim += 1 }
 
-    /// Whether a trim is due; if so, counting starts again.
+    /// Whether a trim is due (asked periodically); if so, counting starts again.
     mutating func takeDue() -> Bool {
-        guard closedSinceTrim >= threshold else { return false }
+        defer { closedAtLastCheck = closedSinceTrim }
+        guard closedSinceTrim >= threshold || (closedSinceTrim > 0 && closedSinceTrim == closedAtLastCheck) else { return false }
         closedSinceTrim = 0
         return true
     }

@@ -55,10 +55,10 @@ final class IdleSessions: Sendable {
         pending.subtract(1, ordering: .relaxed)
     }
 
-    /// Closes every session and waits until all sockets are closed.
+    /// Closes every session at once (as when a server's clients all go away) and waits until all are closed.
     func closeAll() async {
-        let all = channels.withLock { c in defer { c = [] }; return c }
-        for channel in all { try? await channel.close() }
+        let closing = channels.withLock { c in defer { c = [] }; return c }.map { $0.close() }
+        for future in closing { try? await future.get() }
     }
 
     func shutdown() async throws { try await group.shutdownGracefully() }
