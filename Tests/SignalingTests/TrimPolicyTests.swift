@@ -5,15 +5,16 @@ import Testing
 @Suite struct TrimPolicyTests {
     @Test func trimsAfterThresholdClosesAndOnceClosesStop() {
         var policy = TrimPolicy(threshold: 1000)
-        #expect(!policy.takeDue())  // nothing closed: no trim, ever
+        var checks: [Bool] = []
+        checks.append(policy.takeDue())  // nothing closed: no trim
         for _ in 0..<999 { policy.closed() }
-        #expect(!policy.takeDue())  // still closing (999 since the check before)
+        checks.append(policy.takeDue())  // 999 since the check before: still closing
         policy.closed()
-        #expect(policy.takeDue())   // 1000 since the last trim
+        checks.append(policy.takeDue())  // 1000 since the last trim
         for _ in 0..<10 { policy.closed() }
-        #expect(!policy.takeDue())  // 10 more since the last check: the burst may go on
-        #expect(policy.takeDue())   // none since: the tail is trimmed
-        #expect(!policy.takeDue())
-        #expect(!policy.takeDue())
+        checks.append(policy.takeDue())  // 10 since the last check: the burst may go on
+        checks.append(policy.takeDue())  // none since: the tail is trimmed
+        checks.append(policy.takeDue())  // nothing left
+        #expect(checks == [false, false, true, false, true, false])
     }
 }
