@@ -11,6 +11,10 @@ struct AcceptedConnection: Sendable {
 
     struct OverAddressLimit: Error {}
 
+    /// NIO keeps each channel's receive buffer between reads, 2 KiB by default: 200 MB for 100,000 idle
+    /// sessions that read a ping a minute. This one starts small and grows only for a connection that reads more.
+    static let receiveBuffers = AdaptiveRecvByteBufferAllocator(minimum: 64, initial: 256, maximum: 65536)
+
     /// Runs on the channel's event loop, before the transport's own handlers are added.
     func setUp(_ channel: any Channel, request: FirstRequestDeadline.Request) throws {
         let source = SourceAddress.key(channel.remoteAddress)
@@ -19,6 +23,7 @@ struct AcceptedConnection: Sendable {
             throw OverAddressLimit()
         }
         channel.closeFuture.whenComplete { _ in addresses.release(source) }
+        try channel.syncOptions?.setOption(ChannelOptions.recvAllocator, value: Self.receiveBuffers)
         try channel.pipeline.syncOperations.addHandler(FirstRequestDeadline(deadline: deadline, request: request))
     }
 }

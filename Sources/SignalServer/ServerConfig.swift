@@ -52,6 +52,8 @@ public struct ServerConfig: Sendable {
     public var holdBytes = 64 << 20
     /// Frames queued towards one connection before deliveries to it count as failed.
     public var outboxCapacity = 256
+    /// Sessions closed before freed memory is handed back to the system (`HeapTrim`).
+    public var trimAfterCloses = 1000
 
     public init() {}
 
@@ -67,7 +69,7 @@ public struct ServerConfig: Sendable {
             throw ConfigError("\(path): not readable")
         }
         guard idleTimeout > .zero, maxMessageSize >= 1024, maxConnections > 0, maxConnectionsPerAddress > 0, maxUnauthenticatedPerAddress > 0,
-              holdBytes >= 0, rate > 0, burst >= 1, holdPerKey >= 0, holdKeys >= 0, outboxCapacity > 0 else {
+              holdBytes >= 0, rate > 0, burst >= 1, holdPerKey >= 0, holdKeys >= 0, outboxCapacity > 0, trimAfterCloses > 0 else {
             throw ConfigError("limits must be positive (message size at least 1024)")
         }
     }

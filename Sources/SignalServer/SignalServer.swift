@@ -1,3 +1,4 @@
+import Blocking
 import Foundation
 import Logging
 import NIOCore
@@ -46,11 +47,14 @@ public struct SignalServer: Sendable {
         try await group.run()
     }
 
-    /// Frees held envelopes as they expire, and on graceful shutdown ends every session (listeners would
-    /// otherwise wait for long-lived WebSocket and gRPC streams to finish by themselves).
+    /// Frees held envelopes as they expire, hands memory of closed sessions back (`HeapTrim`), and on graceful
+    /// shutdown ends every session (listeners would otherwise wait for long-lived WebSocket and gRPC streams to
+    /// finish by themselves).
     private struct Janitor: Service {
         let switchboard: Switchboard
         let holdTTL: Duration
+        /// How soon after a burst of closes their memory is returned, at most.
+        static let trimCheck = Duration.seconds(2)
 
         func run() async throws {
             await withGracefulShutdownHandler {
@@ -59,8 +63,13 @@ public struct SignalServer: Sendable {
                     // `holdTTL` from now: never sleeping longer than that, the janitor misses no expiry. At
                     // least 20 ms apart, so that a stream of holds does not wake it for each envelope.
                     let next = await switchboard.purgeExpired()
+                    if await switchboard.trimDue() {
+                        // A pass over the whole heap: not on the cooperative pool, where sessions run.
+                        await Blocking.run { HeapTrim.trim() }
+                    }
                     let now = ContinuousClock.now
-                    let wake = max(min(next ?? now + holdTTL, now + holdTTL), now + .milliseconds(20))
+                    let latest = now + min(holdTTL, Self.trimCheck)
+                    let wake = max(min(next ?? latest, latest), now + .milliseconds(20))
                     try? await cancelWhenGracefulShutdown { try await Task.sleep(until: wake, clock: .continuous) }
                 }
             } onGracefulShutdown: {

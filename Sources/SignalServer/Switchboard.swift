@@ -27,6 +27,7 @@ actor Switchboard {
     private var held = HeldEnvelopes()
     private var stopping = false
     private var refusals = RefusalLog()
+    private var trims: TrimPolicy
     private(set) var metrics = Metrics()
 
     struct Metrics: Sendable {
@@ -34,7 +35,10 @@ actor Switchboard {
         var closed: [String: Int] = [:]
     }
 
-    init(config: ServerConfig) { self.config = config }
+    init(config: ServerConfig) {
+        self.config = config
+        trims = TrimPolicy(threshold: config.trimAfterCloses)
+    }
 
     /// Whether to log a refusal (`RefusalLog`), and how many went unlogged before it.
     func refusalToLog() -> Int? { refusals.admit() }
@@ -106,7 +110,11 @@ actor Switchboard {
             if subscribers[key]?.isEmpty == true { subscribers[key] = nil }
         }
         metrics.closed[reason, default: 0] += 1
+        trims.closed()
     }
+
+    /// Whether enough sessions closed since the last heap trim to make another worth its cost (`HeapTrim`).
+    func trimDue() -> Bool { trims.takeDue() }
 
     /// Subscribes a connection to `key`: queues Subscribed, then whatever was held for the key, in order.
     func subscribe(_ id: UInt64, key: Key) {
