@@ -89,7 +89,7 @@ let package = Package(
         .target(name: "Signaling", dependencies: signalingDependencies + kubernetesDependencies),
         .target(name: "SignalServer", dependencies: signalServerDependencies),
         .executableTarget(name: "wg-ice-signal", dependencies: ["SignalServer", "CLISupport", argumentParser, logging]),
-        .executableTarget(name: "signal-bench", dependencies: ["Signaling", logging, .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio")], path: "Sources/signal-bench"),
+        .executableTarget(name: "signal-bench", dependencies: ["Signaling", "Keys", logging, .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio")], path: "Sources/signal-bench"),
         .testTarget(name: "SignalingTests", dependencies: ["Signaling", "SignalServer", "TestSupport", wsClient] + signalingDependencies),
         .testTarget(name: "KubernetesBackendTests", dependencies: [
             "Signaling", "TestSupport", .product(name: "AsyncHTTPClient", package: "async-http-client"),

@@ -1,3 +1,4 @@
+import Keys
 import Foundation
 import NIOCore
 import NIOPosix

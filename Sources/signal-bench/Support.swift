@@ -1,3 +1,4 @@
+import Keys
 import Foundation
 import Glibc
 import Signaling
