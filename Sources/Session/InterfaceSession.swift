@@ -166,7 +166,8 @@ public actor InterfaceSession {
         case .publishFailed(_, let reason):
             logger.warning("signaling publish failed: \(reason)")
         case .message(let envelope):
-            switch channel.open(envelope) {
+            // Only the peers this session follows reach the replay memory (docs/PROTOCOL.md §3.4).
+            switch channel.open(envelope, isPeer: { peers[$0] != nil }) {
             case .failure(let reason):
                 logger.debug("dropped signaling envelope: \(reason)")
             case .success(let message):

@@ -50,6 +50,7 @@ public enum DropReason: Error, Equatable, Sendable {
     case authentication     // MAC failed: tampered, wrong sender key, or not encrypted to us
     case keyMismatch        // inner sender/recipient differ from the envelope (e.g. reflected back to us)
     case stale              // timestamp outside ±replayWindow
+    case notAPeer           // authentic, but from a key the receiver does not follow
     case replayed           // (session, sequence) already accepted or older than the sequence window
 }
 
@@ -63,7 +64,10 @@ public struct Opener: Sendable {
         self.replay = replay
     }
 
-    public mutating func open(_ envelope: Envelope, now: Date = Date()) -> Result<ReceivedMessage, DropReason> {
+    /// `isPeer` says which senders the receiver follows; the others are dropped before the replay memory, so
+    /// that keys made for the purpose cannot evict the entries of real peers (docs/PROTOCOL.md §3.4, step 7).
+    public mutating func open(_ envelope: Envelope, now: Date = Date(),
+                              isPeer: (Key) -> Bool = { _ in true }) -> Result<ReceivedMessage, DropReason> {
         guard envelope.isWellFormed, let sender = Key(bytes: envelope.sender) else { return .failure(.malformed) }
         guard envelope.recipient == Data(key.publicKey.bytes) else { return .failure(.notForMe) }
         guard let plaintext = Box.open([UInt8](envelope.ciphertext), nonce: [UInt8](envelope.nonce), from: sender, to: key) else {
@@ -73,6 +77,7 @@ public struct Opener: Sendable {
         guard payload.sender == envelope.sender, payload.recipient == envelope.recipient else { return .failure(.keyMismatch) }
         let age = now.timeIntervalSince1970 - Double(payload.timestampMs) / 1000
         guard abs(age) <= SignalProtocol.replayWindow else { return .failure(.stale) }
+        guard isPeer(sender) else { return .failure(.notAPeer) }
         guard replay.accept(sender: sender, session: payload.sessionID, sequence: payload.sequence, now: now) else {
             return .failure(.replayed)
         }

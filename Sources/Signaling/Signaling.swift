@@ -48,8 +48,9 @@ public final class SignalingChannel: Sendable {
         try await backend.publish(envelope)
     }
 
-    /// Checks an envelope from `events`; `.failure` says why it was dropped.
-    public func open(_ envelope: Envelope, now: Date = Date()) -> Result<ReceivedMessage, DropReason> {
-        opener.withLock { $0.open(envelope, now: now) }
+    /// Checks an envelope from `events`; `.failure` says why it was dropped. `isPeer`: see `Opener.open`.
+    public func open(_ envelope: Envelope, now: Date = Date(),
+                     isPeer: (Key) -> Bool = { _ in true }) -> Result<ReceivedMessage, DropReason> {
+        opener.withLock { $0.open(envelope, now: now, isPeer: isPeer) }
     }
 }
