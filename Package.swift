@@ -102,9 +102,9 @@ let package = Package(
         .testTarget(name: "WireGuardTests", dependencies: ["WireGuard", "Addresses", "TestSupport"]),
         // Drives the WireGuard module from bench/uapi.sh and tests/kernel-netlink.sh; not a product.
         // Data paths (issue 7): kernel redirection with nftables, userspace proxy.
-        .target(name: "DataPath", dependencies: ["ICE", "WireGuard", "ConfParser", "Blocking", "CDatagramIO", logging]),
+        .target(name: "DataPath", dependencies: ["ICE", "WireGuard", "Blocking", "CDatagramIO", logging]),
         .target(name: "CDatagramIO"),
-        .testTarget(name: "DataPathTests", dependencies: ["DataPath", "ICE", "WireGuard", "ConfParser", "TestSupport", "ICETestSupport"]),
+        .testTarget(name: "DataPathTests", dependencies: ["DataPath", "ICE", "WireGuard", "TestSupport", "ICETestSupport"]),
         // One ICE agent plus its data path per process (so per namespace), driven by DataPathTests; not a product.
         .executableTarget(name: "datapath-peer", dependencies: ["DataPath", "ICE", "WireGuard", "ConfParser", "Session", logging],
                           path: "Tests/DataPathPeer"),

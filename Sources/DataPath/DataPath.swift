@@ -1,4 +1,3 @@
-import enum ConfParser.ProxyMode
 import ICE
 import WireGuard
 
@@ -10,25 +9,15 @@ public protocol DataPath: Sendable {
     func close() async
 }
 
+/// Which path carries a pair: the session's policy (`ProxyMode.dataPath(for:nftablesAvailable:)` in Session).
+public typealias PathSelection = @Sendable (SelectedPair) throws -> DataPathKind
+
 /// The two ways a selected pair carries WireGuard traffic.
 public enum DataPathKind: String, Sendable, Equatable {
     /// nftables rewrites ports in the kernel; WireGuard talks to the remote candidate directly.
     case kernelRedirect = "kernel-redirect"
     /// A loopback UDP socket relays between WireGuard and `ICEAgent.send` / the agent's receive handler.
     case userspaceProxy = "userspace-proxy"
-
-    /// Which path carries `pair`:
-    /// - `Proxy = userspace` → the proxy, always.
-    /// - a relayed or TCP pair → the proxy (the kernel cannot speak TURN or ICE-TCP framing), whatever `Proxy` says.
-    /// - a direct UDP pair with `Proxy = auto` → kernel redirection if nftables is usable, else the proxy.
-    /// - a direct UDP pair with `Proxy = nftables` → kernel redirection; without nftables that is an error,
-    ///   since the admin asked for it explicitly.
-    public static func select(pair: SelectedPair, proxy: ProxyMode, nftablesAvailable: Bool) throws -> DataPathKind {
-        guard proxy != .userspace, pair.isDirectUDP else { return .userspaceProxy }
-        if nftablesAvailable { return .kernelRedirect }
-        guard proxy == .auto else { throw DataPathError.nftablesUnavailable }
-        return .userspaceProxy
-    }
 }
 
 public enum DataPathError: Error, Equatable, CustomStringConvertible {

@@ -3,7 +3,6 @@ import Blocking
 import ICE
 import Logging
 import WireGuard
-import enum ConfParser.ProxyMode
 
 /// The data path of one peer, replaced as its agent selects pairs. The rules (docs/ARCHITECTURE.md, "Path
 /// changes"):
@@ -30,21 +29,20 @@ public actor PathSwitch {
     private let peer: Key
     private let wireGuardPort: UInt16
     private let table: NFTablesTable
-    private var proxy: ProxyMode
-    private let nftablesAvailable: Bool
+    private var select: PathSelection
     private let logger: Logger
     private let pointWireGuard: @Sendable (Endpoint) async throws -> Void
 
-    /// `pointWireGuard` sets the peer's WireGuard endpoint (an endpoint-only update).
-    public init(agent: ICEAgent, peer: Key, wireGuardPort: UInt16, table: NFTablesTable, proxy: ProxyMode,
-                nftablesAvailable: Bool, logger: Logger,
+    /// `select` says which kind of path carries a pair; `pointWireGuard` sets the peer's WireGuard endpoint
+    /// (an endpoint-only update).
+    public init(agent: ICEAgent, peer: Key, wireGuardPort: UInt16, table: NFTablesTable,
+                select: @escaping PathSelection, logger: Logger,
                 pointWireGuard: @escaping @Sendable (Endpoint) async throws -> Void) {
         self.agent = agent
         self.peer = peer
         self.wireGuardPort = wireGuardPort
         self.table = table
-        self.proxy = proxy
-        self.nftablesAvailable = nftablesAvailable
+        self.select = select
         self.logger = logger
         self.pointWireGuard = pointWireGuard
     }
@@ -55,10 +53,10 @@ public actor PathSwitch {
         try await serialized { try await $0.switchTo(pair) }
     }
 
-    /// Applies another `Proxy` setting to the current pair (a path change without a new pair).
-    public func setProxy(_ mode: ProxyMode) async throws {
+    /// Applies another selection (a `Proxy` setting) to the current pair: a path change without a new pair.
+    public func setSelection(_ select: @escaping PathSelection) async throws {
         _ = try await serialized { me in
-            me.proxy = mode
+            me.select = select
             guard let pair = me.current?.pair else { return false }
             me.current = nil
             return try await me.switchTo(pair)
@@ -78,7 +76,7 @@ public actor PathSwitch {
 
     private func switchTo(_ pair: SelectedPair) async throws -> Bool {
         guard !closed, current?.pair != pair else { return false }
-        let kind = try DataPathKind.select(pair: pair, proxy: proxy, nftablesAvailable: nftablesAvailable)
+        let kind = try select(pair)
         if let current, current.kind == .userspaceProxy, kind == .userspaceProxy {
             self.current = Current(kind: kind, pair: pair, wireGuardEndpoint: current.wireGuardEndpoint)
             logger.info("data path userspace-proxy kept: it carries the agent's new pair")

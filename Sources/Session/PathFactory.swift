@@ -26,8 +26,8 @@ struct PathFactory: Sendable {
 
     /// The path switch of one peer: WireGuard's endpoint for `peer` is set over `link`.
     func makeSwitch(agent: ICEAgent, peer: Key, link: WireGuardLink, logger: Logger) -> PathSwitch {
-        PathSwitch(agent: agent, peer: peer, wireGuardPort: wireGuardPort, table: table, proxy: proxy,
-                   nftablesAvailable: nftablesAvailable, logger: logger) { endpoint in
+        PathSwitch(agent: agent, peer: peer, wireGuardPort: wireGuardPort, table: table,
+                   select: proxy.selection(nftablesAvailable: nftablesAvailable), logger: logger) { endpoint in
             try await link.apply(.endpoint(endpoint, for: peer))
         }
     }

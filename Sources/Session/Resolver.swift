@@ -69,7 +69,7 @@ public final class Resolver: Sendable {
     /// earlier redirections of the peer are replaced. Returns nil (and changes nothing) when the pair needs the
     /// userspace proxy (relayed, TCP, or `Proxy = userspace`), which cannot outlive the process.
     public func apply(_ pair: SelectedPair, for peer: Key, logger: Logger) async throws -> DataPathKind? {
-        let kind = try DataPathKind.select(pair: pair, proxy: proxy, nftablesAvailable: NFTablesTable.isAvailable())
+        let kind = try proxy.dataPath(for: pair, nftablesAvailable: NFTablesTable.isAvailable())
         guard kind == .kernelRedirect else { return nil }
         let table = NFTablesTable(interface: interface)
         try KernelRedirect.removeAll(of: peer, in: table)

@@ -71,9 +71,10 @@ let table = NFTablesTable(interface: interface)
 
 let strays = Atomic<Int>(0)
 /// The shipped path switch; `proxy MODE` applies another Proxy setting to the current pair.
+let nftablesAvailable = NFTablesTable.isAvailable()
 let paths = PathSwitch(agent: agent, peer: peer, wireGuardPort: wireGuardPort, table: table,
-                       proxy: ProxyMode(rawValue: options["proxy"] ?? "auto") ?? .auto,
-                       nftablesAvailable: NFTablesTable.isAvailable(), logger: Logger(label: "datapath-peer")) { endpoint in
+                       select: (ProxyMode(rawValue: options["proxy"] ?? "auto") ?? .auto).selection(nftablesAvailable: nftablesAvailable),
+                       logger: Logger(label: "datapath-peer")) { endpoint in
     try wireGuard.apply(.endpoint(endpoint, for: peer))
 }
 
@@ -123,7 +124,7 @@ for await line in lines {
         case "done": try await agent.remoteGatheringDone()
         case "proxy":
             guard let mode = ProxyMode(rawValue: argument) else { throw ICEError.invalidConfiguration("bad mode \(argument)") }
-            await report { try await paths.setProxy(mode) }
+            await report { try await paths.setSelection(mode.selection(nftablesAvailable: nftablesAvailable)) }
         case "stray": emit("stray \(strays.load(ordering: .relaxed))")
         case "close":
             await paths.close()
