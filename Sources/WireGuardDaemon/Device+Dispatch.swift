@@ -8,19 +8,13 @@ extension Device {
         let type = message.le32(at: 0)
         switch (type, count) {
         case (UInt32(MessageType.initiation.rawValue), Layout.Initiation.size):
-            let sender = message.le32(at: Layout.Initiation.sender)
-            let start = Clock.now()
-            if admitHandshake(message, sender: sender, from: source, now: now) {
+            receiveHandshake(message, senderAt: Layout.Initiation.sender, from: source, now: now) {
                 receiveInitiation(message, from: source, now: now)
             }
-            load.record(start: start, cost: Clock.now() - start)
         case (UInt32(MessageType.response.rawValue), Layout.Response.size):
-            let sender = message.le32(at: Layout.Response.sender)
-            let start = Clock.now()
-            if admitHandshake(message, sender: sender, from: source, now: now) {
+            receiveHandshake(message, senderAt: Layout.Response.sender, from: source, now: now) {
                 receiveResponse(message, from: source, now: now)
             }
-            load.record(start: start, cost: Clock.now() - start)
         case (UInt32(MessageType.cookieReply.rawValue), Layout.CookieReply.size):
             receiveCookieReply(message, now: now)
         case (UInt32(MessageType.transport.rawValue), Layout.Transport.minimumSize...):
@@ -28,5 +22,14 @@ extension Device {
         default:
             return
         }
+    }
+
+    /// Admits a handshake message (mac1, mac2 under load, rate limits) before `handle` does the costly part,
+    /// and counts the time both took towards the load that decides when cookies are required.
+    private func receiveHandshake(_ message: UnsafeRawBufferPointer, senderAt offset: Int, from source: Endpoint,
+                                  now: UInt64, handle: () -> Void) {
+        let start = Clock.now()
+        if admitHandshake(message, sender: message.le32(at: offset), from: source, now: now) { handle() }
+        load.record(start: start, cost: Clock.now() - start)
     }
 }
