@@ -296,4 +296,6 @@ except ValueError: print(0)') || connected=0
   # Every UAPI device read starts with get=1; the monitor reads once a second, the watchdog once per 5 s.
   reads=$(timeout 10 strace -f -qq -e trace=write,sendto,sendmsg -s 16 -p "$pid" 2>&1 | grep -c 'get=1' || true)
   echo "device reads of the $PEERS-peer session: $reads in 10 s"
+  # HOLD=SECONDS: keep the hub and its spokes up that long for a closer look (wg-ice-hook status, strace, perf).
+  [ -z "${HOLD:-}" ] || { echo "holding for $HOLD s: hub pid $pid, namespaces $a $b"; sleep "$HOLD"; }
 fi

@@ -59,11 +59,23 @@ struct UDPSockets {
         return (n, source)
     }
 
+    /// wireguard-go's 7 MiB: the default ~200 KiB fills during one busy turn of the loop and drops a TCP
+    /// window's worth of datagrams. FORCE passes net.core.rmem_max as root; without it the plain option's cap.
+    private static func setBufferSizes(_ fd: Int32) {
+        var size: Int32 = 7 << 20
+        let length = socklen_t(MemoryLayout<Int32>.size)
+        for (force, plain) in [(SO_RCVBUFFORCE, SO_RCVBUF), (SO_SNDBUFFORCE, SO_SNDBUF)]
+        where setsockopt(fd, SOL_SOCKET, force, &size, length) != 0 {
+            setsockopt(fd, SOL_SOCKET, plain, &size, length)
+        }
+    }
+
     private static func open(_ family: Int32, port: UInt16) -> (fd: Int32, port: UInt16, error: Int32) {
         let fd = socket(family, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { return (-1, 0, errno) }
         var one: Int32 = 1
         var result: Int32
+        setBufferSizes(fd)
         if family == AF_INET6 {
             setsockopt(fd, Int32(IPPROTO_IPV6), IPV6_V6ONLY, &one, socklen_t(MemoryLayout<Int32>.size))
             var sin6 = sockaddr_in6()
