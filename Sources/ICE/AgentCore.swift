@@ -46,12 +46,23 @@ final class AgentCore: Sendable {
     /// would add a reabstraction thunk to the per-datagram path.
     final class ReceiveHandlerBox: Sendable {
         let call: ICEAgent.ReceiveHandler
-        let endOfBurst: (@Sendable () -> Void)?
-        /// Whether `endOfBurst` is queued on the loop already.
-        let burstOpen = Atomic(false)
-        init(_ call: @escaping ICEAgent.ReceiveHandler, endOfBurst: (@Sendable () -> Void)?) {
+        /// Runs the handler's `endOfBurst` once the socket's queued datagrams have all been handed over.
+        let endOfBurst: GLibLoop.Wakeup?
+        let burst: Burst
+
+        /// Whether `endOfBurst` is queued on the loop already; apart from the box, which the wakeup must not hold.
+        final class Burst: Sendable { let open = Atomic(false) }
+
+        init(_ call: @escaping ICEAgent.ReceiveHandler, endOfBurst: (@Sendable () -> Void)?, loop: GLibLoop) {
             self.call = call
-            self.endOfBurst = endOfBurst
+            let burst = Burst()
+            self.burst = burst
+            self.endOfBurst = endOfBurst.map { flush in
+                GLibLoop.Wakeup(on: loop) {
+                    burst.open.store(false, ordering: .relaxed)
+                    flush()
+                }
+            }
         }
     }
 
@@ -395,12 +406,7 @@ private func onReceive(_ agent: OpaquePointer?, _ stream: guint, _ component: gu
     let bytes = UnsafeRawBufferPointer(start: buffer, count: Int(length))
     if let handler = core.receiveHandler.withLock({ $0 }) {
         handler.call(bytes)
-        if let endOfBurst = handler.endOfBurst, !handler.burstOpen.exchange(true, ordering: .relaxed) {
-            core.loop.soon {
-                handler.burstOpen.store(false, ordering: .relaxed)
-                endOfBurst()
-            }
-        }
+        if let endOfBurst = handler.endOfBurst, !handler.burst.open.exchange(true, ordering: .relaxed) { endOfBurst.fire() }
     } else {
         core.datagrams.yield([UInt8](bytes))
     }

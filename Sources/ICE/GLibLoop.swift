@@ -69,14 +69,6 @@ public final class GLibLoop: Sendable {
         }, job, nil)
     }
 
-    /// Queues `body` to run on the loop thread at its next iteration, after the sources that are ready now
-    /// (which includes the rest of a socket's queued datagrams).
-    func soon(_ body: @escaping @Sendable () -> Void) {
-        let source = g_idle_source_new()!
-        g_source_set_priority(source, G_PRIORITY_DEFAULT)
-        attach(source, body)
-    }
-
     /// Queues `body` to run on the loop thread once `milliseconds` have passed.
     func after(milliseconds: UInt32, _ body: @escaping @Sendable () -> Void) {
         attach(g_timeout_source_new(milliseconds)!, body)
@@ -91,6 +83,42 @@ public final class GLibLoop: Sendable {
         }, job, nil)
         g_source_attach(source, context.raw)
         g_source_unref(source)
+    }
+
+    /// `body` queued to run on the loop thread at its next iteration, after the sources that are ready now
+    /// (which includes the rest of a socket's queued datagrams), as often as `fire()` is called: one GSource
+    /// made once and made ready by its ready time, so firing allocates nothing (the proxy fires once per burst
+    /// of datagrams; a new idle source each time cost three allocations). Detached when released.
+    final class Wakeup: @unchecked Sendable {
+        private let source: UnsafeMutablePointer<GSource>
+
+        init(on loop: GLibLoop, _ body: @escaping @Sendable () -> Void) {
+            source = g_source_new(Self.funcs, guint(MemoryLayout<GSource>.size))!
+            g_source_set_priority(source, G_PRIORITY_DEFAULT)
+            g_source_set_callback(source, { data in
+                Unmanaged<Job>.fromOpaque(data!).takeUnretainedValue().body()
+                return 1 // G_SOURCE_CONTINUE
+            }, Unmanaged.passRetained(Job(body)).toOpaque(), { data in Unmanaged<Job>.fromOpaque(data!).release() })
+            g_source_attach(source, loop.context.raw)
+        }
+
+        /// Thread-safe (GLib locks the context and wakes it).
+        func fire() { g_source_set_ready_time(source, 0) }
+
+        deinit {
+            g_source_destroy(source)
+            g_source_unref(source)
+        }
+
+        /// No prepare or check: GLib dispatches a source whose ready time has come; dispatch disarms it.
+        nonisolated(unsafe) private static let funcs: UnsafeMutablePointer<GSourceFuncs> = {
+            let funcs = UnsafeMutablePointer<GSourceFuncs>.allocate(capacity: 1)
+            funcs.initialize(to: GSourceFuncs(prepare: nil, check: nil, dispatch: { source, callback, data in
+                g_source_set_ready_time(source, -1)
+                return callback?(data) ?? 0
+            }, finalize: nil, closure_callback: nil, closure_marshal: nil))
+            return funcs
+        }()
     }
 
     private final class Job: Sendable {

@@ -117,7 +117,7 @@ public final class ICEAgent: Sendable {
     @discardableResult
     public func setReceiveHandler(_ handler: @escaping ReceiveHandler,
                                   endOfBurst: (@Sendable () -> Void)? = nil) -> ReceiveHandlerToken {
-        let box = AgentCore.ReceiveHandlerBox(handler, endOfBurst: endOfBurst)
+        let box = AgentCore.ReceiveHandlerBox(handler, endOfBurst: endOfBurst, loop: core.loop)
         core.receiveHandler.withLock { $0 = box }
         return ReceiveHandlerToken(id: ObjectIdentifier(box))
     }
