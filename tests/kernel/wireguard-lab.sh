@@ -108,6 +108,7 @@ in_kernel wg set kwk1 listen-port 51822
 in_kernel ping -c 2 -i 0.2 -W 3 -q 10.202.0.1 >/dev/null || fail "ping after the peer moved to port 51822"
 [ "$(in_ours wg show kwo1 endpoints | awk '{print $2}')" = 10.201.0.2:51822 ] \
   || fail "endpoint did not follow the new port: $(in_ours wg show kwo1 endpoints)"
+in_kernel sysctl -qw net.ipv4.conf.lan1.promote_secondaries=1 # else deleting .2 deletes .3 with it
 ip -n kwk addr add 10.201.0.3/24 dev lan1
 ip -n kwk addr del 10.201.0.2/24 dev lan1
 in_kernel ping -c 2 -i 0.2 -W 3 -q 10.202.0.1 >/dev/null || fail "ping after the peer moved to 10.201.0.3"
