@@ -27,30 +27,22 @@ table inet wgrekey {
 }
 NFT
   # 1. 160 pings at 10/s: the initiator's REKEY_AFTER_TIME (6 s) makes a new handshake every 6 s while the old
-  # keys still carry the traffic, so not one ping is lost. Our handshake times (nanoseconds, from the UAPI) are
-  # polled: without the time rekey the receive-side rekey (8.25 s) or REJECT_AFTER_TIME (9 s) would space them
-  # wider. (Counting them per ping would not do: under emulation the 160 pings take 16 to 30 s.)
+  # keys still carry the traffic, so not one ping is lost. Our handshake times (whole seconds) are polled: the
+  # rekeys during the ping come 6 s apart; without the time rekey the receive-side rekey (8.25 s) or
+  # REJECT_AFTER_TIME (9 s) would space them 8 s or more.
+  # (Counting them per ping would not do: under emulation the 160 pings take 16 to 30 s.)
   local hs_before out times
   hs_before=$(ip netns exec "$ns_peer" wg show "$peer_if" latest-handshakes | awk '{print $2}')
   times=$(mktemp)
-  ip netns exec "$ns_ours" python3 - "/var/run/wireguard/$ours_if.sock" <<'PY' >"$times" &
-import socket, sys, time
-last = None
-while True:
-    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    s.connect(sys.argv[1])
-    s.sendall(b"get=1\n\n")
-    reply = b""
-    while not reply.endswith(b"\n\n"):
-        reply += s.recv(65536)
-    s.close()
-    fields = dict(l.split("=", 1) for l in reply.decode().split("\n") if "=" in l)
-    t = int(fields.get("last_handshake_time_sec", 0)) * 10**9 + int(fields.get("last_handshake_time_nsec", 0))
-    if t and t != last:
-        print(t, flush=True)
-        last = t
-    time.sleep(0.1)
-PY
+  # (wg show, not the UAPI's nanoseconds through Python: Python takes 20 s to start under emulation.)
+  (
+    last=$(ip netns exec "$ns_ours" wg show "$ours_if" latest-handshakes | awk '{print $2}')
+    while :; do
+      t=$(ip netns exec "$ns_ours" wg show "$ours_if" latest-handshakes | awk '{print $2}')
+      if [ "${t:-0}" != 0 ] && [ "$t" != "$last" ]; then echo "$t" >>"$times"; last=$t; fi
+      sleep 0.1
+    done
+  ) &
   local poller=$!
   out=$(ip netns exec "$ns_ours" ping -c 160 -i 0.1 -W 2 -q "$peer_ip") || true
   kill "$poller"; wait "$poller" 2>/dev/null || true
@@ -59,14 +51,13 @@ PY
   received=$(echo "$out" | sed -n 's/.* \([0-9]*\) received.*/\1/p')
   responses=$(rekey_counter "$ns_ours" responses)
   hs_after=$(ip netns exec "$ns_peer" wg show "$peer_if" latest-handshakes | awk '{print $2}')
-  intervals=$(awk 'NR > 1 {printf "%s%.2f", sep, ($1 - prev) / 1e9; sep = " "} {prev = $1}' "$times")
+  intervals=$(awk 'NR > 1 {printf "%s%d", sep, $1 - prev; sep = " "} {prev = $1}' "$times")
   rm -f "$times"
-  echo "  rekey: $responses handshakes, $received of $sent pings answered, seconds between our handshakes: $intervals"
+  echo "  rekey: $responses handshakes, $received of $sent pings answered, seconds between the rekeys: $intervals"
   [ "$responses" -ge 2 ] || fail "only $responses handshake responses (is the daemon a debug build?)"
-  [ "$(echo "$intervals" | wc -w)" -ge 2 ] || fail "fewer than two rekeys seen: intervals '$intervals'"
+  [ "$(echo "$intervals" | wc -w)" -ge 1 ] || fail "fewer than two rekeys seen during the ping"
   for interval in $intervals; do
-    awk -v i="$interval" 'BEGIN {exit !(i >= 5.5 && i < 7.5)}' \
-      || fail "a rekey $interval s after the previous handshake (REKEY_AFTER_TIME is 6 s): $intervals"
+    [ "$interval" -ge 5 ] && [ "$interval" -le 7 ] || fail "a rekey $interval s after the previous handshake (REKEY_AFTER_TIME is 6 s): $intervals"
   done
   [ "$sent" = 160 ] && [ "$received" = "$sent" ] || fail "ping lost $(( sent - received )) of $sent across the rekeys"
   [ "$hs_after" -gt "$hs_before" ] || fail "the peer's latest handshake did not advance: $hs_before, then $hs_after"
