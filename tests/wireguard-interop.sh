@@ -4,9 +4,11 @@
 #   2. ours started bare and configured with `wg setconf` responds to wireguard-go's initiation;
 # each time ping over IPv4 and IPv6 inside the tunnel, `wg show` handshake times and byte counters checked
 # against the other side's, and the daemon must exit when its interface is deleted. Then the UAPI error
-# replies (errno values) are compared with wireguard-go's for the same bad requests.
+# replies (errno values) are compared with wireguard-go's for the same bad requests. Last, with the debug
+# build's timers shortened, two rekeys under a 10/s ping and REJECT_AFTER_TIME (tests/wireguard/rekey.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. tests/wireguard/rekey.sh
 [ "$(id -u)" = 0 ] || { echo "tests/wireguard-interop.sh: run as root (network namespaces)" >&2; exit 1; }
 daemon="${WG_ICE_WIREGUARD:-$(swift build --show-bin-path)/wg-ice-wireguard}"
 [ -x "$daemon" ] || { echo "tests/wireguard-interop.sh: $daemon not built (swift build)" >&2; exit 1; }
@@ -217,6 +219,22 @@ sleep 0.5
 got=$(uapi "$ours" 'set=1\nlisten_port=51999\n\n')
 [ "$got" = "['errno=-98']" ] || fail "listen_port in use: $got"
 wait
+ip -n "$ns_ours" link del "$ours"
+wait_gone "$ours" "$pid"
+ip -n "$ns_go" link del "$go"
+for _ in $(seq 50); do [ -e "/var/run/wireguard/$go.sock" ] || break; sleep 0.1; done
+
+echo "== rekeys and REJECT_AFTER_TIME (the debug build's timers divided by $rekey_divisor), ours initiates"
+ours="wdr$id" go="wdi$id"
+start_go "$go"
+WG_ICE_WIREGUARD_TIME_DIVISOR=$rekey_divisor in_ours "$daemon" "$ours" || fail "$daemon $ours exited $?"
+pid=$(pgrep -f -x "$daemon --foreground $ours") || fail "no daemon process for $ours"
+in_ours wg set "$ours" private-key <(echo "$key_ours") listen-port 51820 \
+  peer "$pub_go" allowed-ips 10.202.0.2/32,fd20:2::2/128 endpoint 10.201.0.2:51821
+ip -n "$ns_ours" addr add 10.202.0.1/24 dev "$ours"
+ip -n "$ns_ours" link set "$ours" up
+in_ours ping -c 1 -W 3 -q 10.202.0.2 >/dev/null || fail "no session for the rekey check"
+rekey_check "$ns_ours" "$ours" 10.202.0.1 "$ns_go" "$go" 10.202.0.2 51821
 ip -n "$ns_ours" link del "$ours"
 wait_gone "$ours" "$pid"
 echo "tests/wireguard-interop.sh: passed"

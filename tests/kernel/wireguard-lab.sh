@@ -1,0 +1,120 @@
+#!/usr/bin/env bash
+# Runs inside kvm-run's VM (a kernel with the WireGuard module), from tests/wireguard-kernel.sh: wg-ice-wireguard
+# (the debug build, its timers divided for the rekey check) in one network namespace, KERNEL WireGuard in the
+# other, joined by a veth pair:
+#   1. ours initiates (the kernel side has no endpoint for it): IPv4 and IPv6 ping, `wg show` agreeing, then
+#      two rekeys under a 10/s ping and REJECT_AFTER_TIME (tests/wireguard/rekey.sh);
+#   2. the kernel initiates to a fresh daemon that has no endpoint: ping both families, `wg show` agreeing, our
+#      endpoint learnt, then the kernel peer roams to a new port and a new address and our endpoint follows;
+# each daemon must exit when its interface is deleted. Prints "wireguard-kernel: passed"; any failure exits non-zero.
+set -euo pipefail
+daemon=$1
+cd "$(dirname "$0")/../.."
+. tests/wireguard/rekey.sh
+fail() {
+  echo "wireguard-kernel: FAILED: $*" >&2
+  for ns in kwo kwk; do echo "-- $ns"; ip netns exec $ns wg show all || true; done
+  exit 1
+}
+in_ours() { ip netns exec kwo "$@"; }
+in_kernel() { ip netns exec kwk "$@"; }
+umask 077
+# kvm-run's /dev has no TUN node until the module is loaded (and then only with devtmpfs).
+modprobe tun
+[ -e /dev/net/tun ] || { mkdir -p /dev/net; mknod /dev/net/tun c 10 200; }
+
+ip netns add kwo; ip netns add kwk
+ip -n kwo link set lo up; ip -n kwk link set lo up
+ip -n kwo link add lan0 type veth peer name lan1 netns kwk
+ip -n kwo addr add 10.201.0.1/24 dev lan0; ip -n kwk addr add 10.201.0.2/24 dev lan1
+ip -n kwo addr add fd20:1::1/64 dev lan0 nodad; ip -n kwk addr add fd20:1::2/64 dev lan1 nodad
+ip -n kwo link set lan0 up; ip -n kwk link set lan1 up
+key_ours=$(wg genkey) key_kernel=$(wg genkey)
+pub_ours=$(echo "$key_ours" | wg pubkey) pub_kernel=$(echo "$key_kernel" | wg pubkey)
+
+tunnel_addresses() { # ns iface host
+  ip -n "$1" addr add "10.202.0.$3/24" dev "$2"
+  ip -n "$1" addr add "fd20:2::$3/64" dev "$2" nodad
+  ip -n "$1" link set "$2" up
+}
+
+start_kernel() { # iface [endpoint]
+  in_kernel ip link add "$1" type wireguard
+  in_kernel wg set "$1" private-key <(echo "$key_kernel") listen-port 51821 \
+    peer "$pub_ours" allowed-ips 10.202.0.1/32,fd20:2::1/128 ${2:+endpoint "$2"}
+  tunnel_addresses kwk "$1" 2
+}
+
+start_ours() { # iface [endpoint]; sets pid
+  WG_ICE_WIREGUARD_TIME_DIVISOR=$rekey_divisor in_ours "$daemon" "$1" || fail "$daemon $1 exited $?"
+  in_ours wg set "$1" private-key <(echo "$key_ours") listen-port 51820 \
+    peer "$pub_kernel" allowed-ips 10.202.0.2/32,fd20:2::2/128 ${2:+endpoint "$2"}
+  tunnel_addresses kwo "$1" 1
+  pid=$(pgrep -f -x "$daemon --foreground $1") || fail "no daemon process for $1"
+}
+
+# Both sides saw the same handshake (1 s resolution), and what one sent the other received.
+check_show() { # ours kernel
+  local hs_ours hs_kernel rx_ours tx_ours rx_kernel tx_kernel
+  hs_ours=$(in_ours wg show "$1" latest-handshakes | awk '{print $2}')
+  hs_kernel=$(in_kernel wg show "$2" latest-handshakes | awk '{print $2}')
+  [ "${hs_ours:-0}" -gt 0 ] && [ "${hs_kernel:-0}" -gt 0 ] || fail "latest handshake: ours ${hs_ours:-none}, kernel ${hs_kernel:-none}"
+  [ $(( hs_ours - hs_kernel )) -le 2 ] && [ $(( hs_kernel - hs_ours )) -le 2 ] || fail "handshake times differ: $hs_ours vs $hs_kernel"
+  for _ in $(seq 30); do
+    read -r _ rx_ours tx_ours < <(in_ours wg show "$1" transfer)
+    read -r _ rx_kernel tx_kernel < <(in_kernel wg show "$2" transfer)
+    [ "$rx_ours" = "$tx_kernel" ] && [ "$tx_ours" = "$rx_kernel" ] && break
+    sleep 0.2
+  done
+  [ "$rx_ours" = "$tx_kernel" ] && [ "$tx_ours" = "$rx_kernel" ] \
+    || fail "transfer: ours rx $rx_ours tx $tx_ours, kernel rx $rx_kernel tx $tx_kernel"
+  [ "$rx_ours" -gt 0 ] || fail "no bytes counted"
+  echo "  wg show: handshake $hs_ours / $hs_kernel, ours rx $rx_ours tx $tx_ours = kernel tx $tx_kernel rx $rx_kernel"
+}
+
+ping_both() { # from-namespace v4 v6
+  ip netns exec "$1" ping -c 3 -i 0.2 -W 3 -q "$2" >/dev/null || fail "ping $2 from $1"
+  ip netns exec "$1" ping -c 3 -i 0.2 -W 3 -q "$3" >/dev/null || fail "ping $3 from $1"
+}
+
+delete_and_wait_gone() { # iface pid
+  in_ours ip link del "$1"
+  for _ in $(seq 100); do kill -0 "$2" 2>/dev/null || break; sleep 0.1; done
+  kill -0 "$2" 2>/dev/null && fail "wg-ice-wireguard for $1 still runs 10 s after its interface was deleted"
+  [ ! -e "/var/run/wireguard/$1.sock" ] || fail "/var/run/wireguard/$1.sock left behind"
+}
+
+echo "== ours initiates, kernel WireGuard responds"
+start_kernel kwk0
+start_ours kwo0 10.201.0.2:51821
+[ "$(in_kernel ip -d link show kwk0 | grep -c wireguard)" -ge 1 ] || fail "kwk0 is not a kernel WireGuard link"
+ping_both kwo 10.202.0.2 fd20:2::2
+check_show kwo0 kwk0
+# (After this the byte counters differ by design: the kernel's packets with expired keys were dropped.)
+rekey_check kwo kwo0 10.202.0.1 kwk kwk0 10.202.0.2 51821
+delete_and_wait_gone kwo0 "$pid"
+in_kernel ip link del kwk0
+
+echo "== kernel WireGuard initiates, ours responds"
+start_ours kwo1
+start_kernel kwk1 10.201.0.1:51820
+ping_both kwk 10.202.0.1 fd20:2::1
+check_show kwo1 kwk1
+[ "$(in_ours wg show kwo1 endpoints | awk '{print $2}')" = 10.201.0.2:51821 ] \
+  || fail "endpoint not learnt: $(in_ours wg show kwo1 endpoints)"
+# The kernel peer roams: a new source port, then a new source address (the old one goes, so the kernel's
+# cached source address must change); the next authenticated packet moves our endpoint each time.
+in_kernel wg set kwk1 listen-port 51822
+in_kernel ping -c 2 -i 0.2 -W 3 -q 10.202.0.1 >/dev/null || fail "ping after the peer moved to port 51822"
+[ "$(in_ours wg show kwo1 endpoints | awk '{print $2}')" = 10.201.0.2:51822 ] \
+  || fail "endpoint did not follow the new port: $(in_ours wg show kwo1 endpoints)"
+in_kernel sysctl -qw net.ipv4.conf.lan1.promote_secondaries=1 # else deleting .2 deletes .3 with it
+ip -n kwk addr add 10.201.0.3/24 dev lan1
+ip -n kwk addr del 10.201.0.2/24 dev lan1
+in_kernel ping -c 2 -i 0.2 -W 3 -q 10.202.0.1 >/dev/null || fail "ping after the peer moved to 10.201.0.3"
+[ "$(in_ours wg show kwo1 endpoints | awk '{print $2}')" = 10.201.0.3:51822 ] \
+  || fail "endpoint did not follow the new address: $(in_ours wg show kwo1 endpoints)"
+ping_both kwo 10.202.0.2 fd20:2::2
+check_show kwo1 kwk1
+delete_and_wait_gone kwo1 "$pid"
+echo "wireguard-kernel: passed"
