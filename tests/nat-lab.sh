@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # End-to-end NAT lab (scripts/lab): every scenario with WebSocket and with gRPC signaling, real wg-ice-signal,
-# coturn, nftables NAT routers, wireguard-go and stock wg-quick. Per case: a ping through the tunnel within a
+# coturn, nftables NAT routers, wireguard-go (WG_ICE_USERSPACE=wg-ice-wireguard: the project's own, see
+# scripts/lab) and stock wg-quick. Per case: a ping through the tunnel within a
 # deadline, the pair and data path `wg-ice-hook status --json` reports, the scenario's own event, and that
 # `wg-ice-hook down` / `wg-quick down` leave no nftables table, socket, pidfile or session process behind.
 # Deadlines are functional timeouts, not performance assertions. Exits non-zero if any case fails.
@@ -8,6 +9,8 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 [ "$(id -u)" = 0 ] || { echo "tests/nat-lab.sh: run as root" >&2; exit 1; }
 swift build --product wg-ice-hook >/dev/null && swift build --product wg-ice-signal >/dev/null || exit 1
+if [ "${WG_ICE_USERSPACE:-}" = wg-ice-wireguard ]; then swift build --product wg-ice-wireguard >/dev/null || exit 1; fi
+userspace="${WG_ICE_USERSPACE:-wireguard-go}"
 
 name="${NATLAB_NAME:-nl$$}"  # NATLAB_NAME: a lab name of your own (development, several labs on one machine)
 lab() { local c="$1"; shift; scripts/lab "$c" --name "$name" "$@"; }
@@ -72,9 +75,17 @@ nothing_left() {
     ! pgrep -f "wg-ice-hook up $i " >/dev/null
 }
 
+# The site's interface is served by the chosen userspace WireGuard (the process in its namespace).
+runs_userspace() {
+  local pid exes=""
+  for pid in $(ip netns pids "$name-$1"); do exes+="$(readlink "/proc/$pid/exe") "; done
+  [[ " $exes" == *"/$(basename "$userspace") "* ]]
+}
+
 teardown_check() {
   local pa pb
   pa="$(session_pid a)"; pb="$(session_pid b)"
+  for s in a b; do check "site $s: WireGuard is $userspace" runs_userspace "$s"; done
   check "site a: wg-ice-hook down exits 0" lab exec a sh -c 'wg-ice-hook down "$IFACE"'
   check "site a: nothing left after wg-ice-hook down" nothing_left a "$pa"
   check "site b: wg-quick down (PreDown = wg-ice-hook down) exits 0" lab exec b sh -c 'wg-quick down "$CONF" 2>/dev/null'
@@ -507,7 +518,7 @@ done
 # TURN over TLS: with one signaling transport (the relay does not depend on it).
 run_case "TURN over TLS only at a" tls-only ws case_tls_only
 run_case "TURN over TLS, wrong CA" tls-only ws case_tls_wrong_ca --no-wg
-echo "== nat-lab: ${#passed[@]} passed, ${#failed[@]} failed in $((SECONDS - total)) s"
+echo "== nat-lab ($userspace): ${#passed[@]} passed, ${#failed[@]} failed in $((SECONDS - total)) s"
 for c in "${passed[@]}"; do echo "   pass: $c"; done
 for c in "${failed[@]}"; do echo "   FAIL: $c"; done
 [ ${#failed[@]} -eq 0 ]

@@ -110,8 +110,9 @@ final class Lab: @unchecked Sendable {
         started = []
     }
 
-    /// Runs a command in a side's namespace with wg-quick set up for wireguard-go and wg-ice-hook on PATH.
-    /// Output goes to a file: wireguard-go and the session outlive the command and must not hold its pipes.
+    /// Runs a command in a side's namespace with wg-quick set up for wireguard-go (or the `userspaceWireGuard()`
+    /// chosen) and wg-ice-hook on PATH. Output goes to a file: WireGuard and the session outlive the command
+    /// and must not hold its pipes.
     @discardableResult
     func exec(_ side: Side, _ command: String) async throws -> (status: Int32, output: String) {
         try await offPool { try self.execBlocking(side, command) }
@@ -122,7 +123,7 @@ final class Lab: @unchecked Sendable {
         let hookDirectory = URL(fileURLWithPath: builtProduct("wg-ice-hook")).deletingLastPathComponent().path
         let result = try run(["ip", "netns", "exec", side.ns.name, "sh", "-c", "\(command) >\(log) 2>&1"], environment: [
             "PATH": "\(hookDirectory):/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-            "WG_QUICK_USERSPACE_IMPLEMENTATION": "wireguard-go",
+            "WG_QUICK_USERSPACE_IMPLEMENTATION": userspaceWireGuard(),
             "WG_I_PREFER_BUGGY_USERSPACE_TO_POLISHED_KMOD": "1",
         ])
         return (result.status, (try? String(contentsOfFile: log, encoding: .utf8)) ?? "")

@@ -21,6 +21,13 @@ import TestSupport
         try await start(lab.a, log: "a1.log")
         try await start(lab.b, log: "b1.log")
         #expect(try await eventually(seconds: 30) { try await lab.exec(lab.a, ping).status == 0 }, "tunnel never came up")
+        // The first ping can pass before B's session has its own path (WireGuard answers the initiation from
+        // where it came; wg-ice-wireguard does so within milliseconds): A's bye would then meet B's session mid-way,
+        // and B's next bye or credentials would differ from the scenario. Both sessions ready first.
+        func ready(_ log: String) -> Bool {
+            ((try? String(contentsOf: lab.directory.appendingPathComponent(log), encoding: .utf8)) ?? "").contains("ICE ready")
+        }
+        #expect(try await eventually(seconds: 30) { ready("a1.log") && ready("b1.log") }, "a session never got ready")
 
         // A first, then B: B's bye to A finds no subscriber and is held for A's next session.
         for side in [lab.a, lab.b] {

@@ -23,15 +23,15 @@ public final class NetNS: Sendable {
         try run(["ip", "netns", "exec", name] + argv, input: input, environment: environment)
     }
 
-    /// Creates a wireguard-go interface in this namespace and waits for its UAPI socket.
-    /// The name is unique because `/var/run/wireguard` is shared by all namespaces.
+    /// Creates a wireguard-go interface (or the `userspaceWireGuard()` chosen) in this namespace and waits for
+    /// its UAPI socket. The name is unique because `/var/run/wireguard` is shared by all namespaces.
     public func addWireGuardGo(prefix: String = "wgt") throws -> String {
         let ifname = "\(prefix)\(uniqueSuffix())".prefix(15)
         // Foreground, not waited for: the daemonising form leaves a grandchild holding a descriptor that
         // Foundation's Process watches, so waiting for `wireguard-go IFACE` to return can hang forever.
         let daemon = Process()
         daemon.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        daemon.arguments = ["PATH=/usr/bin:/bin:/usr/sbin:/sbin", "ip", "netns", "exec", name, "wireguard-go", "-f", String(ifname)]
+        daemon.arguments = ["PATH=/usr/bin:/bin:/usr/sbin:/sbin", "ip", "netns", "exec", name, userspaceWireGuard(), "-f", String(ifname)]
         daemon.standardInput = FileHandle.nullDevice
         daemon.standardOutput = FileHandle.nullDevice
         daemon.standardError = FileHandle.nullDevice
@@ -40,7 +40,7 @@ public final class NetNS: Sendable {
         // The file appears at bind(), a moment before listen(): wait until it accepts a connection.
         for _ in 0..<250 where !acceptsConnections(socket) { usleep(20_000) }
         guard acceptsConnections(socket) else {
-            throw CommandError(argv: ["wireguard-go", String(ifname)],
+            throw CommandError(argv: [userspaceWireGuard(), String(ifname)],
                                result: CommandResult(status: -1, stdout: "", stderr: "no listening UAPI socket at \(socket)"))
         }
         return String(ifname)
