@@ -476,7 +476,8 @@ passed=() failed=()
 run_case() {  # run_case LABEL SCENARIO SIGNALING FUNCTION [LAB-UP-OPTIONS...]
   local label="$1" scenario="$2" signaling="$3" fn="$4" start=$SECONDS
   shift 4
-  # NATLAB_ONLY=REGEX runs only the cases whose function matches (development; CI runs all).
+  # NATLAB_ONLY=REGEX runs only the cases whose FUNCTION/SIGNALING matches (development, and CI's second run on
+  # wg-ice-wireguard).
   [ -z "${NATLAB_ONLY:-}" ] || [[ "$fn/$signaling" =~ $NATLAB_ONLY ]] || return 0
   echo "== $label ($signaling)"
   case_failed=0
