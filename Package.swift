@@ -143,7 +143,7 @@ package.targets += [
     .systemLibrary(name: "CBlake2", pkgConfig: "libb2", providers: [.apt(["libb2-dev"])]),
     // TUNSETIFF/SIOCSIFMTU: ifreq is a union.
     .target(name: "CTun"),
-    .target(name: "WireGuardDaemon", dependencies: ["Keys", "CSodium", "CBlake2", "CTun"]),
+    .target(name: "WireGuardDaemon", dependencies: ["Keys", "CSodium", "CBlake2", "CTun", "CPrivileges"]),
     .executableTarget(name: "wg-ice-wireguard", dependencies: ["WireGuardDaemon"]),
     .testTarget(name: "WireGuardDaemonTests", dependencies: ["WireGuardDaemon"]),
 ]

@@ -31,7 +31,14 @@ if !foreground {
 }
 var loop: EventLoop
 do throws(DaemonError) {
+    // Looked up while NSS is still readable; used once the TUN and the sockets are open.
+    var account: PrivilegeDrop.Account?
+    if geteuid() == 0 { account = try PrivilegeDrop.Account.fromEnvironment() }
     loop = try EventLoop(interface: interface)
+    if let account, !account.isRoot {
+        try PrivilegeDrop.drop(to: account)
+        if let note = account.note { printError("wg-ice-wireguard: \(interface): \(note)") }
+    }
 } catch {
     fail(error.description)
 }
