@@ -76,6 +76,8 @@ ping_both() { # from-namespace v4 v6
 wait_gone() { # iface pid
   for _ in $(seq 50); do kill -0 "$2" 2>/dev/null || break; sleep 0.1; done
   kill -0 "$2" 2>/dev/null && fail "wg-ice-wireguard for $1 still runs after its interface was deleted"
+  # Dropped to an unprivileged account, it cannot remove its socket: wg treats the refused socket as stale.
+  ! wg show interfaces | grep -qw "$1" || fail "wg show lists the deleted $1"
   [ ! -e "/var/run/wireguard/$1.sock" ] || fail "/var/run/wireguard/$1.sock left behind"
 }
 
