@@ -51,6 +51,7 @@ for bin in /usr/bin/wg-ice-hook /usr/bin/wg-ice-signal /usr/bin/wg-ice-resolve; 
   ! ldd "$bin" | grep -E 'libswift|libFoundation|lib_Foundation|libdispatch' || fail "$bin links the Swift runtime dynamically"
 done
 # wg-ice-wireguard has wireguard-go's command line (no --version): a usage error is exit 2.
+[ -x /usr/bin/wg-ice-wireguard ] || fail "the wg-ice package has no /usr/bin/wg-ice-wireguard"
 ! ldd /usr/bin/wg-ice-wireguard | grep -E 'libswift|libFoundation|lib_Foundation|libdispatch' \
   || fail "wg-ice-wireguard links the Swift runtime dynamically"
 /usr/bin/wg-ice-wireguard >/dev/null 2>&1 && rc=0 || rc=$?
