@@ -5,8 +5,9 @@
 # and CAP_NET_ADMIN, nothing inheritable or ambient, no_new_privs), and what it kept them for must still work:
 # `wg set listen-port` below 1024 (a re-bind) and `wg set fwmark` (SO_MARK, seen through a policy route only
 # marked packets take, again after a re-bind), with a ping through the tunnel after each; and it still exits
-# when `wg-quick down` deletes the interface. Last, the status check is shown able to fail: a daemon told to
-# stay root (WG_ICE_WIREGUARD_USER=root) must be rejected by it.
+# when `wg-quick down` deletes the interface. An account that does not exist is a usage error (exit 2). Last,
+# the status check is shown able to fail: a daemon told to stay root (WG_ICE_WIREGUARD_USER=root) must be
+# rejected by it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [ "$(id -u)" = 0 ] || { echo "tests/wireguard-privileges.sh: run as root (network namespaces)" >&2; exit 1; }
@@ -120,6 +121,12 @@ for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
 # Unprivileged, it cannot remove its socket from /var/run/wireguard: wg treats the refused socket as stale.
 ! wg show interfaces | grep -qw "$ours" || fail "wg show lists the deleted $ours"
 [ ! -e "/var/run/wireguard/$ours.sock" ] || fail "/var/run/wireguard/$ours.sock left behind after wg show"
+
+echo "== an account that does not exist"
+WG_ICE_WIREGUARD_USER="nosuch$id" in_ours "$daemon" "wpr$id" 2>"$work/err" && rc=0 || rc=$?
+[ "$rc" = 2 ] && grep -q "WG_ICE_WIREGUARD_USER=nosuch$id: no such account" "$work/err" \
+  || fail "WG_ICE_WIREGUARD_USER=nosuch$id: exit $rc, $(cat "$work/err")"
+! ip -n "$ns_ours" link show "wpr$id" >/dev/null 2>&1 || fail "wpr$id created for an account that does not exist"
 
 echo "== the check fails for a daemon that keeps root"
 WG_ICE_WIREGUARD_USER=root in_ours "$daemon" "wpr$id" || fail "$daemon wpr$id exited $?"

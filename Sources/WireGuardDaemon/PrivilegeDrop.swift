@@ -55,7 +55,7 @@ public enum PrivilegeDrop {
     /// refuses unless the process has one thread: threads started later inherit the dropped state.
     public static func drop(to account: Account) throws(DaemonError) {
         let threads = countThreads()
-        guard threads == 1 else { throw .usage("cannot drop privileges: the process has \(threads) threads, not 1") }
+        guard threads == 1 else { throw .privileges("cannot drop privileges: the process has \(threads) threads, not 1") }
         let lastCap = readLastCap()
         // Bounding set first: dropping from it needs CAP_SETPCAP, which goes with root.
         for cap in 0...lastCap where kept & (1 << UInt64(cap)) == 0 {
@@ -75,7 +75,7 @@ public enum PrivilegeDrop {
         guard getuid() == account.uid, geteuid() == account.uid, getgid() == account.gid, getegid() == account.gid,
               permitted == kept, effective == kept, inheritable == 0,
               wgice_prctl(PR_GET_NO_NEW_PRIVS, 0, 0) == 1, setuid(0) != 0, setgid(0) != 0 else {
-            throw .usage("privilege drop to \(account.name) did not take effect")
+            throw .privileges("privilege drop to \(account.name) did not take effect")
         }
     }
 
@@ -99,6 +99,6 @@ public enum PrivilegeDrop {
     }
 
     private static func check(_ rc: Int32, _ what: String) throws(DaemonError) {
-        guard rc == 0 else { throw .system("cannot drop privileges: \(what)", errno) }
+        guard rc == 0 else { throw .privileges("cannot drop privileges: \(what): \(String(cString: strerror(errno)))") }
     }
 }
