@@ -215,7 +215,8 @@ for request in 'get=1\n\n' 'get=1\nx' 'set=1\nbogus=1\n\n' 'set=1\nnoequals\n\n'
 done
 # A listen_port another socket holds: EADDRINUSE, as from wireguard-go.
 in_ours python3 -c 'import socket,time; s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM); s.bind(("",51999)); time.sleep(3)' &
-sleep 0.5
+# Until it holds the port (python starts slowly on a loaded machine, and then the daemon would get the port).
+for _ in $(seq 50); do in_ours ss -Huln | grep -q ':51999 ' && break; sleep 0.1; done
 got=$(uapi "$ours" 'set=1\nlisten_port=51999\n\n')
 [ "$got" = "['errno=-98']" ] || fail "listen_port in use: $got"
 wait
