@@ -15,6 +15,8 @@ DOCDIR ?= $(PREFIX)/share/doc/wg-ice
 SWIFT ?= swift
 SWIFT_BUILD_FLAGS ?= -c release --static-swift-stdlib
 PROGRAMS := wg-ice-hook wg-ice-signal wg-ice-resolve
+# Programs without completions: wg-ice-wireguard has wireguard-go's command line (one interface name).
+DAEMONS := wg-ice-wireguard
 MANPAGES := $(wildcard man/*.[1-8])
 UNITS := $(wildcard systemd/*.service)
 OUT := out
@@ -23,10 +25,10 @@ ACCOUNT := wg-ice
 all: $(OUT)/bin.stamp completions
 
 $(OUT)/bin.stamp: Package.swift $(shell find Sources -type f)
-	for p in $(PROGRAMS); do $(SWIFT) build $(SWIFT_BUILD_FLAGS) --product $$p || exit 1; done
+	for p in $(PROGRAMS) $(DAEMONS); do $(SWIFT) build $(SWIFT_BUILD_FLAGS) --product $$p || exit 1; done
 	mkdir -p $(OUT)/bin
 	bin=$$($(SWIFT) build $(SWIFT_BUILD_FLAGS) --show-bin-path) && \
-		for p in $(PROGRAMS); do install -m 0755 "$$bin/$$p" $(OUT)/bin/$$p; done
+		for p in $(PROGRAMS) $(DAEMONS); do install -m 0755 "$$bin/$$p" $(OUT)/bin/$$p; done
 	touch $@
 
 completions: $(OUT)/bin.stamp
@@ -40,7 +42,7 @@ completions: $(OUT)/bin.stamp
 install: all
 	install -d "$(DESTDIR)$(BINDIR)" "$(DESTDIR)$(MANDIR)/man5" "$(DESTDIR)$(MANDIR)/man8" \
 		"$(DESTDIR)$(BASHCOMPDIR)" "$(DESTDIR)$(ZSHCOMPDIR)" "$(DESTDIR)$(FISHCOMPDIR)" "$(DESTDIR)$(DOCDIR)/examples"
-	for p in $(PROGRAMS); do install -m 0755 $(OUT)/bin/$$p "$(DESTDIR)$(BINDIR)/$$p"; done
+	for p in $(PROGRAMS) $(DAEMONS); do install -m 0755 $(OUT)/bin/$$p "$(DESTDIR)$(BINDIR)/$$p"; done
 	for m in $(MANPAGES); do install -m 0644 $$m "$(DESTDIR)$(MANDIR)/man$${m##*.}/"; done
 	for p in $(PROGRAMS); do \
 		install -m 0644 $(OUT)/completions/bash/$$p "$(DESTDIR)$(BASHCOMPDIR)/$$p" && \
@@ -53,8 +55,9 @@ install: all
 	[ -z "$(UNITS)" ] || { install -d "$(DESTDIR)$(SYSTEMDUNITDIR)" && install -m 0644 $(UNITS) "$(DESTDIR)$(SYSTEMDUNITDIR)/"; }
 	$(MAKE) --no-print-directory account
 
-# The dedicated account sessions drop to (wg-ice.conf(5) User): no other process runs as it, so none can
-# signal a session. Created on this system only: a DESTDIR is a staging tree, whose package creates it.
+# The dedicated account sessions and wg-ice-wireguard drop to (wg-ice.conf(5) User, wg-ice-wireguard(8)):
+# no other service runs as it, so none can signal them. Created on this system only: a DESTDIR is a staging
+# tree, whose package creates it.
 account:
 	@if [ -n "$(DESTDIR)" ] || getent passwd $(ACCOUNT) >/dev/null; then :; \
 	elif [ "$$(id -u)" = 0 ]; then \
@@ -65,6 +68,7 @@ account:
 uninstall:
 	for p in $(PROGRAMS); do rm -f "$(DESTDIR)$(BINDIR)/$$p" "$(DESTDIR)$(BASHCOMPDIR)/$$p" \
 		"$(DESTDIR)$(ZSHCOMPDIR)/_$$p" "$(DESTDIR)$(FISHCOMPDIR)/$$p.fish"; done
+	for p in $(DAEMONS); do rm -f "$(DESTDIR)$(BINDIR)/$$p"; done
 	for m in $(MANPAGES); do rm -f "$(DESTDIR)$(MANDIR)/man$${m##*.}/$${m##*/}"; done
 	for u in $(UNITS); do rm -f "$(DESTDIR)$(SYSTEMDUNITDIR)/$${u##*/}"; done
 	rm -rf "$(DESTDIR)$(DOCDIR)/examples"

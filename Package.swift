@@ -145,7 +145,7 @@ package.targets += [
     .target(name: "CTun"),
     // Optimized in debug builds too: unoptimized generics heap-allocate (coroutine frames, boxes) on every
     // packet, so the test that the data path allocates nothing must see the code as it ships.
-    .target(name: "WireGuardDaemon", dependencies: ["Keys", "CSodium", "CBlake2", "CTun"],
+    .target(name: "WireGuardDaemon", dependencies: ["Keys", "CSodium", "CBlake2", "CTun", "CPrivileges"],
             swiftSettings: [.unsafeFlags(["-O"], .when(configuration: .debug))]),
     .executableTarget(name: "wg-ice-wireguard", dependencies: ["WireGuardDaemon"]),
     .target(name: "CMallocCount", path: "Tests/CMallocCount"),

@@ -78,6 +78,8 @@ ping_both() { # from-namespace v4 v6
 wait_gone() { # iface pid
   for _ in $(seq 50); do kill -0 "$2" 2>/dev/null || break; sleep 0.1; done
   kill -0 "$2" 2>/dev/null && fail "wg-ice-wireguard for $1 still runs after its interface was deleted"
+  # Dropped to an unprivileged account, it cannot remove its socket: wg treats the refused socket as stale.
+  ! wg show interfaces | grep -qw "$1" || fail "wg show lists the deleted $1"
   [ ! -e "/var/run/wireguard/$1.sock" ] || fail "/var/run/wireguard/$1.sock left behind"
 }
 
@@ -215,7 +217,8 @@ for request in 'get=1\n\n' 'get=1\nx' 'set=1\nbogus=1\n\n' 'set=1\nnoequals\n\n'
 done
 # A listen_port another socket holds: EADDRINUSE, as from wireguard-go.
 in_ours python3 -c 'import socket,time; s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM); s.bind(("",51999)); time.sleep(3)' &
-sleep 0.5
+# Until it holds the port (python starts slowly on a loaded machine, and then the daemon would get the port).
+for _ in $(seq 50); do in_ours ss -Huln | grep -q ':51999 ' && break; sleep 0.1; done
 got=$(uapi "$ours" 'set=1\nlisten_port=51999\n\n')
 [ "$got" = "['errno=-98']" ] || fail "listen_port in use: $got"
 wait

@@ -3,11 +3,13 @@ import Glibc
 public enum DaemonError: Error, CustomStringConvertible {
     case system(String, Int32)
     case usage(String)
+    /// The privilege drop failed or did not fully take effect.
+    case privileges(String)
 
     public var description: String {
         switch self {
         case .system(let what, let code): "\(what): \(String(cString: strerror(code)))"
-        case .usage(let text): text
+        case .usage(let text), .privileges(let text): text
         }
     }
 }

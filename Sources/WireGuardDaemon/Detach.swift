@@ -22,7 +22,8 @@ public enum Detach {
         defer { posix_spawnattr_destroy(&attributes) }
         // POSIX_SPAWN_SETSID (glibc 2.26), which Swift does not import.
         posix_spawnattr_setflags(&attributes, 0x80)
-        let executable = "/proc/self/exe"
+        // The resolved path, not /proc/self/exe: that would name the process `exe` for ps, pgrep and ss.
+        let executable = Self.ownPath() ?? "/proc/self/exe"
         let arguments = [CommandLine.arguments[0], "--foreground", interface]
         let environment = ProcessInfoLite.environment + ["\(readyVariable)=\(pipeFDs[1])"]
         var pid: pid_t = 0
@@ -38,6 +39,12 @@ public enum Detach {
         var status: Int32 = 0
         waitpid(pid, &status, 0)
         return .failed("the daemon exited before \(interface) was ready (run with --foreground to see why)")
+    }
+
+    private static func ownPath() -> String? {
+        var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+        let n = readlink("/proc/self/exe", &buffer, buffer.count - 1)
+        return n > 0 ? String(cString: buffer) : nil
     }
 
     /// Tells a waiting parent that the interface and its UAPI socket are ready.

@@ -17,11 +17,18 @@ func printError(_ text: String) {
     _ = bytes.withUnsafeBytes { write(2, $0.baseAddress, $0.count) }
 }
 
-func fail(_ message: String) -> Never {
+func fail(_ message: String, status: Int32 = 1) -> Never {
     printError("wg-ice-wireguard: \(message)")
-    exit(1)
+    exit(status)
 }
 
+// Looked up before detaching, so that a bad WG_ICE_WIREGUARD_USER is reported to whoever started us, and while
+// NSS is readable; the drop comes once the TUN and the sockets are open.
+var account: PrivilegeDrop.Account?
+if geteuid() == 0 {
+    do throws(DaemonError) { account = try PrivilegeDrop.Account.fromEnvironment() } catch { fail(error.description, status: 2) }
+    if let note = account?.note, !foreground { printError("wg-ice-wireguard: \(interface): \(note)") }
+}
 if !foreground {
     // Like wireguard-go: the child does the work, the parent returns once the interface and its UAPI socket exist.
     switch Detach.spawnChild(interface: interface) {
@@ -32,6 +39,10 @@ if !foreground {
 var loop: EventLoop
 do throws(DaemonError) {
     loop = try EventLoop(interface: interface)
+    if let account, !account.isRoot {
+        try PrivilegeDrop.drop(to: account)
+        if let note = account.note { printError("wg-ice-wireguard: \(interface): \(note)") }
+    }
 } catch {
     fail(error.description)
 }
