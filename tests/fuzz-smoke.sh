@@ -4,5 +4,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/fuzz-confparser 20000
-scripts/fuzz-wireguard packets 10000
-scripts/fuzz-wireguard uapi 20000
+scripts/fuzz-wireguard packets 50000
+scripts/fuzz-wireguard uapi 100000
