@@ -151,3 +151,9 @@ package.targets += [
     .target(name: "CMallocCount", path: "Tests/CMallocCount"),
     .testTarget(name: "WireGuardDaemonTests", dependencies: ["WireGuardDaemon", "Keys", "CMallocCount"]),
 ]
+// libFuzzer targets for the daemon's packet and UAPI parsers when built by scripts/fuzz-wireguard; a replayer
+// and seed writer otherwise.
+package.targets.append(.executableTarget(name: "wireguard-fuzz", dependencies: ["WireGuardDaemon", "CFuzzerDriver"]))
+// The daemon's addresses, networks and endpoints are the project's (module Addresses).
+package.targets.first { $0.name == "WireGuardDaemon" }!.dependencies.append("Addresses")
+package.targets.first { $0.name == "WireGuardDaemonTests" }!.dependencies.append("Addresses")

@@ -56,12 +56,8 @@ public struct AllowedIP: Hashable, Sendable {
     }
 
     private init?(parsing text: some StringProtocol) {
-        let parts = text.split(separator: "/", omittingEmptySubsequences: false)
-        guard parts.count == 1 || parts.count == 2 else { return nil }
-        guard let address = IPAddress(String(parts[0])) else { return nil }
-        let maxCIDR: UInt8 = address.isIPv6 ? 128 : 32
-        guard let cidr = parts.count == 2 ? UInt8(parts[1]) : maxCIDR else { return nil }
-        self.init(address: address.bytes, cidr: cidr)
+        guard let network = IPNetwork(String(text)) else { return nil }
+        self.init(address: network.address.bytes, cidr: UInt8(network.prefixLength))
     }
 }
 

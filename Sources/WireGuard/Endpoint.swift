@@ -17,24 +17,11 @@ public struct Endpoint: Hashable, Sendable {
     }
 
     /// Parses `1.2.3.4:51820` or `[fe80::1%2]:51820` (numeric hosts only: resolving names is the caller's job),
-    /// split like every other `host:port` of the project (`Addresses.splitHostPort`).
+    /// as every socket address of the project is parsed (`Addresses.SocketAddress`).
     public init?(_ text: some StringProtocol) {
-        guard let parts = splitHostPort(String(text)), let portText = parts.port, let port = UInt16(portText) else { return nil }
-        if parts.bracketed {
-            var host = Substring(parts.host)
-            var scope: UInt32 = 0
-            if let percent = host.firstIndex(of: "%") {
-                let zone = String(host[host.index(after: percent)...])
-                guard let id = UInt32(zone) ?? nonZero(if_nametoindex(zone)) else { return nil }
-                scope = id
-                host = host[..<percent]
-            }
-            guard let address = IPAddress(String(host)), address.isIPv6 else { return nil }
-            self.init(address: .v6(address.bytes, scopeID: scope), port: port)
-        } else {
-            guard let address = IPAddress(parts.host), !address.isIPv6 else { return nil }
-            self.init(address: .v4(address.bytes), port: port)
-        }
+        guard let socket = SocketAddress(text) else { return nil }
+        let bytes = socket.address.bytes
+        self.init(address: socket.isIPv6 ? .v6(bytes, scopeID: socket.scopeID) : .v4(bytes), port: socket.port)
     }
 
     /// The address without the port, e.g. for `AllowedIP` or display.
@@ -95,5 +82,3 @@ extension Endpoint {
         }
     }
 }
-
-private func nonZero(_ value: UInt32) -> UInt32? { value == 0 ? nil : value }

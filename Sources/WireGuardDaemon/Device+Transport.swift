@@ -1,3 +1,5 @@
+import Addresses
+
 /// The data path: packets from the TUN encrypted to their peer, transport messages decrypted to the TUN.
 /// Everything happens in `buffer`, in place: no allocation per packet unless a packet waits for a handshake.
 extension Device {

@@ -116,9 +116,9 @@ private struct SetSession {
             if let id { device.allowedIPs.removeAll(peer: id) }
         case "allowed_ip":
             let remove = value.hasPrefix("-")
-            guard let prefix = AllowedIPs.Prefix(remove ? String(value.dropFirst()) : value) else { return EINVAL }
+            guard let network = AllowedIPs.network(remove ? String(value.dropFirst()) : value) else { return EINVAL }
             if let id {
-                if remove { device.allowedIPs.remove(prefix, peer: id) } else { device.allowedIPs.insert(prefix, peer: id) }
+                if remove { device.allowedIPs.remove(network, peer: id) } else { device.allowedIPs.insert(network, peer: id) }
             }
         case "protocol_version":
             guard value == "1" else { return EINVAL }

@@ -1,3 +1,4 @@
+import Addresses
 import Testing
 @testable import WireGuardDaemon
 
@@ -26,13 +27,13 @@ import Testing
     }
 
     @Test func prefixesAreMaskedAndValidated() {
-        #expect(AllowedIPs.Prefix("10.1.2.3/24")?.description == "10.1.2.0/24")
-        #expect(AllowedIPs.Prefix("fd00:1:ffff:3::1/33")?.description == "fd00:1:8000::/33")
-        #expect(AllowedIPs.Prefix("::/0")?.description == "::/0")
-        #expect(AllowedIPs.Prefix("fd00::1/128")?.description == "fd00::1/128")
-        #expect(AllowedIPs.Prefix("fd00::1:2/100")?.description == "fd00::/100")
+        #expect(AllowedIPs.network("10.1.2.3/24")?.masked.description == "10.1.2.0/24")
+        #expect(AllowedIPs.network("fd00:1:ffff:3::1/33")?.masked.description == "fd00:1:8000::/33")
+        #expect(AllowedIPs.network("::/0")?.masked.description == "::/0")
+        #expect(AllowedIPs.network("fd00::1/128")?.masked.description == "fd00::1/128")
+        #expect(AllowedIPs.network("fd00::1:2/100")?.masked.description == "fd00::/100")
         for bad in ["10.0.0.0", "10.0.0.0/33", "fd00::/129", "10.0.0/8", "x/1", "10.0.0.0/-1", "10.0.0.0/+8"] {
-            #expect(AllowedIPs.Prefix(bad) == nil, "\(bad)")
+            #expect(AllowedIPs.network(bad) == nil, "\(bad)")
         }
     }
 }
