@@ -81,6 +81,8 @@ delete_and_wait_gone() { # iface pid
   in_ours ip link del "$1"
   for _ in $(seq 100); do kill -0 "$2" 2>/dev/null || break; sleep 0.1; done
   kill -0 "$2" 2>/dev/null && fail "wg-ice-wireguard for $1 still runs 10 s after its interface was deleted"
+  # Dropped to an unprivileged account, it cannot remove its socket: wg treats the refused socket as stale.
+  ! in_ours wg show interfaces | grep -qw "$1" || fail "wg show lists the deleted $1"
   [ ! -e "/var/run/wireguard/$1.sock" ] || fail "/var/run/wireguard/$1.sock left behind"
 }
 
