@@ -483,9 +483,13 @@ run_case() {  # run_case LABEL SCENARIO SIGNALING FUNCTION [LAB-UP-OPTIONS...]
   case_failed=0
   if lab up "$scenario" --signaling "$signaling" "$@" >/dev/null; then
     "$fn"
-    teardown_check
+    # What the sites looked like when the case failed, before teardown takes it away.
     if [ "$case_failed" = 1 ]; then
       describe a; describe b
+      for s in a b; do lab exec "$s" sh -c 'wg show "$IFACE"' 2>&1 | sed "s/^/    wg $s: /"; done
+    fi
+    teardown_check
+    if [ "$case_failed" = 1 ]; then
       echo "    --- wg-ice-signal log (tail)"; tail -5 "/run/wg-ice-lab/$name/signal.log" 2>/dev/null | sed 's/^/    /'
     fi
   else

@@ -24,12 +24,11 @@ struct PathFactory: Sendable {
         if nftablesAvailable { try? table.delete() }
     }
 
-    /// The path switch of one peer: WireGuard's endpoint for `peer` is set over `link`.
-    func makeSwitch(agent: ICEAgent, peer: Key, link: WireGuardLink, logger: Logger) -> PathSwitch {
-        PathSwitch(agent: agent, peer: peer, wireGuardPort: wireGuardPort, table: table,
-                   select: proxy.selection(nftablesAvailable: nftablesAvailable), logger: logger) { endpoint in
-            try await link.apply(.endpoint(endpoint, for: peer))
-        }
+    /// The path switch of one peer: `firstHandshake` points its WireGuard at each new path.
+    func makeSwitch(agent: ICEAgent, firstHandshake: FirstHandshake, logger: Logger) -> PathSwitch {
+        PathSwitch(agent: agent, peer: firstHandshake.peer, wireGuardPort: wireGuardPort, table: table,
+                   select: proxy.selection(nftablesAvailable: nftablesAvailable), logger: logger,
+                   pointWireGuard: firstHandshake.point)
     }
 
     func removeAll() {

@@ -44,6 +44,7 @@ actor PeerSession {
     /// nothing, restarts nothing and follows no new pair, so the peer only hears from the newer one.
     private var retired = false
     private let role: ICERole
+    private let firstHandshake: FirstHandshake
     /// When the current relayed or TCP path was selected; the controlling side retries for a direct pair.
     private var indirectSince: ContinuousClock.Instant?
     private var restartTask: Task<Void, Never>?
@@ -73,7 +74,8 @@ actor PeerSession {
         self.role = role
         let agent = try await ICEAgent(configuration: ice, role: role, logger: logger)
         self.agent = agent
-        self.paths = paths?.makeSwitch(agent: agent, peer: peer, link: link, logger: logger)
+        firstHandshake = FirstHandshake(link: link, peer: peer, role: role, logger: logger)
+        self.paths = paths?.makeSwitch(agent: agent, firstHandshake: firstHandshake, logger: logger)
     }
 
     /// Sends the first credentials and starts following the agent.
@@ -187,7 +189,7 @@ actor PeerSession {
     }
 
     /// The path switch follows the selection (make before break, see `PathSwitch`); a new path gets the first
-    /// handshake going at once.
+    /// handshake going at once (`FirstHandshake`).
     private func use(_ pair: SelectedPair) async {
         if path?.pair == pair { return }
         logger.info("selected \(pair.local.type.rawValue)/\(pair.local.transport.rawValue) → \(pair.remote.type.rawValue) \(pair.remote.address):\(pair.remote.port)")
@@ -202,33 +204,11 @@ actor PeerSession {
         }
     }
 
-    /// WireGuard sends at most one handshake initiation per REKEY_TIMEOUT (5 s), and the one it tried before ICE
-    /// gave it an endpoint counts when traffic was already waiting: a nudge would be swallowed and the tunnel
-    /// would wait out the rest of the 5 s. Only a new peer starts without that limit (wireguard-go's
-    /// `Peer.Start`, the kernel's `wg_peer_create`), so a peer without a current session is removed and created
-    /// again with everything it had (preshared key, allowed IPs, keepalive) and the new endpoint, in one
-    /// set operation that readers never see half done. Persistent keepalive going from 0 to non-zero makes a
-    /// new peer send a keepalive, hence an initiation, at once; the user's interval is put back right after.
-    /// The peer's session does the same, so whichever side's initiation arrives first completes the handshake.
-    /// What WireGuard had queued for the peer is dropped with it (senders retry; it would have waited 5 s).
-    /// The controlled side learns of the nomination half a round trip before the controlling side and would
-    /// often send its initiation before the peer's data path exists, so it waits a moment first.
+    /// The controlled side's first initiation waits a moment (see `FirstHandshake`).
     private func startHandshake() async {
-        if role == .controlled { try? await Task.sleep(for: .milliseconds(300)) }
-        guard let endpoint = path?.wireGuardEndpoint, let current = try? await link.device().peer(peer),
-              !current.hasRecentHandshake else { return }
-        let user = current.persistentKeepalive
-        let recreated = PeerChange(publicKey: peer, presharedKey: current.presharedKey, endpoint: endpoint,
-                                   persistentKeepalive: user == 0 ? 1 : user, replaceAllowedIPs: true,
-                                   allowedIPs: current.allowedIPs)
-        do {
-            try await link.apply(DeviceChange(peers: [.remove(peer), recreated]))
-            if user == 0 {
-                try await link.apply(DeviceChange(peers: [PeerChange(publicKey: peer, updateOnly: true, persistentKeepalive: 0)]))
-            }
-        } catch {
-            logger.warning("cannot start WireGuard's first handshake: \(error)")
-        }
+        guard role == .controlled else { return }
+        try? await Task.sleep(for: FirstHandshake.controlledDelay)
+        await firstHandshake.nudge()
     }
 
     /// How often the interface session hands each peer its part of one device read (`watch`).

@@ -2,7 +2,9 @@
 extension Device {
     /// Starts a handshake unless one was sent less than REKEY_TIMEOUT ago; `retry` keeps the attempt count.
     func sendInitiation(_ id: UInt32, retry: Bool, now: UInt64) {
-        guard var peer = peers[id], let identity, let endpoint = peer.endpoint, peer.remote.staticShared != nil else { return }
+        // Without an endpoint the attempt still counts and arms the retransmission, as in wireguard-go and the
+        // kernel: a peer given its endpoint later waits out REKEY_TIMEOUT as theirs would.
+        guard var peer = peers[id], let identity, peer.remote.staticShared != nil else { return }
         if !retry { peer.timers.handshakeAttempts = 0 }
         guard peer.lastInitiationSent == 0 || Clock.elapsed(now, since: peer.lastInitiationSent) >= Protocol.rekeyTimeout else {
             peers[id] = peer
@@ -20,7 +22,7 @@ extension Device {
         peer.lastInitiationSent = now
         peer.cookies.stamp(&message, remote: peer.remote, now: now)
         peers[id] = peer
-        if send(message, to: endpoint) { peers[id]!.txBytes += UInt64(message.count) }
+        if let endpoint = peer.endpoint, send(message, to: endpoint) { peers[id]!.txBytes += UInt64(message.count) }
         anyAuthenticatedPacketTraversal(id, now: now)
         anyAuthenticatedPacketSent(id)
         handshakeInitiated(id, now: now)
