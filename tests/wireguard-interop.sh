@@ -3,9 +3,10 @@
 #   1. ours brought up by stock wg-quick (WG_QUICK_USERSPACE_IMPLEMENTATION) initiates, wireguard-go responds;
 #   2. ours started bare and configured with `wg setconf` responds to wireguard-go's initiation;
 # each time ping over IPv4 and IPv6 inside the tunnel, `wg show` handshake times and byte counters checked
-# against the other side's, and the daemon must exit when its interface is deleted. Then the UAPI error
-# replies (errno values) are compared with wireguard-go's for the same bad requests. Last, with the debug
-# build's timers shortened, two rekeys under a 10/s ping and REJECT_AFTER_TIME (tests/wireguard/rekey.sh).
+# against the other side's, and the daemon must exit when its interface is deleted (status 0 in the
+# foreground). Then the UAPI error replies (errno values) are compared with wireguard-go's for the same bad
+# requests. Last, with the debug build's timers shortened, two rekeys under a 10/s ping and
+# REJECT_AFTER_TIME (tests/wireguard/rekey.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . tests/wireguard/rekey.sh
@@ -226,6 +227,16 @@ ip -n "$ns_ours" link del "$ours"
 wait_gone "$ours" "$pid"
 ip -n "$ns_go" link del "$go"
 for _ in $(seq 50); do [ -e "/var/run/wireguard/$go.sock" ] || break; sleep 0.1; done
+
+echo "== in the foreground, the interface's deletion ends the daemon with status 0, as wireguard-go's"
+ours="wdf$id"
+in_ours "$daemon" --foreground "$ours" 2>"$work/foreground.err" &
+pid=$!
+for _ in $(seq 50); do [ -S "/var/run/wireguard/$ours.sock" ] && break; sleep 0.1; done
+ip -n "$ns_ours" link del "$ours"
+wait_gone "$ours" "$pid"
+status=0; wait "$pid" || status=$?
+[ "$status" = 0 ] || fail "exit status $status after the interface was deleted: $(cat "$work/foreground.err")"
 
 echo "== rekeys and REJECT_AFTER_TIME (the debug build's timers divided by $rekey_divisor), ours initiates"
 ours="wdr$id" go="wdi$id"

@@ -2,8 +2,9 @@
 extension Device {
     /// Starts a handshake unless one was sent less than REKEY_TIMEOUT ago; `retry` keeps the attempt count.
     func sendInitiation(_ id: UInt32, retry: Bool, now: UInt64) {
-        // Without an endpoint the attempt still counts and arms the retransmission, as in wireguard-go and the
-        // kernel: a peer given its endpoint later waits out REKEY_TIMEOUT as theirs would.
+        // Without an endpoint the attempt still counts and arms the retransmission, as in wireguard-go: a peer
+        // given its endpoint later waits out REKEY_TIMEOUT as wireguard-go's would. (The kernel refuses packets for
+        // a peer without an endpoint, EDESTADDRREQ, and never starts a handshake for them.)
         guard var peer = peers[id], let identity, peer.remote.staticShared != nil else { return }
         if !retry { peer.timers.handshakeAttempts = 0 }
         guard peer.lastInitiationSent == 0 || Clock.elapsed(now, since: peer.lastInitiationSent) >= Protocol.rekeyTimeout else {

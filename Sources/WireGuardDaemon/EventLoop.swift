@@ -46,7 +46,7 @@ public struct EventLoop {
             for p in fds where p.revents != 0 {
                 switch p.fd {
                 case device.tun.fd:
-                    do throws(DaemonError) { try readTUN(now: now) } catch { return error }
+                    do throws(DaemonError) { try readTUN(now: now) } catch .interfaceDeleted { return nil } catch { return error }
                 case device.sockets.fd4, device.sockets.fd6: readUDP(p.fd, now: now)
                 case uapi.listenFD: uapi.accept()
                 default: uapi.serve(p.fd, device: device, now: now)

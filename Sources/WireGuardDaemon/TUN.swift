@@ -27,6 +27,8 @@ struct TUN {
         let n = Glibc.read(fd, buffer.baseAddress, buffer.count)
         if n >= 0 { return n }
         if errno == EAGAIN || errno == EINTR { return nil }
+        // The kernel detaches the file from a deleted link and answers every read with EBADFD.
+        if errno == EBADFD { throw .interfaceDeleted }
         throw .system("TUN device \(name) read", errno)
     }
 

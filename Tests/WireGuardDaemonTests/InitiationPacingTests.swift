@@ -2,7 +2,7 @@ import Testing
 @testable import WireGuardDaemon
 
 /// A packet for a peer that has no endpoint yet is a handshake attempt all the same, as in wireguard-go
-/// (`SendHandshakeInitiation`) and the kernel: it starts REKEY_TIMEOUT and the retransmission. A daemon that
+/// (`SendHandshakeInitiation`): it starts REKEY_TIMEOUT and the retransmission. A daemon that
 /// skipped it would initiate the moment an endpoint is set, beside the session's own first initiation, and the
 /// peer would drop the second as a flood (one initiation per 20 ms).
 @Suite struct InitiationPacingTests {
