@@ -110,9 +110,11 @@ let package = Package(
                           path: "Tests/DataPathPeer"),
         .executableTarget(name: "wireguard-driver", dependencies: ["WireGuard", "TestSupport"], path: "Tests/WireGuardDriver"),
         // The per-interface session (issue 7): ties configuration, WireGuard, signaling, ICE and the data paths.
-        .target(name: "Session", dependencies: ["Keys", "ConfParser", "WireGuard", "Signaling", "ICE", "DataPath", "Blocking", "CPrivileges", "TURNTLS", logging]),
-        // prctl/capset for the session's privilege drop (variadic or undeclared in Swift's Glibc).
+        .target(name: "Session", dependencies: ["Keys", "ConfParser", "WireGuard", "Signaling", "ICE", "DataPath", "Blocking", "PrivilegeDrop", "TURNTLS", logging]),
+        // prctl/capset for the privilege drop (variadic or undeclared in Swift's Glibc).
         .target(name: "CPrivileges"),
+        // The one privilege drop of the session and of wg-ice-wireguard: Foundation-free (the daemon links no Foundation).
+        .target(name: "PrivilegeDrop", dependencies: ["CPrivileges"]),
         .testTarget(name: "SessionTests", dependencies: ["Session", "TestSupport"]),
         // One-shot ICE for scripts (issue 7): the session's machinery without a long-running process.
         .executableTarget(name: "wg-ice-resolve", dependencies: [
@@ -145,7 +147,7 @@ package.targets += [
     .target(name: "CTun"),
     // Optimized in debug builds too: unoptimized generics heap-allocate (coroutine frames, boxes) on every
     // packet, so the test that the data path allocates nothing must see the code as it ships.
-    .target(name: "WireGuardDaemon", dependencies: ["Keys", "CSodium", "CBlake2", "CTun", "CPrivileges"],
+    .target(name: "WireGuardDaemon", dependencies: ["Keys", "CSodium", "CBlake2", "CTun", "PrivilegeDrop"],
             swiftSettings: [.unsafeFlags(["-O"], .when(configuration: .debug))]),
     .executableTarget(name: "wg-ice-wireguard", dependencies: ["WireGuardDaemon"]),
     .target(name: "CMallocCount", path: "Tests/CMallocCount"),

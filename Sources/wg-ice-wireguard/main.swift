@@ -24,9 +24,9 @@ func fail(_ message: String, status: Int32 = 1) -> Never {
 
 // Looked up before detaching, so that a bad WG_ICE_WIREGUARD_USER is reported to whoever started us, and while
 // NSS is readable; the drop comes once the TUN and the sockets are open.
-var account: PrivilegeDrop.Account?
+var account: DaemonAccount?
 if geteuid() == 0 {
-    do throws(DaemonError) { account = try PrivilegeDrop.Account.fromEnvironment() } catch { fail(error.description, status: 2) }
+    do throws(DaemonError) { account = try DaemonAccount.fromEnvironment() } catch { fail(error.description, status: 2) }
     if let note = account?.note, !foreground { printError("wg-ice-wireguard: \(interface): \(note)") }
 }
 if !foreground {
@@ -40,7 +40,7 @@ var loop: EventLoop
 do throws(DaemonError) {
     loop = try EventLoop(interface: interface)
     if let account, !account.isRoot {
-        try PrivilegeDrop.drop(to: account)
+        try account.drop()
         if let note = account.note { printError("wg-ice-wireguard: \(interface): \(note)") }
     }
 } catch {
