@@ -12,12 +12,8 @@ daemon="${WG_ICE_WIREGUARD:-$(swift build --show-bin-path)/wg-ice-wireguard}"
 [ -x "$daemon" ] || { echo "wireguard-kernel: $daemon not built (swift build)" >&2; exit 1; }
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
-# One failure in five runs under emulation is not yet explained (README, issue 16): a failed run is printed in
-# full and the lab runs once more; two failures in a row fail the test.
-for attempt in 1 2; do
-  status=0
-  "$kvm_run" --timeout "${KVM_RUN_TIMEOUT:-300}" -- bash tests/kernel/wireguard-lab.sh "$daemon" 2>&1 | tee "$log" || status=$?
-  [ "$status" = 0 ] && grep -q '^wireguard-kernel: passed$' "$log" && exit 0
-  echo "wireguard-kernel: attempt $attempt FAILED (kvm-run exit $status)" >&2
-done
+status=0
+"$kvm_run" --timeout "${KVM_RUN_TIMEOUT:-300}" -- bash tests/kernel/wireguard-lab.sh "$daemon" 2>&1 | tee "$log" || status=$?
+[ "$status" = 0 ] && grep -q '^wireguard-kernel: passed$' "$log" && exit 0
+echo "wireguard-kernel: FAILED (kvm-run exit $status)" >&2
 exit 1
