@@ -10,38 +10,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . tests/wireguard/rekey.sh
+. tests/wireguard/namespaces.sh
 [ "$(id -u)" = 0 ] || { echo "tests/wireguard-interop.sh: run as root (network namespaces)" >&2; exit 1; }
 daemon="${WG_ICE_WIREGUARD:-$(swift build --show-bin-path)/wg-ice-wireguard}"
 [ -x "$daemon" ] || { echo "tests/wireguard-interop.sh: $daemon not built (swift build)" >&2; exit 1; }
-id=$(( $$ % 100000 ))
-ns_ours="wdo$id" ns_go="wdg$id" work=$(mktemp -d)
-cleanup() {
-  for ns in "$ns_ours" "$ns_go"; do
-    for link in $(ip -n "$ns" -o link show 2>/dev/null | awk -F': ' '$2 ~ /^wd/ {print $2}'); do
-      ip -n "$ns" link del "$link" 2>/dev/null || true
-    done
-    ip netns del "$ns" 2>/dev/null || true
-  done
-  rm -rf "$work"
-}
-trap cleanup EXIT
-fail() { echo "tests/wireguard-interop.sh: FAILED: $*" >&2; exit 1; }
-in_ours() { ip netns exec "$ns_ours" "$@"; }
-in_go() { ip netns exec "$ns_go" "$@"; }
-umask 077
-
-ip netns add "$ns_ours"
-ip netns add "$ns_go"
-ip link add "wdv$id" netns "$ns_ours" type veth peer name "wdw$id" netns "$ns_go"
-ip -n "$ns_ours" addr add 10.201.0.1/24 dev "wdv$id"
-ip -n "$ns_go" addr add 10.201.0.2/24 dev "wdw$id"
-ip -n "$ns_ours" addr add fd20:1::1/64 dev "wdv$id" nodad
-ip -n "$ns_go" addr add fd20:1::2/64 dev "wdw$id" nodad
-for ns in "$ns_ours" "$ns_go"; do ip -n "$ns" link set lo up; done
-ip -n "$ns_ours" link set "wdv$id" up
-ip -n "$ns_go" link set "wdw$id" up
-key_ours=$(wg genkey) key_go=$(wg genkey)
-pub_ours=$(echo "$key_ours" | wg pubkey) pub_go=$(echo "$key_go" | wg pubkey)
+wg_namespaces tests/wireguard-interop.sh wd 10.201.0 fd20:1:
 
 # wireguard-go with the tunnel addresses .2; `endpoint` given or not decides who can initiate.
 start_go() { # iface [endpoint]

@@ -10,35 +10,12 @@
 # rejected by it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. tests/wireguard/namespaces.sh
 [ "$(id -u)" = 0 ] || { echo "tests/wireguard-privileges.sh: run as root (network namespaces)" >&2; exit 1; }
 daemon="${WG_ICE_WIREGUARD:-$(swift build --show-bin-path)/wg-ice-wireguard}"
 [ -x "$daemon" ] || { echo "tests/wireguard-privileges.sh: $daemon not built (swift build)" >&2; exit 1; }
-id=$(( $$ % 100000 ))
-ns_ours="wpo$id" ns_go="wpg$id" ours="wpo$id" go="wpg$id" work=$(mktemp -d)
-cleanup() {
-  ip -n "$ns_ours" link del "$ours" 2>/dev/null || true
-  ip -n "$ns_ours" link del "wpr$id" 2>/dev/null || true
-  ip -n "$ns_go" link del "$go" 2>/dev/null || true
-  ip netns del "$ns_ours" 2>/dev/null || true
-  ip netns del "$ns_go" 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
-fail() { echo "tests/wireguard-privileges.sh: FAILED: $*" >&2; exit 1; }
-in_ours() { ip netns exec "$ns_ours" "$@"; }
-in_go() { ip netns exec "$ns_go" "$@"; }
-umask 077
-
-ip netns add "$ns_ours"
-ip netns add "$ns_go"
-ip link add "wpv$id" netns "$ns_ours" type veth peer name "wpw$id" netns "$ns_go"
-ip -n "$ns_ours" addr add 10.203.0.1/24 dev "wpv$id"
-ip -n "$ns_go" addr add 10.203.0.2/24 dev "wpw$id"
-for ns in "$ns_ours" "$ns_go"; do ip -n "$ns" link set lo up; done
-ip -n "$ns_ours" link set "wpv$id" up
-ip -n "$ns_go" link set "wpw$id" up
-key_ours=$(wg genkey) key_go=$(wg genkey)
-pub_ours=$(echo "$key_ours" | wg pubkey) pub_go=$(echo "$key_go" | wg pubkey)
+wg_namespaces tests/wireguard-privileges.sh wp 10.203.0
+ours="wpo$id" go="wpg$id"
 
 in_go wireguard-go "$go" >/dev/null 2>&1
 in_go wg set "$go" private-key <(echo "$key_go") listen-port 51831 peer "$pub_ours" allowed-ips 10.204.0.1/32
