@@ -98,11 +98,14 @@ extension Device {
         peers[id] = peer
     }
 
-    /// mac1 always; under load mac2 too, else the sender gets a cookie to prove its address with.
+    /// mac1 always; under load mac2 too, else the sender gets a cookie to prove its address with, and then
+    /// no more than its address's share (`HandshakeRateLimiter`).
     func admitHandshake(_ m: UnsafeRawBufferPointer, sender: UInt32, from source: Endpoint, now: UInt64) -> Bool {
         guard let identity, CookieChecker.validMAC1(m, local: identity) else { return false }
         guard load.isUnderLoad(now: now) else { return true }
-        if cookieChecker.validMAC2(m, source: source.cookieSource, now: now) { return true }
+        if cookieChecker.validMAC2(m, source: source.cookieSource, now: now) {
+            return handshakeLimiter.allow(source.address, now: now)
+        }
         let reply = cookieChecker.reply(to: m, receiver: sender, source: source.cookieSource, local: identity, now: now)
         _ = send(reply, to: source)
         return false

@@ -13,6 +13,7 @@ final class Device {
     var indexTable = [UInt32: UInt32]()
     var cookieChecker = CookieChecker()
     var load = LoadMeter()
+    var handshakeLimiter = HandshakeRateLimiter()
     var sockets: UDPSockets
     let tun: TUN
     /// The TUN's MTU, refreshed by the event loop: transport padding stays within it.
