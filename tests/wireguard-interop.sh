@@ -4,7 +4,8 @@
 #   2. ours started bare and configured with `wg setconf` responds to wireguard-go's initiation;
 # each time ping over IPv4 and IPv6 inside the tunnel, `wg show` handshake times and byte counters checked
 # against the other side's, and the daemon must exit when its interface is deleted (status 0 in the
-# foreground). Then the UAPI error replies (errno values) are compared with wireguard-go's for the same bad
+# foreground). A flood of initiations gets cookie replies, and wireguard-go, re-handshaking through one,
+# gets in with mac2. The UAPI error replies (errno values) are compared with wireguard-go's for the same bad
 # requests. Last, with the debug build's timers shortened, two rekeys under a 10/s ping and
 # REJECT_AFTER_TIME (tests/wireguard/rekey.sh).
 set -euo pipefail
@@ -164,6 +165,40 @@ read -r quiet flood <"$work/flood"
 [ "$quiet" = 0 ] || fail "$quiet cookie replies without load"
 [ "$flood" -gt 100 ] || fail "only $flood cookie replies to a flood of 6000 initiations"
 echo "  cookie replies: $flood to 6000 flooded initiations"
+
+echo "== through a flood, wireguard-go takes our cookie reply and gets through with mac2"
+# wireguard-go starts a new handshake (its peer re-created) while the flood keeps ours under load: its
+# initiation gets a cookie reply, its retry 5 s later carries mac2 and must be admitted.
+go_port=$(in_go wg show "$go" listen-port)
+in_go nft -f - <<NFT
+table inet wgcookie {
+  chain input { type filter hook input priority 0; policy accept; udp sport 51820 udp dport $go_port udp length 72 counter; }
+}
+NFT
+in_ours wg set "$ours" peer "$pub_go" allowed-ips 10.202.0.2/32,fd20:2::2/128  # back from the source filter check
+in_go wg set "$go" peer "$pub_ours" remove
+in_go wg set "$go" peer "$pub_ours" allowed-ips 10.202.0.1/32,fd20:2::1/128 endpoint 10.201.0.1:51820
+in_go python3 - "$(echo "$pub_ours" | base64 -d | od -An -tx1 | tr -d ' \n')" 10.201.0.1 51820 <<'PY' &
+import hashlib, os, socket, sys, time
+mac1_key = hashlib.blake2s(b"mac1----" + bytes.fromhex(sys.argv[1])).digest()
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+end = time.time() + 14
+while time.time() < end:
+    for _ in range(20):
+        m = b"\x01\x00\x00\x00" + bytes([1, 2, 3, 4]) + os.urandom(108)
+        s.sendto(m + hashlib.blake2s(m, key=mac1_key, digest_size=16).digest() + bytes(16), (sys.argv[2], int(sys.argv[3])))
+    time.sleep(0.005)
+PY
+flood_pid=$!
+sleep 1
+start=$SECONDS
+in_go ping -c 1 -W 13 -q 10.202.0.1 >/dev/null || fail "no reply through the flood: $(in_ours wg show; in_go wg show)"
+took=$(( SECONDS - start ))
+kill "$flood_pid" 2>/dev/null; wait "$flood_pid" 2>/dev/null || true
+cookies=$(in_go nft list table inet wgcookie | grep -o 'packets [0-9]*' | awk '{print $2}')
+in_go nft delete table inet wgcookie
+[ "${cookies:-0}" -ge 1 ] || fail "wireguard-go got no cookie reply, so the flood did not test mac2"
+echo "  wireguard-go: $cookies cookie replies, first ping answered after $took s"
 
 echo "== UAPI errors as wireguard-go answers them"
 uapi() { # iface request
