@@ -41,7 +41,7 @@ struct FirstHandshake: Sendable {
                                    persistentKeepalive: initiate ? 1 : user, replaceAllowedIPs: true,
                                    allowedIPs: current.allowedIPs)
         try await link.apply(DeviceChange(peers: [.remove(peer), recreated]))
-        if initiate { await setKeepalive(0) }
+        if initiate { await restoreKeepalive() }
     }
 
     /// The controlled side's initiation, unless a handshake came meanwhile (or the user's keepalive already
@@ -49,15 +49,32 @@ struct FirstHandshake: Sendable {
     func nudge() async {
         guard let current = try? await link.device().peer(peer), !current.hasRecentHandshake,
               current.persistentKeepalive == 0 else { return }
-        await setKeepalive(1)
-        await setKeepalive(0)
+        guard await setKeepalive(1) else { return }
+        await restoreKeepalive()
     }
 
-    private func setKeepalive(_ seconds: UInt16) async {
+    /// Puts the user's keepalive (off) back. Retried, and said loudly when it cannot be, because the peer would
+    /// otherwise go on sending a keepalive every second that the user never configured.
+    private func restoreKeepalive() async {
+        for attempt in 1...Self.restoreAttempts {
+            if await setKeepalive(0) { return }
+            if attempt < Self.restoreAttempts { try? await Task.sleep(for: .milliseconds(200)) }
+        }
+        logger.error("""
+            persistent keepalive of peer \(peer) is left at 1 s (configured: off); \
+            set it back with `wg set <interface> peer \(peer) persistent-keepalive off`
+            """)
+    }
+
+    private static let restoreAttempts = 3
+
+    private func setKeepalive(_ seconds: UInt16) async -> Bool {
         do {
             try await link.apply(DeviceChange(peers: [PeerChange(publicKey: peer, updateOnly: true, persistentKeepalive: seconds)]))
+            return true
         } catch {
-            logger.warning("cannot start WireGuard's first handshake: \(error)")
+            logger.warning("cannot set persistent keepalive to \(seconds) s for the first handshake: \(error)")
+            return false
         }
     }
 }

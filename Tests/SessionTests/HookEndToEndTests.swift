@@ -49,6 +49,16 @@ import TestSupport
             #expect(tables.contains("wg-ice-\(lab.a.interface)"), "\(tables)")
         }
         #expect(peer?["lastHandshake"] as? Int != nil, "\(status.output)")
+        // The first handshake was started with a persistent keepalive of 1 s (FirstHandshake); the configured
+        // value (none) must be back on both sides once it is done.
+        for side in [lab.a, lab.b] {
+            let restored = try await eventually(seconds: 5) {
+                try await lab.exec(side, "wg show \(side.interface) persistent-keepalive").output
+                    .split(separator: "\n").allSatisfy { $0.hasSuffix("\toff") }
+            }
+            let keepalive = try await lab.exec(side, "wg show \(side.interface) persistent-keepalive").output
+            #expect(restored, "\(side.interface): persistent keepalive not restored to off: \(keepalive)")
+        }
         // The session that set all this up (nft included, for the kernel path) runs with CAP_NET_ADMIN only as the
         // dedicated account wg-ice, or as nobody where that does not exist (tests/session-account.sh checks both).
         let privileges = try processStatus(try #require(lab.sessionPid(lab.a)))
