@@ -4,7 +4,9 @@ import Testing
 @testable import ConfParser
 
 /// Inputs far larger than real files still parse to the right result. (How fast: bench/confparser.sh;
-/// a timed test would fail on a loaded machine and pass on a fast one for the wrong reasons.)
+/// a timed test would fail on a loaded machine and pass on a fast one for the wrong reasons.) scripts/test runs
+/// this suite on its own: each parse holds libinih's process-wide lock for seconds in a debug build, and the
+/// other tests' parses would wait for it on the cooperative pool's threads, stalling every test in the process.
 @Suite struct LargeInputTests {
     /// `count` distinct public keys, as `wg pubkey` prints them.
     static func keys(_ count: Int) -> [String] {

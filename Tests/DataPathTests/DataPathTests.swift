@@ -109,14 +109,6 @@ final class Lab: Sendable {
     }
 }
 
-/// Runs blocking work (processes that take seconds) on a Dispatch thread rather than on Swift's cooperative
-/// pool, which has one thread per core: blocking it would stall the tests running in parallel.
-func offPool<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
-    try await withCheckedThrowingContinuation { continuation in
-        DispatchQueue.global().async { continuation.resume(with: Result { try body() }) }
-    }
-}
-
 /// Waits for a first reply (WireGuard's handshake must complete), then pings 10 times and expects no loss.
 func expectPingFlows(_ lab: Lab) async throws {
     try await waitUntil("a first ping reply through the tunnel", seconds: 15) { try await lab.ping(count: 1).1 == 1 }

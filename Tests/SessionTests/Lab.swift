@@ -152,10 +152,3 @@ struct LabError: Error, CustomStringConvertible {
     init(_ description: String) { self.description = description }
 }
 
-/// Runs blocking work (processes, sleeps) on its own thread: blocking the few threads of Swift's cooperative
-/// pool would stall every other test running in parallel in this process.
-func offPool<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
-    try await withCheckedThrowingContinuation { continuation in
-        Thread { continuation.resume(with: Result { try body() }) }.start()
-    }
-}

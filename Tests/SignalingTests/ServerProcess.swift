@@ -104,11 +104,13 @@ final class TestPeer: Sendable {
     var received: [ReceivedMessage] { seen.received.withLock { $0 } }
     var dropped: [DropReason] { seen.dropped.withLock { $0 } }
 
-    func waitConnected(times: Int = 1, timeout: TimeInterval = 20) async throws {
+    /// Connecting takes milliseconds; the 60 s are for a loaded 2-core machine, where the tests beside this one
+    /// (processes, parses) can hold the cooperative pool for seconds while this deadline runs (20 s was missed).
+    func waitConnected(times: Int = 1, timeout: TimeInterval = 60) async throws {
         try await waitUntil(timeout: timeout, "\(publicKey) connected \(times)x") { seen.connects.withLock { $0 } >= times }
     }
 
-    func waitReceived(_ count: Int, timeout: TimeInterval = 20) async throws {
+    func waitReceived(_ count: Int, timeout: TimeInterval = 60) async throws {
         try await waitUntil(timeout: timeout, "\(publicKey) received \(count)") { seen.received.withLock { $0.count } >= count }
     }
 

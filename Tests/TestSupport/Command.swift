@@ -171,3 +171,12 @@ public func reap(_ process: Process, seconds: Double = 10) {
     kill(pid, SIGKILL)
     _ = waitpid(pid, &status, 0)
 }
+
+/// Runs blocking work (processes, sleeps, seconds of computation) on a thread of its own. Swift's cooperative
+/// pool has one thread per core (two here): a test that blocks them stalls every test running beside it in
+/// this process, and those tests' deadlines run out while they cannot run.
+public func offPool<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { continuation in
+        Thread { continuation.resume(with: Result { try body() }) }.start()
+    }
+}

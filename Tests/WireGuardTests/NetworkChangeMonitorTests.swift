@@ -16,7 +16,7 @@ import WireGuard
         try ns.exec(["ip", "link", "add", "wg0", "type", "veth", "peer", "name", "wg1"])
         let monitor = try ns.perform { try NetworkChangeMonitor(ignoring: "wg0") }
         let seen = Seen()
-        let stream = monitor.start()
+        let stream = try ns.perform { monitor.start() }
         let reader = Task { for await change in stream { seen.changes.withLock { $0.append(change.description) } } }
         func settle() async throws -> [String] {
             try await Task.sleep(for: .milliseconds(800))
