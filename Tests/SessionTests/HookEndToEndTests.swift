@@ -53,8 +53,9 @@ import TestSupport
         // value (none) must be back on both sides once it is done.
         for side in [lab.a, lab.b] {
             let restored = try await eventually(seconds: 5) {
-                try await lab.exec(side, "wg show \(side.interface) persistent-keepalive").output
-                    .split(separator: "\n").allSatisfy { $0.hasSuffix("\toff") }
+                let lines = try await lab.exec(side, "wg show \(side.interface) persistent-keepalive").output
+                    .split(separator: "\n")
+                return !lines.isEmpty && lines.allSatisfy { $0.hasSuffix("\toff") }
             }
             let keepalive = try await lab.exec(side, "wg show \(side.interface) persistent-keepalive").output
             #expect(restored, "\(side.interface): persistent keepalive not restored to off: \(keepalive)")
