@@ -87,7 +87,7 @@ private struct SetSession {
         }
     }
 
-    mutating func setPeer(_ device: Device, _ key: String, _ value: String) -> Int32 {
+    mutating func setPeer<T, B>(_ device: Device<T, B>, _ key: String, _ value: String) -> Int32 {
         switch key {
         case "update_only":
             guard value == "true" else { return EINVAL }
@@ -128,7 +128,7 @@ private struct SetSession {
         return 0
     }
 
-    mutating func finishPeer(_ device: Device, now: UInt64) {
+    mutating func finishPeer<T, B>(_ device: Device<T, B>, now: UInt64) {
         defer { keepaliveTurnedOn = false }
         guard let id, device.peers[id] != nil else { return }
         if keepaliveTurnedOn { device.sendKeepalive(id, now: now) }

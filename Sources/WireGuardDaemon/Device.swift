@@ -1,7 +1,8 @@
 /// The device: configuration, peers and the tables that find them. One thread owns it (EventLoop), so it needs
-/// no locks; it is a class because the event loop, the UAPI and the data path all act on the same state.
-final class Device {
-    static let maxPeers = 1 << 16
+/// no locks; it is a class because the event loop, the UAPI and the data path all act on the same state. Generic
+/// over its TUN and sockets so that tests run two devices in memory; the daemon's `KernelDevice` is specialized.
+final class Device<Tun: TUNInterface, Bind: DatagramBind> {
+    static var maxPeers: Int { 1 << 16 }
 
     let interfaceName: String
     var identity: LocalIdentity?
@@ -14,8 +15,8 @@ final class Device {
     var cookieChecker = CookieChecker()
     var load = LoadMeter()
     var handshakeLimiter = HandshakeRateLimiter()
-    var sockets: UDPSockets
-    let tun: TUN
+    var sockets: Bind
+    let tun: Tun
     /// The TUN's MTU, refreshed by the event loop: transport padding stays within it.
     var mtu = TUN.defaultMTU
     /// The earliest armed peer timer, so the loop knows how long it may sleep.
@@ -24,7 +25,7 @@ final class Device {
     /// Scratch space for one message, reused for every packet (header room, the largest IP packet, padding, tag).
     let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 65_536 + 64, alignment: 16)
 
-    init(interfaceName: String, tun: TUN, sockets: UDPSockets) {
+    init(interfaceName: String, tun: Tun, sockets: Bind) {
         self.interfaceName = interfaceName
         self.tun = tun
         self.sockets = sockets

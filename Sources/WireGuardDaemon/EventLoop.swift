@@ -7,7 +7,7 @@ public struct EventLoop {
     /// Packets handled per source and wakeup, so one busy source cannot starve the others.
     private static let batch = 64
 
-    private let device: Device
+    private let device: KernelDevice
     private var uapi: UAPIServer
 
     /// Creates the TUN device, binds UDP and serves the UAPI socket: everything that can fail at start.

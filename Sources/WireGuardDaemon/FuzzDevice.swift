@@ -46,8 +46,8 @@ struct FuzzDevice {
     }
 
     /// A fresh device holding the template peer, as the daemon would have it after a handshake.
-    func make() -> Device {
-        let device = Device(interfaceName: "fuzz", tun: TUN(fd: tunFD, name: "fuzz"), sockets: UDPSockets())
+    func make() -> KernelDevice {
+        let device = KernelDevice(interfaceName: "fuzz", tun: TUN(fd: tunFD, name: "fuzz"), sockets: UDPSockets())
         device.identity = self.device
         let id = device.peers.insert(template)
         device.peerIDs[peer.publicKey] = id

@@ -17,7 +17,7 @@ public enum PacketFuzzing {
     }
 
     /// The device after `input`.
-    static func feed(_ input: UnsafeRawBufferPointer) -> Device {
+    static func feed(_ input: UnsafeRawBufferPointer) -> KernelDevice {
         let device = fixture.make()
         var now = FuzzDevice.start
         var source = FuzzDevice.source
@@ -56,7 +56,7 @@ public enum PacketFuzzing {
         return device
     }
 
-    private static func deliver(_ datagram: [UInt8], to device: Device, from source: Endpoint, now: UInt64) {
+    private static func deliver(_ datagram: [UInt8], to device: KernelDevice, from source: Endpoint, now: UInt64) {
         let count = min(datagram.count, device.buffer.count)
         device.buffer.copyBytes(from: datagram.prefix(count))
         device.receiveDatagram(count: count, from: source, now: now)

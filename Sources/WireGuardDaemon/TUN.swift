@@ -2,7 +2,7 @@ import CTun
 import Glibc
 
 /// The layer-3 TUN device the kernel routes the interface's packets through.
-struct TUN {
+struct TUN: TUNInterface {
     /// wireguard-go's default: 1500 minus the largest WireGuard overhead (IPv6 80 bytes).
     static let defaultMTU = 1420
 

@@ -3,7 +3,7 @@
 /// sockets, so scripts/fuzz-wireguard runs this in a network namespace of its own.
 public enum UAPIFuzzing {
     public static func run(_ input: UnsafeRawBufferPointer) {
-        let device = Device(interfaceName: "fuzz", tun: TUN(fd: -1, name: "fuzz"), sockets: UDPSockets())
+        let device = KernelDevice(interfaceName: "fuzz", tun: TUN(fd: -1, name: "fuzz"), sockets: UDPSockets())
         defer { device.sockets.closeAll() }
         var pending = Array(input)
         while let (reply, used) = UAPIRequest.next(pending, device: device, now: FuzzDevice.start) {
@@ -13,14 +13,14 @@ public enum UAPIFuzzing {
         }
         device.checkConsistency()
         // What `get` prints is what a later `set` must accept (wg syncconf relies on it), to the same configuration.
-        let again = Device(interfaceName: "fuzz", tun: TUN(fd: -1, name: "fuzz"), sockets: UDPSockets())
+        let again = KernelDevice(interfaceName: "fuzz", tun: TUN(fd: -1, name: "fuzz"), sockets: UDPSockets())
         let code = again.uapiSet(configuration(device), now: FuzzDevice.start)
         precondition(code == 0, "get output refused by set: errno \(code)")
         precondition(configuration(again) == configuration(device), "get, set, get changed the configuration")
     }
 
     /// The lines of `get` that are configuration: not the counters, not the port the sockets happen to have.
-    private static func configuration(_ device: Device) -> [Substring] {
+    private static func configuration(_ device: KernelDevice) -> [Substring] {
         device.uapiGet().split(separator: "\n").filter { line in
             !["last_handshake_time", "tx_bytes", "rx_bytes", "listen_port"].contains { line.hasPrefix($0) }
         }

@@ -4,7 +4,7 @@ import Glibc
 enum UAPIRequest {
     /// The reply to the first complete request in `pending` and the bytes it used; nil while incomplete.
     /// A nil reply means the stream is not UAPI: the connection is closed.
-    static func next(_ pending: [UInt8], device: Device, now: UInt64) -> (reply: String?, used: Int)? {
+    static func next<T, B>(_ pending: [UInt8], device: Device<T, B>, now: UInt64) -> (reply: String?, used: Int)? {
         guard let newline = pending.firstIndex(of: 10) else { return nil }
         let op = pending[..<newline]
         if op.elementsEqual("get=1".utf8) {

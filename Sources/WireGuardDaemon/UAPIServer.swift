@@ -59,7 +59,7 @@ struct UAPIServer {
     }
 
     /// Reads what `fd` sent and answers every complete request in it.
-    mutating func serve(_ fd: Int32, device: Device, now: UInt64) {
+    mutating func serve<T, B>(_ fd: Int32, device: Device<T, B>, now: UInt64) {
         var chunk = [UInt8](repeating: 0, count: 65_536)
         let n = recv(fd, &chunk, chunk.count, Int32(MSG_DONTWAIT))
         if n < 0, errno == EAGAIN || errno == EINTR { return }

@@ -1,7 +1,7 @@
 import Glibc
 
 /// The device's UDP sockets: one IPv4 and one IPv6 (v6-only) on the same port, like wireguard-go.
-struct UDPSockets {
+struct UDPSockets: DatagramBind {
     private(set) var fd4: Int32 = -1
     private(set) var fd6: Int32 = -1
     private(set) var port: UInt16 = 0
@@ -36,6 +36,8 @@ struct UDPSockets {
         }
         return 0
     }
+
+    var isOpen: Bool { fd4 >= 0 || fd6 >= 0 }
 
     mutating func closeAll() {
         for fd in [fd4, fd6] where fd >= 0 { close(fd) }

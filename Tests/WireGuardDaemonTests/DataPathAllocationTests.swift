@@ -7,7 +7,7 @@ import Testing
 /// The data path allocates nothing per packet: two devices in this process, each with a real TUN device and
 /// UDP sockets on loopback, driven through the calls the event loop makes, with this thread's heap
 /// allocations counted. (A coroutine accessor on the peer table once cost nine `malloc`s per received packet.)
-@Suite(.serialized) struct DataPathAllocationTests {
+@Suite(.serialized, .tags(.integration), .tags(.integration)) struct DataPathAllocationTests {
     @Test func transportPacketsAllocateNothing() throws {
         let tag = getpid() % 10_000
         let alice = try Self.device("wgdma\(tag)"), bob = try Self.device("wgdmb\(tag)")
@@ -31,13 +31,13 @@ import Testing
         #expect(alice.peers[0]!.txBytes > 0 && bob.peers[0]!.rxBytes == alice.peers[0]!.txBytes)
     }
 
-    private static func device(_ name: String) throws -> Device {
+    private static func device(_ name: String) throws -> KernelDevice {
         var sockets = UDPSockets()
         try #require(sockets.bind(port: 0) == 0)
-        return Device(interfaceName: name, tun: try TUN(name: name), sockets: sockets)
+        return KernelDevice(interfaceName: name, tun: try TUN(name: name), sockets: sockets)
     }
 
-    private static func configure(_ device: Device, key: [UInt8], peer: [UInt8], peerAddress: String, peerPort: UInt16) throws {
+    private static func configure(_ device: KernelDevice, key: [UInt8], peer: [UInt8], peerAddress: String, peerPort: UInt16) throws {
         let hex = { (bytes: [UInt8]) in Key(bytes: bytes)!.hex }
         let lines = ["private_key=\(hex(key))", "public_key=\(hex(X25519.publicKey(peer)))",
                      "endpoint=127.0.0.1:\(peerPort)", "allowed_ip=\(peerAddress)"]
@@ -46,7 +46,7 @@ import Testing
 
     /// An IPv4 packet from 10.99.0.`source` to 10.99.0.`destination`, as if read from the TUN. Only the
     /// device's own calls count towards `allocations`: the test's unoptimized code allocates as it likes.
-    private static func send(from device: Device, source: UInt8, destination: UInt8, allocations: inout Int) {
+    private static func send(from device: KernelDevice, source: UInt8, destination: UInt8, allocations: inout Int) {
         let header = Layout.Transport.headerSize, length = 120
         let packet = UnsafeMutableRawBufferPointer(rebasing: device.buffer[header..<(header + length)])
         packet.initializeMemory(as: UInt8.self, repeating: 0)
@@ -67,7 +67,7 @@ import Testing
     }
 
     /// Hands every waiting datagram to the device, as the event loop does; returns how many there were.
-    private static func deliver(to device: Device, allocations: inout Int) -> Int {
+    private static func deliver(to device: KernelDevice, allocations: inout Int) -> Int {
         var count = 0
         while true {
             let before = wgd_thread_allocations()
@@ -79,7 +79,7 @@ import Testing
         return count
     }
 
-    private static func exchange(_ alice: Device, _ bob: Device, allocations: inout Int) -> Int {
+    private static func exchange(_ alice: KernelDevice, _ bob: KernelDevice, allocations: inout Int) -> Int {
         send(from: alice, source: 1, destination: 2, allocations: &allocations)
         let there = deliver(to: bob, allocations: &allocations)
         send(from: bob, source: 2, destination: 1, allocations: &allocations)

@@ -4,7 +4,7 @@ import Testing
 /// The fuzz targets' seeds reach what they are for: a fuzzer starting from messages the device drops at the
 /// MAC check would never get past it.
 @Suite struct FuzzSeedTests {
-    func feed(_ seed: [UInt8]) -> (device: Device, peer: Peer) {
+    func feed(_ seed: [UInt8]) -> (device: KernelDevice, peer: Peer) {
         let device = seed.withUnsafeBytes { PacketFuzzing.feed($0) }
         device.checkConsistency()
         return (device, device.peers[device.peers.ids[0]]!)

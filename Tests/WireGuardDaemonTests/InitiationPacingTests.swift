@@ -31,7 +31,7 @@ import Testing
     }
 
     /// An IPv4 packet to the peer's allowed IPs, as the TUN would hand it over.
-    private func route(to device: Device, now: UInt64) {
+    private func route(to device: KernelDevice, now: UInt64) {
         let packet: [UInt8] = [0x45, 0, 0, 28, 0, 0, 0, 0, 64, 17, 0, 0, 10, 9, 0, 1, 10, 9, 0, 2] + [UInt8](repeating: 0, count: 8)
         packet.withUnsafeBytes {
             UnsafeMutableRawBufferPointer(rebasing: device.buffer[Layout.Transport.headerSize...]).copyMemory(from: $0)

@@ -1,0 +1,69 @@
+import Addresses
+@testable import WireGuardDaemon
+
+/// A network of in-memory binds, like wireguard-go's conn/bindtest: what one device sends waits here until the
+/// test delivers it, so a test decides the order in which messages arrive (or that they never do).
+final class MemoryNetwork {
+    struct Datagram {
+        var bytes: [UInt8]
+        var source: Endpoint
+        var destination: Endpoint
+    }
+
+    var queue = [Datagram]()
+    private var nextPort: UInt16 = 40_000
+
+    func freePort() -> UInt16 {
+        nextPort += 1
+        return nextPort
+    }
+
+    /// Removes and returns what waits for `address`, oldest first.
+    func take(for address: Endpoint) -> [Datagram] {
+        let mine = queue.filter { $0.destination == address }
+        queue.removeAll { $0.destination == address }
+        return mine
+    }
+}
+
+/// One device's sockets on a `MemoryNetwork`, at one address.
+struct MemoryBind: DatagramBind {
+    let network: MemoryNetwork
+    let address: IPAddress
+    private(set) var port: UInt16 = 0
+    private(set) var isOpen = false
+    private(set) var fwmark: UInt32 = 0
+
+    init(network: MemoryNetwork, address: String) {
+        self.network = network
+        self.address = IPAddress(address)!
+    }
+
+    var local: Endpoint { Endpoint(address: address, port: port) }
+
+    mutating func bind(port requested: UInt16) -> Int32 {
+        port = requested == 0 ? network.freePort() : requested
+        isOpen = true
+        return 0
+    }
+
+    mutating func setMark(_ mark: UInt32) -> Int32 {
+        fwmark = mark
+        return 0
+    }
+
+    mutating func closeAll() { isOpen = false }
+
+    func send(_ message: UnsafeRawBufferPointer, to endpoint: Endpoint) -> Bool {
+        guard isOpen else { return false }
+        network.queue.append(.init(bytes: Array(message), source: local, destination: endpoint))
+        return true
+    }
+}
+
+/// A TUN that records what the device writes; what the kernel would hand the device, a test injects.
+final class MemoryTUN: TUNInterface {
+    var written = [[UInt8]]()
+
+    func write(_ packet: UnsafeRawBufferPointer) { written.append(Array(packet)) }
+}
