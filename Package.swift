@@ -100,7 +100,7 @@ let package = Package(
         .testTarget(name: "ICETests", dependencies: ["ICE", "TestSupport", "ICETestSupport"]),
         .target(name: "ICETestSupport", dependencies: ["ICE", "TestSupport"], path: "Tests/ICETestSupport"),
         .testTarget(name: "WireGuardTests", dependencies: ["WireGuard", "Addresses", "TestSupport"]),
-        // Drives the WireGuard module from bench/uapi.sh and tests/kernel-netlink.sh; not a product.
+        // Drives the WireGuard module from bench/uapi.sh and tests/kernel.sh; not a product.
         // Data paths (issue 7): kernel redirection with nftables, userspace proxy.
         .target(name: "DataPath", dependencies: ["ICE", "WireGuard", "Blocking", "CDatagramIO", logging]),
         .target(name: "CDatagramIO"),

@@ -3,9 +3,13 @@
 # runs lintian, installs them with dpkg -i, runs the installed binaries (wg-ice-wireguard in a network
 # namespace, dropped to the package's account) and man pages, removes them;
 # then checks make install/uninstall with DESTDIR and that binaries carry no Swift runtime dependency.
+#   tests/packaging.sh [build|check]   only the package build (scripts/test runs it in the background), or only
+#                                      what follows it, on the packages an earlier build left; both by default
 set -euo pipefail
+phase=${1:-all}
 cd "$(dirname "$0")/.."
-fail() { echo "packaging: $*" >&2; exit 1; }
+test_name=packaging
+. tests/lib.sh
 # The package is built from a copy of the tree kept in .build-deb/ (ignored by git), so a second run
 # rebuilds incrementally; dpkg-buildpackage writes the packages next to the copy.
 work="$PWD/.build-deb"
@@ -23,11 +27,14 @@ cleanup() {
   rm -rf "$work/root" "$work/prefix"
 }
 trap cleanup EXIT
-mkdir -p "$src"
-rm -f "$work"/*.deb "$work"/*.changes "$work"/*.buildinfo "$work"/*.dsc "$work"/*.tar.xz
-rsync -a --delete --exclude='/.build*' --exclude=/out --exclude=/.git ./ "$src/"
-(cd "$src" && dpkg-buildpackage -us -uc) > "$work/build.log" 2>&1 || { tail -50 "$work/build.log"; fail "dpkg-buildpackage failed"; }
+if [ "$phase" != check ]; then
+  mkdir -p "$src"
+  rm -f "$work"/*.deb "$work"/*.changes "$work"/*.buildinfo "$work"/*.dsc "$work"/*.tar.xz
+  rsync -a --delete --exclude='/.build*' --exclude=/out --exclude=/.git ./ "$src/"
+  (cd "$src" && dpkg-buildpackage -us -uc) > "$work/build.log" 2>&1 || { tail -50 "$work/build.log"; fail "dpkg-buildpackage failed"; }
+fi
 ls "$work"/*.deb
+[ "$phase" != build ] || exit 0
 
 lintian --fail-on error "$work"/*.changes || fail "lintian reported errors"
 

@@ -5,8 +5,10 @@
 # with or without the account, so the machine's own accounts are never touched.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-[ "$(id -u)" = 0 ] || { echo "tests/session-account.sh: run as root (network and mount namespaces)" >&2; exit 1; }
-bin="$(swift build --show-bin-path)"
+test_name=tests/session-account.sh
+. tests/lib.sh
+need_root
+bin="$(bin_of wg-ice-hook wg-ice-signal)"
 ns="cfacct$$" iface="cfac$$"
 work=$(mktemp -d)
 signal_pid=
@@ -17,7 +19,6 @@ cleanup() {
   rm -rf "$work"
 }
 trap cleanup EXIT
-fail() { echo "tests/session-account.sh: FAILED: $*" >&2; exit 1; }
 
 ip netns add "$ns"
 ip -n "$ns" link set lo up

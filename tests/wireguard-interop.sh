@@ -10,12 +10,13 @@
 # REJECT_AFTER_TIME (tests/wireguard/rekey.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+test_name=tests/wireguard-interop.sh
+. tests/lib.sh
 . tests/wireguard/rekey.sh
-. tests/wireguard/namespaces.sh
-[ "$(id -u)" = 0 ] || { echo "tests/wireguard-interop.sh: run as root (network namespaces)" >&2; exit 1; }
+need_root
 daemon="${WG_ICE_WIREGUARD:-$(swift build --show-bin-path)/wg-ice-wireguard}"
 [ -x "$daemon" ] || { echo "tests/wireguard-interop.sh: $daemon not built (swift build)" >&2; exit 1; }
-wg_namespaces tests/wireguard-interop.sh wd 10.201.0 fd20:1:
+wg_namespaces wd 10.201.0 fd20:1:
 
 # wireguard-go with the tunnel addresses .2; `endpoint` given or not decides who can initiate.
 start_go() { # iface [endpoint]
@@ -27,28 +28,7 @@ start_go() { # iface [endpoint]
   ip -n "$ns_go" link set "$1" up
 }
 
-# The two sides' view of one session must agree: both saw a handshake, and what one sent the other received.
-check_show() { # ours go
-  local hs_ours hs_go
-  hs_ours=$(in_ours wg show "$1" latest-handshakes | awk '{print $2}')
-  hs_go=$(in_go wg show "$2" latest-handshakes | awk '{print $2}')
-  [ "${hs_ours:-0}" -gt 0 ] && [ "${hs_go:-0}" -gt 0 ] || fail "latest handshake: ours ${hs_ours:-none}, wireguard-go ${hs_go:-none}"
-  [ $(( hs_ours - hs_go )) -le 2 ] && [ $(( hs_go - hs_ours )) -le 2 ] || fail "handshake times differ: $hs_ours vs $hs_go"
-  local rx_ours tx_ours rx_go tx_go
-  for _ in $(seq 20); do
-    read -r _ rx_ours tx_ours < <(in_ours wg show "$1" transfer)
-    read -r _ rx_go tx_go < <(in_go wg show "$2" transfer)
-    [ "$rx_ours" = "$tx_go" ] && [ "$tx_ours" = "$rx_go" ] && break
-    sleep 0.2
-  done
-  [ "$rx_ours" = "$tx_go" ] && [ "$tx_ours" = "$rx_go" ] || fail "transfer: ours rx $rx_ours tx $tx_ours, wireguard-go rx $rx_go tx $tx_go"
-  [ "$rx_ours" -gt 0 ] || fail "no bytes counted"
-}
-
-ping_both() { # from-namespace v4 v6
-  ip netns exec "$1" ping -c 3 -i 0.2 -W 2 -q "$2" >/dev/null || fail "ping $2 from $1: $(in_ours wg show; in_go wg show)"
-  ip netns exec "$1" ping -c 3 -i 0.2 -W 2 -q "$3" >/dev/null || fail "ping $3 from $1: $(in_ours wg show; in_go wg show)"
-}
+fail_hook() { in_ours wg show; in_go wg show; }
 
 wait_gone() { # iface pid
   for _ in $(seq 50); do kill -0 "$2" 2>/dev/null || break; sleep 0.1; done
@@ -76,7 +56,7 @@ WG_QUICK_USERSPACE_IMPLEMENTATION="$daemon" in_ours wg-quick up "$work/$ours.con
   || fail "wg-quick up: $(cat "$work/wg-quick.err")"
 pid=$(pgrep -f -x "$daemon --foreground $ours") || fail "no daemon process for $ours"
 ping_both "$ns_ours" 10.202.0.2 fd20:2::2
-check_show "$ours" "$go"
+check_show "$ours" "$go" in_go
 in_ours wg showconf "$ours" | grep -qx "Endpoint = 10.201.0.2:51821" || fail "showconf: $(in_ours wg showconf "$ours")"
 [ "$(in_ours wg show "$ours" allowed-ips | cut -f2)" = "10.202.0.2/32 fd20:2::2/128" ] \
   || fail "allowed ips: $(in_ours wg show "$ours" allowed-ips)"
@@ -98,7 +78,7 @@ ip -n "$ns_ours" addr add fd20:2::1/64 dev "$ours" nodad
 ip -n "$ns_ours" link set "$ours" up
 start_go "$go" 10.201.0.1:51820
 ping_both "$ns_go" 10.202.0.1 fd20:2::1
-check_show "$ours" "$go"
+check_show "$ours" "$go" in_go
 # Our endpoint for the peer was learnt from its packets (roaming), none was configured.
 [ "$(in_ours wg show "$ours" endpoints | awk '{print $2}')" = 10.201.0.2:51821 ] || fail "endpoint not learnt"
 # The peer roams (a new source port): the next authenticated packet moves our endpoint.
@@ -192,7 +172,7 @@ PY
 flood_pid=$!
 sleep 1
 start=$SECONDS
-in_go ping -c 1 -W 13 -q 10.202.0.1 >/dev/null || fail "no reply through the flood: $(in_ours wg show; in_go wg show)"
+in_go ping -c 1 -W 13 -q 10.202.0.1 >/dev/null || fail "no reply through the flood"
 took=$(( SECONDS - start ))
 kill "$flood_pid" 2>/dev/null; wait "$flood_pid" 2>/dev/null || true
 cookies=$(in_go nft list table inet wgcookie | grep -o 'packets [0-9]*' | awk '{print $2}')

@@ -10,11 +10,12 @@
 # rejected by it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-. tests/wireguard/namespaces.sh
-[ "$(id -u)" = 0 ] || { echo "tests/wireguard-privileges.sh: run as root (network namespaces)" >&2; exit 1; }
+test_name=tests/wireguard-privileges.sh
+. tests/lib.sh
+need_root
 daemon="${WG_ICE_WIREGUARD:-$(swift build --show-bin-path)/wg-ice-wireguard}"
 [ -x "$daemon" ] || { echo "tests/wireguard-privileges.sh: $daemon not built (swift build)" >&2; exit 1; }
-wg_namespaces tests/wireguard-privileges.sh wp 10.203.0
+wg_namespaces wp 10.203.0
 ours="wpo$id" go="wpg$id"
 
 in_go wireguard-go "$go" >/dev/null 2>&1

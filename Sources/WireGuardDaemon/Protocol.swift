@@ -23,7 +23,7 @@ enum Protocol {
     static let rekeyJitterMaxMilliseconds: UInt64 = max(334 / timeDivisor, 1)
 
     /// Divides the section 6 timer constants above so that a test sees several rekeys and a REJECT_AFTER_TIME
-    /// within seconds (tests/wireguard-interop.sh, tests/wireguard-kernel.sh). Only a debug build reads
+    /// within seconds (tests/wireguard-interop.sh, tests/kernel.sh). Only a debug build reads
     /// WG_ICE_WIREGUARD_TIME_DIVISOR: a release build has no way to shorten the protocol's timers.
     static let timeDivisor: UInt64 = {
         #if DEBUG

@@ -7,7 +7,7 @@ import TestSupport
 /// ConfParser against Debian's wg and wireguard-go: for every corpus file, `wg setconf` takes the
 /// stripped file exactly when ConfParser finds no WireGuard-level error, and `wg showconf` reads
 /// back what ConfParser parsed. One interface serves the whole corpus (setconf replaces its state).
-@Suite(.serialized) struct DifferentialTests {
+@Suite(.serialized, .tags(.integration)) struct DifferentialTests {
     @Test func wgSetconfAgreesWithConfParser() throws {
         let ns = try NetNS(prefix: "cpdiff")
         defer { ns.destroy() }

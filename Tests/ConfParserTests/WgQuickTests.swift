@@ -6,7 +6,7 @@ import TestSupport
 
 /// Stock wg-quick (Debian's, with wireguard-go as the userspace WireGuard) on files carrying wg-ice
 /// settings: the commented `#[ICE]` block must be invisible to it, the literal `[ICE]` must not.
-@Suite struct WgQuickTests {
+@Suite(.tags(.integration)) struct WgQuickTests {
     static let environment = ["WG_QUICK_USERSPACE_IMPLEMENTATION": "wireguard-go",
                               "WG_I_PREFER_BUGGY_USERSPACE_TO_POLISHED_KMOD": "1"]
 

@@ -116,7 +116,7 @@ func expectPingFlows(_ lab: Lab) async throws {
     #expect(sent == 10 && received == 10)
 }
 
-@Suite(.serialized) struct DataPathTests {
+@Suite(.serialized, .tags(.integration)) struct DataPathTests {
     @Test(arguments: [false, true])
     func kernelRedirectCarriesWireGuardWithoutUserspace(nat: Bool) async throws {
         let lab = try await offPool { try Lab(nat: nat) }

@@ -6,7 +6,7 @@ import Testing
 import TestSupport
 import WireGuard
 
-@Suite struct KernelRedirectTests {
+@Suite(.tags(.integration)) struct KernelRedirectTests {
     static func pair(remotePort: UInt16) -> SelectedPair {
         SelectedPair(local: ICECandidate(sdp: "", type: .host, transport: .udp, address: "192.0.2.1", port: 40000,
                                          baseAddress: "192.0.2.1", basePort: 40000),

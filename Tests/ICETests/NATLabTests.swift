@@ -3,7 +3,7 @@ import TestSupport
 import Testing
 
 /// Two `ice-peer` processes in two network namespaces behind nftables NAT, with a real coturn.
-@Suite(.serialized) struct NATLabTests {
+@Suite(.serialized, .tags(.integration)) struct NATLabTests {
     private let turnCredentials = ["--username", NATLab.turnUser, "--password", NATLab.turnPassword]
 
     private func withLab(aPublic: Bool = false, bPublic: Bool = false,

@@ -3,7 +3,7 @@ import Testing
 import TestSupport
 
 /// Single `ice-peer` processes in a namespace with two links, `lan0` and `lan1`.
-@Suite struct PeerProcessTests {
+@Suite(.tags(.integration)) struct PeerProcessTests {
     private func withTwoLinkNamespace(_ body: (NetNS) async throws -> Void) async throws {
         let ns = try NetNS(prefix: "icef")
         defer { ns.destroy() }

@@ -88,7 +88,7 @@ func withEmulator(tls: Bool = true, token: String? = "token-\(uniqueSuffix())", 
     await emulator.stop()
 }
 
-@Suite(.timeLimit(.minutes(2)))
+@Suite(.timeLimit(.minutes(2)), .tags(.integration))
 struct KubernetesBackendTests {
     @Test func twoClientsExchangeOverTLSWithTokens() async throws {
         try await withEmulator { emulator in
@@ -430,7 +430,7 @@ struct KubernetesBackendTests {
     }
 }
 
-@Suite struct KubernetesManifestTests {
+@Suite(.tags(.integration)) struct KubernetesManifestTests {
     /// kubectl's client-side dry run resolves every kind through API discovery, which the emulator serves
     /// (kmock's catalogue of built-in kinds plus the CRD). Without a server, kubectl validates nothing offline.
     @Test func manifestsPassKubectlDryRun() async throws {

@@ -5,7 +5,7 @@ import TestSupport
 /// A path that passes ICE's STUN checks but not WireGuard's packets: only `HandshakeTimeout` can see it
 /// is dead. The session must restart ICE (signalled to the peer), and the tunnel must come back once the
 /// path carries WireGuard again.
-@Suite(.serialized) struct DeadPathTests {
+@Suite(.serialized, .tags(.integration)) struct DeadPathTests {
     @Test func staleHandshakeWhileSendingRestartsICE() async throws {
         let lab = try await offPool { try Lab(scheme: "ws", settings: ["HandshakeTimeout = 3s"]) }
         defer { lab.destroy() }

@@ -4,7 +4,7 @@ import TestSupport
 
 /// Stock wg-quick with `PostUp = wg-ice-hook %i` on both sides of a LAN, wireguard-go, a real
 /// wg-ice-signal: the tunnel comes up through ICE without any Endpoint line, and goes away cleanly.
-@Suite(.serialized) struct HookEndToEndTests {
+@Suite(.serialized, .tags(.integration)) struct HookEndToEndTests {
     @Test(arguments: [("ws", "auto"), ("grpc", "auto"), ("ws", "userspace")])
     func wgQuickUpPingStatusDown(scheme: String, proxy: String) async throws {
         let lab = try await offPool { try Lab(scheme: scheme, proxy: proxy) }

@@ -17,7 +17,7 @@ struct PrivilegesTests {
 
     /// The test process runs many threads: the drop must refuse before changing anything, since capabilities
     /// are per thread and the other threads would keep theirs (or lose them all).
-    @Test func dropRefusesInAMultithreadedProcess() throws {
+    @Test(.tags(.integration)) func dropRefusesInAMultithreadedProcess() throws {
         #expect(throws: SessionError.self) { try Privileges.drop(to: try Account("nobody")) }
         #expect(getuid() == 0 && geteuid() == 0)
         let status = try processStatus(getpid())

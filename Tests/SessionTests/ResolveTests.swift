@@ -4,7 +4,7 @@ import TestSupport
 
 /// wg-ice-resolve on side B (stock wg-quick, no hook) against a normal wg-ice-hook session on side A, through a
 /// real wg-ice-signal, with wireguard-go; coturn for the relayed case.
-@Suite(.serialized) struct ResolveTests {
+@Suite(.serialized, .tags(.integration)) struct ResolveTests {
     @Test func resolvesPrintsJSONAndAppliesAPathThatOutlivesTheProcess() async throws {
         let lab = try await offPool { try Lab(scheme: "ws", hookOnB: false) }
         defer { lab.destroy() }

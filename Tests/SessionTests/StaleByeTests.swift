@@ -5,7 +5,7 @@ import TestSupport
 /// Both sessions stop and start again: B's bye, held by the server while A was gone, reaches A's new session
 /// before B's new credentials. It concerns a process A's new agent never talked to, so A must ignore it
 /// rather than throw away the exchange with B's new process.
-@Suite(.serialized) struct StaleByeTests {
+@Suite(.serialized, .tags(.integration)) struct StaleByeTests {
     @Test func aHeldByeFromThePeersPreviousProcessIsIgnored() async throws {
         let lab = try await offPool { try Lab(scheme: "ws", settings: ["LogLevel = debug"], hook: false) }
         defer { lab.destroy() }

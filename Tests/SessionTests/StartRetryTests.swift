@@ -6,7 +6,7 @@ import TestSupport
 /// created. The session must keep the peer, show why in `status`, and bring the tunnel up once the name
 /// resolves. `ip netns exec` bind-mounts /etc/netns/NS/hosts over /etc/hosts; the name is appended to that same
 /// file later, which the running session sees (same inode).
-@Suite(.serialized) struct StartRetryTests {
+@Suite(.serialized, .tags(.integration)) struct StartRetryTests {
     @Test func aPeerWhoseAgentCannotBeCreatedIsRetriedAndShown() async throws {
         let host = "stun.retry.wg-ice.test"
         let lab = try await offPool {

@@ -4,7 +4,7 @@ import TestSupport
 
 /// `wg-ice-hook watch` in each site's namespace, stock wg-quick without any hook, wireguard-go, a real
 /// wg-ice-signal: the watch attaches a session to each interface whose configuration has wg-ice settings.
-@Suite(.serialized) struct WatchTests {
+@Suite(.serialized, .tags(.integration)) struct WatchTests {
     @Test func watchAttachesRestartsAndStopsSessions() async throws {
         let lab = try await offPool { try Lab(scheme: "ws", hook: false) }
         defer { lab.destroy() }

@@ -6,7 +6,7 @@ import TestSupport
 /// Signaling URLs are used as written: peers reach wg-ice-signal through a real nginx that terminates TLS
 /// (certificate from a CA made here, trusted through SSL_CERT_FILE), WebSocket at /wg-ice and gRPC by its
 /// method path, over IPv4 and IPv6 literals and a name, with the server checking the authority in the proofs.
-@Suite(.serialized) struct ReverseProxyTests {
+@Suite(.serialized, .tags(.integration)) struct ReverseProxyTests {
     @Test func peersExchangeThroughNginxOnWebSocketAndGRPC() async throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("wg-ice-proxy-\(uniqueSuffix())")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)

@@ -5,7 +5,7 @@ import Testing
 import TestSupport
 
 /// Everything here runs against a real wg-ice-signal process over real sockets.
-@Suite struct ServerTests {
+@Suite(.tags(.integration)) struct ServerTests {
     @Test func manyClientsOnBothTransportsGetExactlyWhatIsAddressedToThem() async throws {
         let server = try ServerProcess(listen: ["ws://127.0.0.1:0", "grpc://127.0.0.1:0"])
         let n = 24
@@ -338,7 +338,7 @@ extension String {
     }
 }
 
-@Suite struct ClientRobustnessTests {
+@Suite(.tags(.integration)) struct ClientRobustnessTests {
     /// A listener that accepts TCP connections, counts them and never says a word.
     @Test(arguments: ["ws", "grpc"])
     func silentServerIsAbandonedAndRetried(scheme: String) async throws {

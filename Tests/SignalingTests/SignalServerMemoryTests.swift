@@ -4,7 +4,7 @@ import TestSupport
 
 /// Issue 14: memory of the server at scale, measured by signal-bench (the light idle client) against the real server.
 /// A suite of its own, run alone (scripts/test): 3,000 sessions set up at once starve the other server tests' timing.
-@Suite struct SignalServerMemoryTests {
+@Suite(.tags(.integration)) struct SignalServerMemoryTests {
     /// 3,000 idle authenticated sessions held, then closed: the server hands most of their memory back to the
     /// system (before: glibc kept all of it: 307 MiB stayed resident after 5,000 sessions had closed).
     @Test func memoryOfClosedSessionsIsReturned() async throws {

@@ -5,7 +5,7 @@ import Testing
 import TestSupport
 
 /// What a client dials, asks for and binds into its auth proof is the URL as written (docs/PROTOCOL.md).
-@Suite struct URLAsWrittenTests {
+@Suite(.tags(.integration)) struct URLAsWrittenTests {
     @Test(arguments: [
         // (written, authority in the proof, what is dialled and requested)
         ("wss://signal.example.net/wg-ice", "signal.example.net", "wss://signal.example.net/wg-ice"),

@@ -12,7 +12,7 @@ import TURNTLS
 /// The relay against a real TLS server (NIO's, behind a tap that records the raw bytes it receives), with a
 /// CA and certificates made by the openssl CLI: bytes both ways, encrypted on the wire; a certificate from
 /// another CA or for another name closes libnice's side without a byte of it reaching the server.
-@Suite(.serialized) struct TLSRelayTests {
+@Suite(.serialized, .tags(.integration)) struct TLSRelayTests {
     static let marker = Array("wg-ice-plaintext-marker".utf8)
     let logger = Logger(label: "tls-relay-test")
 

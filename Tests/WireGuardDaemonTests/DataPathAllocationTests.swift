@@ -7,7 +7,7 @@ import Testing
 /// The data path allocates nothing per packet: two devices in this process, each with a real TUN device and
 /// UDP sockets on loopback, driven through the calls the event loop makes, with this thread's heap
 /// allocations counted. (A coroutine accessor on the peer table once cost nine `malloc`s per received packet.)
-@Suite(.serialized, .tags(.integration), .tags(.integration)) struct DataPathAllocationTests {
+@Suite(.serialized, .tags(.integration)) struct DataPathAllocationTests {
     @Test func transportPacketsAllocateNothing() throws {
         let tag = getpid() % 10_000
         let alice = try Self.device("wgdma\(tag)"), bob = try Self.device("wgdmb\(tag)")

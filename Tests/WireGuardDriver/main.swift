@@ -1,4 +1,4 @@
-// wireguard-driver: drives the WireGuard module from scripts (bench/uapi.sh, tests/kernel-netlink.sh).
+// wireguard-driver: drives the WireGuard module from scripts (bench/uapi.sh, tests/kernel.sh).
 // Not a product: a test-support executable.
 //
 //   wireguard-driver genconf PEERS IPS_PER_PEER     print a wg(8) config with random keys

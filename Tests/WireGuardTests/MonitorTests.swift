@@ -4,7 +4,7 @@ import TestSupport
 @testable import WireGuard
 
 /// The monitor against real wireguard-go interfaces changed with stock `wg`, and a real handshake.
-@Suite struct MonitorTests {
+@Suite(.tags(.integration)) struct MonitorTests {
     @Test func interfaceAndPeerEvents() async throws {
         let ns = try NetNS()
         defer { ns.destroy() }

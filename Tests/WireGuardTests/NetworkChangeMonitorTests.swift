@@ -7,7 +7,7 @@ import WireGuard
 /// The session's address watcher against the real kernel, in a namespace of its own: what ICE would gather
 /// differently is reported (once per burst), what it would not (the ignored interface, link-local addresses,
 /// non-default routes) is not.
-@Suite(.serialized) struct NetworkChangeMonitorTests {
+@Suite(.serialized, .tags(.integration)) struct NetworkChangeMonitorTests {
     @Test func reportsAddressAndDefaultRouteChangesOncePerBurst() async throws {
         let ns = try NetNS(prefix: "ifnc")
         defer { ns.destroy() }

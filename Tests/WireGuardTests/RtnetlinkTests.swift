@@ -4,7 +4,7 @@ import TestSupport
 @testable import WireGuard
 
 /// rtnetlink link discovery and monitoring on the host kernel, inside a namespace of the test's own.
-@Suite struct RtnetlinkTests {
+@Suite(.tags(.integration)) struct RtnetlinkTests {
     @Test func dumpAndWatchLinks() throws {
         let ns = try NetNS()
         defer { ns.destroy() }

@@ -6,7 +6,7 @@ import TestSupport
 @testable import WireGuard
 
 /// The UAPI client against real wireguard-go interfaces, with `wg showconf` as the oracle.
-@Suite struct UAPITests {
+@Suite(.tags(.integration)) struct UAPITests {
     @Test func configureAndReadBack() throws {
         let ns = try NetNS()
         defer { ns.destroy() }

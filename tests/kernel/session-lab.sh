@@ -7,7 +7,9 @@ set -euo pipefail
 bin=$1
 export PATH="$bin:$PATH"
 work=$(mktemp -d)
-fail() { echo "kernel-session: FAILED: $*" >&2; for ns in ksa ksb; do ip netns exec $ns wg show || true; ip netns exec $ns nft list ruleset || true; ip netns exec $ns wg-ice-hook status || true; done; exit 1; }
+test_name=kernel-session
+. "$(dirname "$0")/../lib.sh"
+fail_hook() { for ns in ksa ksb; do ip netns exec $ns wg show || true; ip netns exec $ns nft list ruleset || true; ip netns exec $ns wg-ice-hook status || true; done; }
 in_a() { ip netns exec ksa "$@"; }
 in_b() { ip netns exec ksb "$@"; }
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs inside kvm-run's VM (a kernel with the WireGuard module), from tests/wireguard-kernel.sh: wg-ice-wireguard
+# Runs inside kvm-run's VM (a kernel with the WireGuard module), from tests/kernel.sh: wg-ice-wireguard
 # (the debug build, its timers divided for the rekey check) in one network namespace, KERNEL WireGuard in the
 # other, joined by a veth pair:
 #   1. ours initiates (the kernel side has no endpoint for it): IPv4 and IPv6 ping, `wg show` agreeing, then
@@ -10,13 +10,11 @@
 set -euo pipefail
 daemon=$1
 cd "$(dirname "$0")/../.."
+test_name=wireguard-kernel
+. tests/lib.sh
 . tests/wireguard/rekey.sh
-fail() {
-  echo "wireguard-kernel: FAILED: $*" >&2
-  for ns in kwo kwk; do echo "-- $ns"; ip netns exec $ns wg show all || true; done
-  exit 1
-}
-in_ours() { ip netns exec kwo "$@"; }
+fail_hook() { for ns in kwo kwk; do echo "-- $ns"; ip netns exec $ns wg show all || true; done; }
+ns_ours=kwo
 in_kernel() { ip netns exec kwk "$@"; }
 umask 077
 # kvm-run's /dev has no TUN node until the module is loaded (and then only with devtmpfs).
@@ -56,30 +54,6 @@ start_ours() { # iface [endpoint] [time divisor]; sets pid
   pid=$(pgrep -f -x "$daemon --foreground $1") || fail "no daemon process for $1"
 }
 
-# Both sides saw the same handshake (1 s resolution), and what one sent the other received.
-check_show() { # ours kernel
-  local hs_ours hs_kernel rx_ours tx_ours rx_kernel tx_kernel
-  hs_ours=$(in_ours wg show "$1" latest-handshakes | awk '{print $2}')
-  hs_kernel=$(in_kernel wg show "$2" latest-handshakes | awk '{print $2}')
-  [ "${hs_ours:-0}" -gt 0 ] && [ "${hs_kernel:-0}" -gt 0 ] || fail "latest handshake: ours ${hs_ours:-none}, kernel ${hs_kernel:-none}"
-  [ $(( hs_ours - hs_kernel )) -le 2 ] && [ $(( hs_kernel - hs_ours )) -le 2 ] || fail "handshake times differ: $hs_ours vs $hs_kernel"
-  for _ in $(seq 30); do
-    read -r _ rx_ours tx_ours < <(in_ours wg show "$1" transfer)
-    read -r _ rx_kernel tx_kernel < <(in_kernel wg show "$2" transfer)
-    [ "$rx_ours" = "$tx_kernel" ] && [ "$tx_ours" = "$rx_kernel" ] && break
-    sleep 0.2
-  done
-  [ "$rx_ours" = "$tx_kernel" ] && [ "$tx_ours" = "$rx_kernel" ] \
-    || fail "transfer: ours rx $rx_ours tx $tx_ours, kernel rx $rx_kernel tx $tx_kernel"
-  [ "$rx_ours" -gt 0 ] || fail "no bytes counted"
-  echo "  wg show: handshake $hs_ours / $hs_kernel, ours rx $rx_ours tx $tx_ours = kernel tx $tx_kernel rx $rx_kernel"
-}
-
-ping_both() { # from-namespace v4 v6
-  ip netns exec "$1" ping -c 3 -i 0.2 -W 3 -q "$2" >/dev/null || fail "ping $2 from $1"
-  ip netns exec "$1" ping -c 3 -i 0.2 -W 3 -q "$3" >/dev/null || fail "ping $3 from $1"
-}
-
 delete_and_wait_gone() { # iface pid
   in_ours ip link del "$1"
   for _ in $(seq 100); do kill -0 "$2" 2>/dev/null || break; sleep 0.1; done
@@ -94,7 +68,7 @@ start_kernel kwk0
 start_ours kwo0 10.201.0.2:51821 "$rekey_divisor"
 [ "$(in_kernel ip -d link show kwk0 | grep -c wireguard)" -ge 1 ] || fail "kwk0 is not a kernel WireGuard link"
 ping_both kwo 10.202.0.2 fd20:2::2
-check_show kwo0 kwk0
+check_show kwo0 kwk0 in_kernel
 # (After this the byte counters differ by design: the kernel's packets with expired keys were dropped.)
 rekey_check kwo kwo0 10.202.0.1 kwk kwk0 10.202.0.2 51821
 delete_and_wait_gone kwo0 "$pid"
@@ -104,7 +78,7 @@ echo "== kernel WireGuard initiates, ours responds"
 start_ours kwo1
 start_kernel kwk1 10.201.0.1:51820
 ping_both kwk 10.202.0.1 fd20:2::1
-check_show kwo1 kwk1
+check_show kwo1 kwk1 in_kernel
 [ "$(in_ours wg show kwo1 endpoints | awk '{print $2}')" = 10.201.0.2:51821 ] \
   || fail "endpoint not learnt: $(in_ours wg show kwo1 endpoints)"
 # The kernel peer roams: a new source port, then a new source address (the old one goes, so the kernel's
@@ -120,6 +94,6 @@ in_kernel ping -c 2 -i 0.2 -W 3 -q 10.202.0.1 >/dev/null || fail "ping after the
 [ "$(in_ours wg show kwo1 endpoints | awk '{print $2}')" = 10.201.0.3:51822 ] \
   || fail "endpoint did not follow the new address: $(in_ours wg show kwo1 endpoints)"
 ping_both kwo 10.202.0.2 fd20:2::2
-check_show kwo1 kwk1
+check_show kwo1 kwk1 in_kernel
 delete_and_wait_gone kwo1 "$pid"
 echo "wireguard-kernel: passed"
