@@ -115,7 +115,7 @@ let package = Package(
         .target(name: "CPrivileges"),
         // The one privilege drop of the session and of wg-ice-wireguard: Foundation-free (the daemon links no Foundation).
         .target(name: "PrivilegeDrop", dependencies: ["CPrivileges"]),
-        .testTarget(name: "SessionTests", dependencies: ["Session", "TestSupport"]),
+        .testTarget(name: "SessionTests", dependencies: ["Session", "TestSupport", "Keys", "ICE", "WireGuard", "ConfParser", "DataPath", logging]),
         // One-shot ICE for scripts (issue 7): the session's machinery without a long-running process.
         .executableTarget(name: "wg-ice-resolve", dependencies: [
             "Session", "ConfParser", "CLISupport", "ICE", "WireGuard", argumentParser, logging,

@@ -519,6 +519,9 @@ for signaling in $(each ws); do
   run_case "UDP blocked at a" udp-blocked "$signaling" case_udp_blocked
   run_case "relay → direct" relay-direct "$signaling" case_relay_direct
   run_case "traffic before the path (relayed)" symmetric "$signaling" case_traffic_first_relayed --no-wg
+  # PersistentKeepalive in both files, as most files behind NAT have it: a peer created with it initiates at
+  # once, so only one side may be created with it (FirstHandshake).
+  run_case "traffic before the path, keepalive 25 (relayed)" symmetric "$signaling" case_traffic_first_relayed --no-wg --keepalive 25
   run_case "STUN/TURN host unresolvable for the first 10 s" cone "$signaling" case_dns_late --no-wg
   run_case "signaling to b delayed 30 s (PAC)" cone "$signaling" case_signal_delayed
   run_case "bare Linux gateways" bare "$signaling" case_bare
@@ -527,6 +530,7 @@ for signaling in $(each grpc); do
   run_case "symmetric NAT" symmetric "$signaling" case_relayed
   run_case "NAT rebinding" cone "$signaling" case_rebind
   run_case "traffic before the path (direct)" cone "$signaling" case_traffic_first_direct --no-wg
+  run_case "traffic before the path, keepalive 25 (direct)" cone "$signaling" case_traffic_first_direct --no-wg --keepalive 25
   run_case "relayed pair re-selected by a retry" symmetric "$signaling" case_relay_reselect
   run_case "one site's address changed mid-session" cone "$signaling" case_address_change
 done

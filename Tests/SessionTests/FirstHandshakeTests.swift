@@ -1,0 +1,141 @@
+import Foundation
+import ICE
+import Keys
+import Logging
+@testable import Session
+import Testing
+import WireGuard
+
+/// `FirstHandshake` against a recording WireGuard: which side's new peer initiates, for every value of the user's
+/// persistent keepalive, and that the user's value always comes back.
+@Suite struct FirstHandshakeTests {
+    static let peer = Key(bytes: [UInt8](repeating: 7, count: 32))!
+    static let endpoint = Endpoint("192.0.2.7:51820")!
+    static let keepalives: [UInt16] = [0, 1, 25, 65535]
+
+    /// Both sides of one tunnel, each configured with `keepalive`, get their first path: only one initiation
+    /// goes out before the controlled side's nudge (two in the same moment consume each other), and it is the
+    /// controlling side's.
+    @Test(arguments: keepalives)
+    func onlyTheControllingSideInitiatesAtOnce(keepalive: UInt16) async throws {
+        let controlling = RecordingWireGuard(peer: Self.peer, keepalive: keepalive)
+        let controlled = RecordingWireGuard(peer: Self.peer, keepalive: keepalive)
+        try await firstHandshake(controlling, .controlling).point(at: Self.endpoint)
+        try await firstHandshake(controlled, .controlled).point(at: Self.endpoint)
+        #expect(controlling.initiations == 1)
+        #expect(controlled.initiations == 0)
+        #expect(controlling.peer?.persistentKeepalive == keepalive)
+        #expect(controlling.peer?.endpoint == Self.endpoint)
+    }
+
+    /// No handshake came within the controlled side's delay: the nudge initiates, then the user's keepalive is back.
+    @Test(arguments: keepalives)
+    func theNudgeInitiatesAndRestoresTheUsersKeepalive(keepalive: UInt16) async throws {
+        let wg = RecordingWireGuard(peer: Self.peer, keepalive: keepalive)
+        let first = firstHandshake(wg, .controlled)
+        try await first.point(at: Self.endpoint)
+        await first.nudge()
+        #expect(wg.initiations == 1)
+        #expect(wg.peer?.persistentKeepalive == keepalive)
+    }
+
+    /// The controlling side's handshake came first: no second initiation, the user's keepalive back.
+    @Test(arguments: keepalives)
+    func aHandshakeBeforeTheNudgeLeavesOnlyTheKeepalive(keepalive: UInt16) async throws {
+        let wg = RecordingWireGuard(peer: Self.peer, keepalive: keepalive)
+        let first = firstHandshake(wg, .controlled)
+        try await first.point(at: Self.endpoint)
+        wg.handshakeCompleted()
+        await first.nudge()
+        #expect(wg.peer?.persistentKeepalive == keepalive)
+        #expect(wg.initiations == 0 || keepalive > 0, "only the user's own keepalive may send (a keepalive, on the new session)")
+    }
+
+    /// A second path before the nudge must not take the first handshake's temporary value for the user's.
+    @Test func aSecondPathKeepsTheUsersKeepalive() async throws {
+        let wg = RecordingWireGuard(peer: Self.peer, keepalive: 25)
+        let first = firstHandshake(wg, .controlled)
+        try await first.point(at: Self.endpoint)
+        try await first.point(at: Endpoint("198.51.100.9:4000")!)
+        await first.nudge()
+        #expect(wg.peer?.persistentKeepalive == 25)
+        #expect(wg.peer?.endpoint == Endpoint("198.51.100.9:4000")!)
+    }
+
+    /// A peer with a recent handshake only gets the endpoint: its session and counters stay.
+    @Test func aRecentHandshakeOnlyMovesTheEndpoint() async throws {
+        let wg = RecordingWireGuard(peer: Self.peer, keepalive: 25)
+        wg.handshakeCompleted()
+        try await firstHandshake(wg, .controlling).point(at: Self.endpoint)
+        #expect(wg.changes == [.endpoint(Self.endpoint, for: Self.peer)])
+        #expect(wg.initiations == 0)
+    }
+
+    /// Re-creation keeps what the user configured besides the endpoint.
+    @Test func recreationKeepsThePresharedKeyAndAllowedIPs() async throws {
+        let psk = Key(bytes: [UInt8](repeating: 9, count: 32))!
+        let allowed = [try #require(AllowedIP("10.0.0.2/32"))]
+        let wg = RecordingWireGuard(peer: Self.peer, keepalive: 0, presharedKey: psk, allowedIPs: allowed)
+        try await firstHandshake(wg, .controlling).point(at: Self.endpoint)
+        #expect(wg.peer?.presharedKey == psk)
+        #expect(wg.peer?.allowedIPs == allowed)
+    }
+
+    private func firstHandshake(_ wg: RecordingWireGuard, _ role: ICERole) -> FirstHandshake {
+        FirstHandshake(link: WireGuardLink(control: wg, interface: wg.interface), peer: Self.peer, role: role,
+                       logger: Logger(label: "test"))
+    }
+}
+
+/// A WireGuard device of one peer that applies changes as WireGuard does, records them, and counts the initiations
+/// a real one would send because of them: a peer created with an endpoint and a persistent keepalive sends one
+/// at once, and so does one whose keepalive goes from off to on.
+final class RecordingWireGuard: WireGuardControl, @unchecked Sendable {
+    let interface = "wgtest0"
+    private let lock = NSLock()
+    private var peers: [Peer]
+    private(set) var changes: [DeviceChange] = []
+    private(set) var initiations = 0
+
+    init(peer: Key, keepalive: UInt16, presharedKey: Key? = nil, allowedIPs: [AllowedIP] = []) {
+        peers = [Peer(publicKey: peer, presharedKey: presharedKey, persistentKeepalive: keepalive, allowedIPs: allowedIPs)]
+    }
+
+    var peer: Peer? { lock.withLock { peers.first } }
+
+    func handshakeCompleted() {
+        lock.withLock { peers[0].lastHandshake = Timestamp(seconds: Int64(time(nil)), nanoseconds: 0) }
+    }
+
+    func device() throws(WireGuardError) -> Device {
+        lock.withLock { Device(name: interface, peers: peers) }
+    }
+
+    func apply(_ change: DeviceChange) throws(WireGuardError) {
+        lock.withLock {
+            changes.append(change)
+            for c in change.peers {
+                let index = peers.firstIndex { $0.publicKey == c.publicKey }
+                if c.remove {
+                    if let index { peers.remove(at: index) }
+                    continue
+                }
+                if let index {
+                    let wasOff = peers[index].persistentKeepalive == 0
+                    if let e = c.endpoint { peers[index].endpoint = e }
+                    if let k = c.persistentKeepalive { peers[index].persistentKeepalive = k }
+                    if c.replaceAllowedIPs { peers[index].allowedIPs = c.allowedIPs }
+                    if let psk = c.presharedKey { peers[index].presharedKey = psk }
+                    if wasOff, peers[index].persistentKeepalive > 0, peers[index].endpoint != nil { initiations += 1 }
+                } else if !c.updateOnly {
+                    let created = Peer(publicKey: c.publicKey, presharedKey: c.presharedKey, endpoint: c.endpoint,
+                                       persistentKeepalive: c.persistentKeepalive ?? 0, allowedIPs: c.allowedIPs)
+                    peers.append(created)
+                    if created.persistentKeepalive > 0, created.endpoint != nil { initiations += 1 }
+                }
+            }
+        }
+    }
+
+    func close() {}
+}
