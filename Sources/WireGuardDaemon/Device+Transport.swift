@@ -68,7 +68,10 @@ extension Device {
         case .previous: plain = peers[id]!.previous!.canReceive(now: now) ? peers[id]!.previous!.open(message, count: count) : nil
         }
         guard let plain else { return }
-        if slot == .next { confirmNext(id, now: now) }
+        // What waited for the confirmed session is sealed in `buffer` too: only once this packet is on the TUN.
+        let confirmed = slot == .next
+        if confirmed { confirmNext(id) }
+        defer { if confirmed { sendStaged(id, now: now) } }
         peers[id]!.endpoint = source
         peers[id]!.rxBytes += UInt64(count)
         if peers[id]!.current?.needsRekeyAfterReceiving(now: now) == true, !peers[id]!.timers.sentLastMinuteHandshake {
@@ -87,7 +90,7 @@ extension Device {
     }
 
     /// The responder's new session is confirmed by its first use: it becomes current.
-    private func confirmNext(_ id: UInt32, now: UInt64) {
+    private func confirmNext(_ id: UInt32) {
         var peer = peers[id]!
         if let p = peer.previous { indexTable[p.localIndex] = nil }
         peer.previous = peer.current
@@ -95,7 +98,6 @@ extension Device {
         peer.next = nil
         peers[id] = peer
         handshakeComplete(id)
-        sendStaged(id, now: now)
     }
 
     static func address(of packet: UnsafeRawBufferPointer, source: Bool) -> IPAddress? {
