@@ -33,8 +33,10 @@ final class Device<Tun: TUNInterface, Bind: DatagramBind> {
 
     deinit { buffer.deallocate() }
 
-    func setPrivateKey(_ key: [UInt8]) {
-        let isZero = key.allSatisfy { $0 == 0 }
+    func setPrivateKey(_ given: [UInt8]) {
+        let isZero = given.allSatisfy { $0 == 0 }
+        // Stored clamped, as wireguard-go and the kernel store it: `wg show private-key` prints it so.
+        let key = isZero ? given : X25519.clamp(given)
         guard key != identity?.privateKey, !(isZero && identity == nil) else { return }
         identity = isZero ? nil : LocalIdentity(privateKey: key)
         // A peer with our own public key cannot exist (wireguard-go removes it); the others need the new DH.

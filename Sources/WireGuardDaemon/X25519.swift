@@ -12,8 +12,11 @@ enum X25519 {
     }
 
     /// A clamped private key, as `wg genkey` makes them.
-    static func generatePrivate() -> [UInt8] {
-        var key = random(32)
+    static func generatePrivate() -> [UInt8] { clamp(random(32)) }
+
+    /// RFC 7748's clamping, which X25519 applies to the scalar anyway.
+    static func clamp(_ key: [UInt8]) -> [UInt8] {
+        var key = key
         key[0] &= 248
         key[31] = (key[31] & 127) | 64
         return key
