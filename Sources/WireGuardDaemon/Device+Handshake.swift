@@ -8,6 +8,11 @@ extension Device {
         guard var peer = peers[id], let identity, peer.remote.staticShared != nil else { return }
         if !retry { peer.timers.handshakeAttempts = 0 }
         guard peer.lastInitiationSent == 0 || Clock.elapsed(now, since: peer.lastInitiationSent) >= Protocol.rekeyTimeout else {
+            // Too soon after the last one: the attempt is made when allowed, not left to the next packet.
+            if peer.timers.retransmitHandshake == 0 {
+                peer.timers.retransmitHandshake = peer.lastInitiationSent + Protocol.rekeyTimeout + PeerTimers.jitter()
+                armed(peer.timers.retransmitHandshake)
+            }
             peers[id] = peer
             return
         }

@@ -67,10 +67,13 @@ final class Device<Tun: TUNInterface, Bind: DatagramBind> {
         for id in peers.ids { removePeer(id) }
     }
 
-    /// Forgets every session and handshake of a peer (its keys changed): the next packet starts a handshake.
+    /// Forgets every session and handshake of a peer (its keys changed): the next packet starts a handshake, at
+    /// once (wireguard-go's ExpireCurrentKeypairs also lifts the REKEY_TIMEOUT pacing: the last initiation was
+    /// made with keys that no longer hold).
     func expireSessions(_ id: UInt32) {
         guard var peer = peers[id] else { return }
         for index in peer.indices { indexTable[index] = nil }
+        peer.lastInitiationSent = 0
         peer.initiation = nil
         peer.previous = nil
         peer.current = nil
