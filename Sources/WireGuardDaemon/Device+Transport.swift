@@ -118,6 +118,7 @@ extension Device {
         case 6 where packet.count >= 40: length = 40 + (Int(packet[4]) << 8 | Int(packet[5]))
         default: return nil
         }
-        return length <= packet.count ? length : nil
+        // An IPv4 total length shorter than its own header is malformed (wireguard-go and the kernel drop it).
+        return length <= packet.count && length >= 20 ? length : nil
     }
 }
