@@ -22,9 +22,10 @@ struct Keypair {
 
     func canReceive(now: UInt64) -> Bool { Clock.elapsed(now, since: created) < Protocol.rejectAfterTime }
 
-    /// Whether the initiator should start the next handshake before this one runs out.
+    /// Whether to start the next handshake before this one runs out: either side after REKEY_AFTER_MESSAGES, only
+    /// the initiator after REKEY_AFTER_TIME (so that both do not rekey at once), as wireguard-go's keepKeyFreshSending.
     func needsRekeyAfterSending(now: UInt64) -> Bool {
-        isInitiator && (sendCounter > Protocol.rekeyAfterMessages || Clock.elapsed(now, since: created) > Protocol.rekeyAfterTime)
+        sendCounter > Protocol.rekeyAfterMessages || (isInitiator && Clock.elapsed(now, since: created) > Protocol.rekeyAfterTime)
     }
 
     func needsRekeyAfterReceiving(now: UInt64) -> Bool {
