@@ -55,7 +55,11 @@ extension Device {
                 }
             }
             if due(id, \.newHandshake, now) { sendInitiation(id, retry: false, now: now) }
-            if due(id, \.zeroKeyMaterial, now) { expireSessions(id) }
+            if due(id, \.zeroKeyMaterial, now) {
+                // wireguard-go's ZeroAndFlushAll: what still waits would otherwise start a handshake nobody asked for.
+                expireSessions(id)
+                peers[id]?.staged = []
+            }
             if due(id, \.persistentKeepalive, now), peers[id]?.persistentKeepalive ?? 0 > 0 { sendKeepalive(id, now: now) }
             if let deadline = peers[id]?.timers.nextDeadline { armed(deadline) }
         }
