@@ -4,6 +4,8 @@
 #include <fcntl.h>
 #include <linux/if.h>
 #include <linux/if_tun.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
@@ -43,4 +45,48 @@ int wgd_get_mtu(const char *name) {
     int mtu = 0;
     int r = mtu_ioctl(name, SIOCGIFMTU, &mtu);
     return r < 0 ? r : mtu;
+}
+
+int wgd_link_monitor_open(void) {
+    int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, NETLINK_ROUTE);
+    if (fd < 0) return -errno;
+    struct sockaddr_nl address;
+    memset(&address, 0, sizeof address);
+    address.nl_family = AF_NETLINK;
+    address.nl_groups = RTMGRP_LINK;
+    if (bind(fd, (struct sockaddr *)&address, sizeof address) < 0) {
+        int e = errno;
+        close(fd);
+        return -e;
+    }
+    return fd;
+}
+
+int wgd_link_monitor_read(int fd, int ifindex, int *up, int *went_down) {
+    char buffer[8192] __attribute__((aligned(NLMSG_ALIGNTO)));
+    for (;;) {
+        ssize_t n = recv(fd, buffer, sizeof buffer, MSG_DONTWAIT);
+        if (n < 0) return errno == EAGAIN || errno == EINTR ? 0 : -errno;
+        for (struct nlmsghdr *h = (struct nlmsghdr *)buffer; NLMSG_OK(h, (size_t)n); h = NLMSG_NEXT(h, n)) {
+            if ((h->nlmsg_type != RTM_NEWLINK && h->nlmsg_type != RTM_DELLINK)
+                || h->nlmsg_len < NLMSG_LENGTH(sizeof(struct ifinfomsg))) continue;
+            struct ifinfomsg *info = NLMSG_DATA(h);
+            if (info->ifi_index != ifindex) continue;
+            if (h->nlmsg_type == RTM_DELLINK) return 1;
+            int now_up = (info->ifi_flags & IFF_UP) != 0;
+            if (*up && !now_up) *went_down = 1;
+            *up = now_up;
+        }
+    }
+}
+
+int wgd_link_is_up(const char *name) {
+    int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (s < 0) return -errno;
+    struct ifreq ifr;
+    memset(&ifr, 0, sizeof ifr);
+    strncpy(ifr.ifr_name, name, IFNAMSIZ - 1);
+    int r = ioctl(s, SIOCGIFFLAGS, &ifr) < 0 ? -errno : (ifr.ifr_flags & IFF_UP) != 0;
+    close(s);
+    return r;
 }

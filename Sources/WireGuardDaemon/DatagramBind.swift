@@ -10,6 +10,8 @@ protocol DatagramBind {
     mutating func setMark(_ mark: UInt32) -> Int32
     /// Closes the sockets but remembers the port, to open it again.
     mutating func closeAll()
+    /// The port to open on next, set while closed.
+    mutating func keep(port: UInt16)
     func send(_ message: UnsafeRawBufferPointer, to endpoint: Endpoint) -> Bool
 }
 

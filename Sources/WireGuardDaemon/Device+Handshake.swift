@@ -5,7 +5,7 @@ extension Device {
         // Without an endpoint the attempt still counts and arms the retransmission, as in wireguard-go: a peer
         // given its endpoint later waits out REKEY_TIMEOUT as wireguard-go's would. (The kernel refuses packets for
         // a peer without an endpoint, EDESTADDRREQ, and never starts a handshake for them.)
-        guard var peer = peers[id], let identity, peer.remote.staticShared != nil else { return }
+        guard !isDown, var peer = peers[id], let identity, peer.remote.staticShared != nil else { return }
         if !retry { peer.timers.handshakeAttempts = 0 }
         guard peer.lastInitiationSent == 0 || Clock.elapsed(now, since: peer.lastInitiationSent) >= Protocol.rekeyTimeout else {
             // Too soon after the last one: the attempt is made when allowed, not left to the next packet.

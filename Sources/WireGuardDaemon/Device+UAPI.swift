@@ -58,7 +58,11 @@ extension Device {
             setPrivateKey(k)
         case "listen_port":
             guard let port = UInt16(value) else { return EINVAL }
-            if port != sockets.port || port == 0, sockets.bind(port: port) != 0 { return EADDRINUSE }
+            if isDown {
+                sockets.keep(port: port)
+            } else if port != sockets.port || port == 0, sockets.bind(port: port) != 0 {
+                return EADDRINUSE
+            }
         case "fwmark":
             guard let mark = UInt32(value) else { return EINVAL }
             if sockets.setMark(mark) != 0 { return EADDRINUSE }

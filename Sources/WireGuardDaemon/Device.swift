@@ -19,6 +19,8 @@ final class Device<Tun: TUNInterface, Bind: DatagramBind> {
     let tun: Tun
     /// The TUN's MTU, refreshed by the event loop: transport padding stays within it.
     var mtu = TUN.defaultMTU
+    /// The link was set down: no sockets, no sessions, no handshakes until it is up again (Device+Link.swift).
+    var isDown = false
     /// The earliest armed peer timer, so the loop knows how long it may sleep.
     var nextTimerDeadline: UInt64 = 0
 

@@ -9,6 +9,7 @@ public struct EventLoop {
 
     private let device: KernelDevice
     private var uapi: UAPIServer
+    private var link: LinkMonitor
 
     /// Creates the TUN device, binds UDP and serves the UAPI socket: everything that can fail at start.
     public init(interface: String) throws(DaemonError) {
@@ -17,6 +18,7 @@ public struct EventLoop {
         let code = sockets.bind(port: 0)
         guard code == 0 else { throw .system("cannot bind UDP", code) }
         device = Device(interfaceName: interface, tun: tun, sockets: sockets)
+        link = try LinkMonitor(interface: interface)
         uapi = try UAPIServer(interface: interface)
     }
 
@@ -36,7 +38,9 @@ public struct EventLoop {
             }
             let wait = device.nextTimerDeadline == 0 ? Clock.second : min(Clock.second, device.nextTimerDeadline - min(now, device.nextTimerDeadline))
             fds.removeAll(keepingCapacity: true)
-            for fd in [device.tun.fd, device.sockets.fd4, device.sockets.fd6, uapi.listenFD] + uapi.connections.keys where fd >= 0 {
+            // A TUN whose link went down polls as POLLERR with nothing to read: left out until it is up, or the
+            // loop would spin (its deletion is then seen on the link monitor).
+            for fd in [device.isDown ? -1 : device.tun.fd, device.sockets.fd4, device.sockets.fd6, link.fd, uapi.listenFD] + uapi.connections.keys where fd >= 0 {
                 fds.append(pollfd(fd: fd, events: Int16(POLLIN), revents: 0))
             }
             guard poll(&fds, nfds_t(fds.count), Int32(wait / 1_000_000) + 1) >= 0 || errno == EINTR else {
@@ -48,12 +52,24 @@ public struct EventLoop {
                 case device.tun.fd:
                     do throws(DaemonError) { try readTUN(now: now) } catch .interfaceDeleted { return nil } catch { return error }
                 case device.sockets.fd4, device.sockets.fd6: readUDP(p.fd, now: now)
+                case link.fd: if !followLink(now: now) { return nil }
                 case uapi.listenFD: uapi.accept()
                 default: uapi.serve(p.fd, device: device, now: now)
                 }
             }
         }
         return nil
+    }
+
+    /// False once the interface is deleted.
+    private mutating func followLink(now: UInt64) -> Bool {
+        let (wentDown, isUp, deleted) = link.read()
+        if deleted { return false }
+        if wentDown { device.linkDown() }
+        // Up fails only if the port was taken while the link was down: the device stays down (wireguard-go's Up
+        // fails the same way) until the next up or `wg set listen-port`.
+        if isUp { device.linkUp(now: now) }
+        return true
     }
 
     private func readTUN(now: UInt64) throws(DaemonError) {

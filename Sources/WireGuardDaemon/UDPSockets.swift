@@ -37,6 +37,8 @@ struct UDPSockets: DatagramBind {
         return 0
     }
 
+    mutating func keep(port: UInt16) { self.port = port }
+
     var isOpen: Bool { fd4 >= 0 || fd6 >= 0 }
 
     mutating func closeAll() {

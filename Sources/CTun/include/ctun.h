@@ -8,5 +8,13 @@ int wgd_tun_open(const char *name);
 int wgd_set_mtu(const char *name, int mtu);
 /// The MTU of interface `name`, or -errno.
 int wgd_get_mtu(const char *name);
+/// A netlink socket that receives the link changes of every interface (RTMGRP_LINK), non-blocking; fd or -errno.
+int wgd_link_monitor_open(void);
+/// Reads the waiting link messages for interface `ifindex`: `*up` follows its IFF_UP flag, and `*went_down` is
+/// set if it went from up to down on the way (a down and up between two reads is not lost). 0, 1 once the
+/// interface is deleted, or -errno.
+int wgd_link_monitor_read(int fd, int ifindex, int *up, int *went_down);
+/// Whether interface `name` is administratively up: 1, 0, or -errno.
+int wgd_link_is_up(const char *name);
 
 #endif

@@ -54,6 +54,8 @@ struct MemoryBind: DatagramBind {
 
     mutating func closeAll() { isOpen = false }
 
+    mutating func keep(port: UInt16) { self.port = port }
+
     func send(_ message: UnsafeRawBufferPointer, to endpoint: Endpoint) -> Bool {
         guard isOpen else { return false }
         network.queue.append(.init(bytes: Array(message), source: local, destination: endpoint))
