@@ -14,6 +14,8 @@ public protocol WireGuardControl: AnyObject, Sendable {
 public enum WireGuardError: Error, Equatable, CustomStringConvertible {
     /// The interface does not exist (ENODEV, or no UAPI socket and no kernel link).
     case noSuchInterface(String)
+    /// A kernel link of that name exists but is not WireGuard (and no UAPI socket has its name).
+    case notWireGuard(String)
     /// The kernel has no WireGuard generic netlink family, or the interface is not a WireGuard one.
     case notSupported(String)
     /// The caller lacks CAP_NET_ADMIN or cannot open the UAPI socket.
@@ -28,7 +30,8 @@ public enum WireGuardError: Error, Equatable, CustomStringConvertible {
 
     public var description: String {
         switch self {
-        case .noSuchInterface(let name): "\(name): no such WireGuard interface"
+        case .noSuchInterface(let name): "interface \(name) does not exist"
+        case .notWireGuard(let name): "\(name) is not a WireGuard interface"
         case .notSupported(let what): what
         case .permissionDenied(let what): "\(what): permission denied (needs CAP_NET_ADMIN / root)"
         case .rejected(let name, let code, let part):
@@ -58,7 +61,9 @@ public enum WireGuard {
     public static let defaultSocketDirectory = "/var/run/wireguard"
 
     /// Opens a control connection the way wg(8) chooses: the UAPI socket if `DIR/IFACE.sock` exists,
-    /// otherwise the kernel over generic netlink.
+    /// otherwise the kernel over generic netlink. Without a socket, the link is looked up first: asking generic
+    /// netlink about a missing or non-WireGuard interface on a host without the kernel module would only say
+    /// that the module is missing, which misleads where WireGuard runs in userspace.
     public static func open(_ interface: String, socketDirectory: String = defaultSocketDirectory)
         throws(WireGuardError) -> any WireGuardControl
     {
@@ -66,6 +71,10 @@ public enum WireGuard {
         if access(path, F_OK) == 0 {
             return try UAPIClient(interface: interface, socketPath: path)
         }
+        guard let link = try LinkWatcher.list().first(where: { $0.name == interface }) else {
+            throw .noSuchInterface(interface)
+        }
+        guard link.kind == RTNL.wireguardKind else { throw .notWireGuard(interface) }
         return try GenericNetlinkClient(interface: interface)
     }
 }

@@ -22,7 +22,7 @@ func runForeground(interface: String, settings: SessionSettings, account session
         server = try ControlServer(path: RuntimeFiles.socket(interface))
         if !account.isRoot { try Privileges.drop(to: account) }
     } catch {
-        logger.error("\(interface): \(error)")
+        logger.error("\(interfaceMessage(error, about: interface))")
         unlink(RuntimeFiles.socket(interface))
         removePidfile(interface)
         throw error
@@ -41,7 +41,7 @@ private func runSession(interface: String, settings: SessionSettings, connection
     do {
         session = try await InterfaceSession(interface: interface, settings: settings, connections: connections, logger: logger)
     } catch {
-        logger.error("\(interface): \(error)")
+        logger.error("\(interfaceMessage(error, about: interface))")
         throw error
     }
     server.serve { request in

@@ -69,7 +69,7 @@ struct WgIceResolve: AsyncParsableCommand {
             resolver = try await Resolver(interface: interface, settings: request.settings, requested: request.peers,
                                           logger: logger)
         } catch {
-            throw usageError("\(interface): \(error)")
+            throw usageError(interfaceMessage(error, about: interface))
         }
         let pairs = await resolver.pairs(timeout: request.timeout)
         var results: [PeerResult] = []
