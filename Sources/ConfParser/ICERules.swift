@@ -22,6 +22,7 @@ extension ParseState {
         guard Self.iceKeys.contains(key) else {
             return error(line, .wgIce, "unknown key `\(name)' in [ICE] (known: Signaling, URLs, Username, Password, CandidateTypes, NetworkTypes, Interfaces, PortRange, Peers, Proxy, CheckInterval, FailedTimeout, HandshakeTimeout, User, LogLevel)")
         }
+        if key == "signaling" { hasSignalingLine = true }
         guard !value.isEmpty else { return error(line, .wgIce, "\(name) has no value") }
         if !Self.listKeys.contains(key) {
             if let first = iceScalarLines[key] {

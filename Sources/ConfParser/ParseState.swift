@@ -34,6 +34,9 @@ struct ParseState {
     /// Lines of list keys whose first occurrence replaces the default (CandidateTypes, NetworkTypes).
     var iceListSeen: Set<String> = []
     var firstTURNLine: Int?
+    /// A Signaling line was written, valid or not: one that was refused has its error, and the warning that
+    /// there is no backend would only repeat it.
+    var hasSignalingLine = false
     var hasSTUNServer = false
     var candidateTypesLine: Int?
     var saveConfigLine: Int?
@@ -211,7 +214,7 @@ struct ParseState {
         if hasUsername != hasPassword, let line = iceScalarLines["username"] ?? iceScalarLines["password"] {
             error(line, .wgIce, hasUsername ? "Username without Password" : "Password without Username")
         }
-        if configuration.hasICESettings && ice.signaling.isEmpty {
+        if configuration.hasICESettings && ice.signaling.isEmpty && !hasSignalingLine {
             warning(iceLine ?? 1, .wgIce, "no Signaling backend: wg-ice cannot exchange candidates with peers")
         }
         if configuration.interface.saveConfig && configuration.hasICESettings, let line = saveConfigLine {

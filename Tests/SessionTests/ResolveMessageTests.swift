@@ -17,6 +17,16 @@ import TestSupport
             #expect(result.stdout.isEmpty)
         }
     }
+
+    @Test func aBadSignalingURLIsTheOnlyMessage() async throws {
+        let config = try temporaryConfig(signaling: "ws//no-colon")
+        defer { try? FileManager.default.removeItem(atPath: config) }
+        let result = try await offPool { try run([builtProduct("wg-ice-resolve"), "lo", "--config", config]) }
+        #expect(result.status == 2, "\(result.stderr)")
+        let lines = result.stderr.split(separator: "\n")
+        #expect(lines.count == 1 && lines[0].hasPrefix("\(config):6: Signaling `ws//no-colon' is not a signaling URL"),
+                "\(result.stderr)")
+    }
 }
 
 /// A configuration whose `#Signaling` is on line 6 (ListenPort 51820, one peer), in a new temporary file.
