@@ -326,7 +326,10 @@ final class AgentCore: Sendable {
         }
         guard wasOpen else { return done() }
         wgice_disconnect_signals(agent.raw)
-        nice_agent_attach_recv(agent.raw, stream, 1, loop.context.raw, nil, nil)
+        // A callback that drops what arrives, not none: without one libnice stops reading the sockets, so the
+        // TURN server's answer to the deallocation close_async sends is never read and the close waits out
+        // the retransmissions (2 s).
+        nice_agent_attach_recv(agent.raw, stream, 1, loop.context.raw, { _, _, _, _, _, _ in }, nil)
         events.finish()
         datagrams.finish()
         // `done` runs when the agent is finalized (its sockets and sources gone), which is after close_async

@@ -163,8 +163,17 @@ public actor InterfaceSession {
         case .disconnected(let server, let reason):
             connected[server] = false
             logger.warning("signaling disconnected: \(reason)", metadata: ["server": "\(server)"])
+        case .unreachable(let server, let reason):
+            connected[server] = false
+            logger.warning("signaling server \(server): cannot connect: \(reason) (retrying)")
         case .publishFailed(_, let reason):
-            logger.warning("signaling publish failed: \(reason)")
+            // Once stopping, the backend reports every message it still held (byes without an answer, or all
+            // of them if the server was never reached, which `unreachable` said already): expected, not news.
+            if stopped {
+                logger.debug("signaling publish failed: \(reason)")
+            } else {
+                logger.warning("signaling publish failed: \(reason)")
+            }
         case .message(let envelope):
             // Only the peers this session follows reach the replay memory (docs/PROTOCOL.md §3.4).
             switch channel.open(envelope, isPeer: { peers[$0] != nil }) {

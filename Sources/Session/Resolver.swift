@@ -65,6 +65,12 @@ public final class Resolver: Sendable {
         }
     }
 
+    /// The session's view of each peer and of its signaling servers, as `wg-ice-hook status` shows it: what
+    /// a peer without a pair had reached.
+    public func status() async -> InterfaceStatus {
+        await session.status()
+    }
+
     /// Points WireGuard at `pair` for `peer` through a kernel redirection that stays after this process:
     /// earlier redirections of the peer are replaced. Returns nil (and changes nothing) when the pair needs the
     /// userspace proxy (relayed, TCP, or `Proxy = userspace`), which cannot outlive the process.

@@ -74,19 +74,28 @@ final class FrameClient: SignalingBackend, Sendable {
 
     private func loop() async {
         var attempt = 0
+        var reported: String?
         while !Task.isCancelled {
             var reason = "connection closed"
+            var failure: (any Error)?
             do {
                 try await connectOnce()
             } catch {
                 reason = "\(error)"
+                failure = error
             }
             let wasUp = await state.detach()
+            // Cancelled: `close()` ended the connection on purpose, which is nobody's news.
+            if Task.isCancelled { break }
             if wasUp {
                 attempt = 0
+                reported = nil
                 emit.yield(.disconnected(server: transport.url, reason: reason))
+            } else {
+                let short = failure.map(connectionFailure) ?? reason
+                if short != reported { emit.yield(.unreachable(server: transport.url, reason: short)) }
+                reported = short
             }
-            if Task.isCancelled { break }
             let delay = options.backoff.delay(attempt: attempt)
             attempt += 1
             logger.info("signaling connection ended, retrying", metadata: ["reason": "\(reason)", "in": "\(delay)"])

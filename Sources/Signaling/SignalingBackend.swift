@@ -31,6 +31,9 @@ extension SignalingBackend {
 public enum SignalingEvent: Sendable {
     case connected(server: String)
     case disconnected(server: String, reason: String)
+    /// A connection attempt failed before the server accepted the subscription. Reported once per distinct
+    /// reason until a connection succeeds: retries are made with backoff and would repeat it.
+    case unreachable(server: String, reason: String)
     case message(Envelope)
     case publishFailed(Envelope, reason: String)
 }

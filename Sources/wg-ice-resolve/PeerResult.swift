@@ -1,6 +1,7 @@
 import Keys
 import Foundation
 import ICE
+import Session
 import WireGuard
 
 /// What became of one peer, and how it is printed.
@@ -62,4 +63,23 @@ func jsonReport(interface: String, _ results: [PeerResult]) throws -> String {
     let encoder = JSONEncoder()
     encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
     return String(decoding: try encoder.encode(Report(interface: interface, peers: results.map(\.json))), as: UTF8.self)
+}
+
+/// Why a peer has no pair at the deadline, for stderr: the state its agent had reached and what that state
+/// means here.
+func noPairReason(_ peer: PeerStatus?, signaling: [String: Bool]) -> String {
+    let state = peer?.iceState ?? "starting"
+    let meaning: String? = if let error = peer?.error {
+        error
+    } else if !signaling.values.contains(true) {
+        "no signaling server connected"
+    } else {
+        switch state {
+        case "gathering": "no usable candidate from the peer (does it run a wg-ice session with the same Signaling?)"
+        case "checking": "no candidate pair answered the connectivity checks"
+        case "failed": "every candidate pair failed the connectivity checks"
+        default: nil
+        }
+    }
+    return "ICE state \(state)" + (meaning.map { ": \($0)" } ?? "")
 }

@@ -72,6 +72,13 @@ struct WgIceResolve: AsyncParsableCommand {
             throw usageError(interfaceMessage(error, about: interface))
         }
         let pairs = await resolver.pairs(timeout: request.timeout)
+        if resolver.peers.contains(where: { pairs[$0] == nil }) {
+            let status = await resolver.status()
+            for peer in resolver.peers where pairs[peer] == nil {
+                let reason = noPairReason(status.peers.first { $0.publicKey == peer.base64 }, signaling: status.signaling)
+                printError("\(peer.base64): no pair within \(timeout): \(reason)")
+            }
+        }
         var results: [PeerResult] = []
         for peer in resolver.peers {
             var result = PeerResult(peer: peer, pair: pairs[peer])
