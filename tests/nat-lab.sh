@@ -470,6 +470,27 @@ case_tls_wrong_ca() {
   grep -m1 -E "remote 203\.0\.113\.2:[0-9]+" "$dir/turnserver.log" | sed 's/^/    coturn: /'
 }
 
+# A PMTU black hole on a's uplink (scripts/lab --mtu-blackhole): a 1280-byte link whose routers drop ICMP
+# "fragmentation needed". The outer packets of a 1372-byte ping (~1430 bytes) cross only if they leave without
+# DF, so that the router fragments them; small pings pass either way, so the tunnel looks up while TCP stalls.
+case_mtu_blackhole() {  # case_mtu_blackhole direct|relayed
+  check "ping within 30 s" wait_ping a 30
+  if [ "$1" = direct ]; then check "site a: kernel redirect" kernel_path a
+  else check "site a: relayed pair, userspace proxy" eval 'is_relayed a && proxy_path a'; fi
+  local got bytes
+  got="$(lab exec a sh -c 'ping -c 3 -i 0.3 -W 2 -M do -s 1344 "$PEER"' 2>/dev/null | sed -n 's/.* \([0-9]*\) received.*/\1/p')"
+  echo "    ping -M do -s 1344 (1372 bytes) through the tunnel: ${got:-0} of 3 answered"
+  check "1372-byte ping with DF answered 3 of 3" eval '[ "${got:-0}" = 3 ]'
+  lab exec b timeout 20 iperf3 -s -1 >/dev/null 2>&1 &
+  sleep 0.5
+  bytes="$(lab exec a sh -c 'timeout 15 iperf3 -c "$PEER" -t 3 -J' 2>/dev/null | jq -r '.end.sum_received.bytes // 0' 2>/dev/null)"
+  wait
+  echo "    iperf3 TCP a → b, 3 s: ${bytes:-0} bytes received"
+  check "iperf3 TCP moves data" eval '[ "${bytes:-0}" -gt 0 ]'
+}
+case_mtu_blackhole_direct() { case_mtu_blackhole direct; }
+case_mtu_blackhole_relayed() { case_mtu_blackhole relayed; }
+
 # --- runner ----------------------------------------------------------------------------------------------
 
 passed=() failed=()
@@ -525,6 +546,8 @@ for signaling in $(each ws); do
   run_case "STUN/TURN host unresolvable for the first 10 s" cone "$signaling" case_dns_late --no-wg
   run_case "signaling to b delayed 30 s (PAC)" cone "$signaling" case_signal_delayed
   run_case "bare Linux gateways" bare "$signaling" case_bare
+  run_case "PMTU black hole, direct pair" cone "$signaling" case_mtu_blackhole_direct --mtu-blackhole
+  run_case "PMTU black hole, relayed pair" symmetric "$signaling" case_mtu_blackhole_relayed --mtu-blackhole
 done
 for signaling in $(each grpc); do
   run_case "symmetric NAT" symmetric "$signaling" case_relayed

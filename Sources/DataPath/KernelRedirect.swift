@@ -16,7 +16,8 @@ import WireGuard
 /// 200 hooks):
 ///
 ///     chain out { type filter hook output priority raw; policy accept;
-///         ip daddr . udp dport vmap @out4;  ip6 daddr . udp dport vmap @out6 }
+///         ip daddr . udp dport vmap @out4;  ip6 daddr . udp dport vmap @out6
+///         udp sport @nodf ip frag-off & 0x4000 != 0 ip frag-off set ip frag-off & 0xbfff }
 ///     chain in { type filter hook prerouting priority dstnat + 10; policy accept;
 ///         ip saddr . udp sport . udp dport vmap @in4;  ip6 saddr . udp sport . udp dport vmap @in6 }
 ///     chain out-TAG-N { udp sport W counter udp sport set P }
@@ -96,19 +97,22 @@ public final class KernelRedirect: DataPath {
     }
 
     /// The maps and the two base chains, (re)written whole: `add` of an existing map or chain is a no-op,
-    /// and flushing before adding keeps the base rules from doubling. One transaction with the rest, so
-    /// packets never see the chains without their rules.
-    private static func baseChains(_ t: String) -> String {
+    /// and flushing before adding keeps the base rules from doubling. The output chain's last rule clears
+    /// DF on the ICE sockets' packets (`DontFragment`): a peer's chain has set the ICE port by then. One
+    /// transaction with the rest, so packets never see the chains without their rules.
+    static func baseChains(_ t: String) -> String {
         """
         add table \(t)
         add map \(t) out4 { type ipv4_addr . inet_service : verdict; }
         add map \(t) out6 { type ipv6_addr . inet_service : verdict; }
         add map \(t) in4 { type ipv4_addr . inet_service . inet_service : verdict; }
         add map \(t) in6 { type ipv6_addr . inet_service . inet_service : verdict; }
+        add set \(t) nodf { type inet_service; }
         add chain \(t) out { type filter hook output priority raw; policy accept; }
         flush chain \(t) out
         add rule \(t) out ip daddr . udp dport vmap @out4
         add rule \(t) out ip6 daddr . udp dport vmap @out6
+        add rule \(t) out udp sport @nodf ip frag-off & 0x4000 != 0 ip frag-off set ip frag-off & 0xbfff
         add chain \(t) in { type filter hook prerouting priority dstnat + 10; policy accept; }
         flush chain \(t) in
         add rule \(t) in ip saddr . udp sport . udp dport vmap @in4

@@ -32,12 +32,16 @@ public actor PathSwitch {
     private var select: PathSelection
     private let logger: Logger
     private let pointWireGuard: @Sendable (Endpoint) async throws -> Void
+    /// Whether the ICE socket's packets leave without DF (`DontFragment`), and the port it holds for that.
+    private let clearsDontFragment: Bool
+    private var dontFragmentPort: UInt16?
 
     /// `select` says which kind of path carries a pair; `pointWireGuard` sets the peer's WireGuard endpoint
-    /// (an endpoint-only update).
+    /// (an endpoint-only update). `clearDontFragment`: the session may use nft (its table is deleted at the end).
     public init(agent: ICEAgent, peer: Key, wireGuardPort: UInt16, table: NFTablesTable,
-                select: @escaping PathSelection, logger: Logger,
+                select: @escaping PathSelection, logger: Logger, clearDontFragment: Bool = false,
                 pointWireGuard: @escaping @Sendable (Endpoint) async throws -> Void) {
+        clearsDontFragment = clearDontFragment
         self.agent = agent
         self.peer = peer
         self.wireGuardPort = wireGuardPort
@@ -70,6 +74,7 @@ public actor PathSwitch {
             await me.path?.close()
             me.path = nil
             me.current = nil
+            await me.clearDontFragment(for: nil)
             return false
         }
     }
@@ -79,6 +84,7 @@ public actor PathSwitch {
         let kind = try select(pair)
         if let current, current.kind == .userspaceProxy, kind == .userspaceProxy {
             self.current = Current(kind: kind, pair: pair, wireGuardEndpoint: current.wireGuardEndpoint)
+            await clearDontFragment(for: pair)
             logger.info("data path userspace-proxy kept: it carries the agent's new pair")
             return false
         }
@@ -101,9 +107,32 @@ public actor PathSwitch {
         let old = path
         path = new
         current = Current(kind: kind, pair: pair, wireGuardEndpoint: new.wireGuardEndpoint)
+        await clearDontFragment(for: pair)
         await old?.close()
         logger.info("data path \(kind.rawValue), WireGuard endpoint \(new.wireGuardEndpoint)")
         return true
+    }
+
+    /// Moves DF clearing to `pair`'s ICE socket (nil: none). Only UDP sockets: TCP to a TURN server finds its
+    /// own segment size. The new port is added before the old one is released; failing to change nft costs
+    /// large packets on black-holed paths only, so it is logged, never fatal.
+    private func clearDontFragment(for pair: SelectedPair?) async {
+        guard clearsDontFragment else { return }
+        let port = pair.flatMap { $0.local.transport == .udp && $0.local.basePort != 0 ? $0.local.basePort : nil }
+        guard port != dontFragmentPort else { return }
+        let (old, table, logger) = (dontFragmentPort, table, logger)
+        let added = await Blocking.run { () -> Bool in
+            guard let port else { return true }
+            do {
+                try DontFragment.clear(port: port, table: table)
+                return true
+            } catch {
+                logger.warning("cannot clear DF on the ICE socket's packets (port \(port)): \(error)")
+                return false
+            }
+        }
+        await Blocking.run { if let old { DontFragment.release(port: old, table: table) } }
+        dontFragmentPort = added ? port : nil
     }
 
     private func serialized(_ body: @escaping @Sendable (isolated PathSwitch) async throws -> Bool) async throws -> Bool {

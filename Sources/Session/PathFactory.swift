@@ -28,7 +28,7 @@ struct PathFactory: Sendable {
     func makeSwitch(agent: ICEAgent, firstHandshake: FirstHandshake, logger: Logger) -> PathSwitch {
         PathSwitch(agent: agent, peer: firstHandshake.peer, wireGuardPort: wireGuardPort, table: table,
                    select: proxy.selection(nftablesAvailable: nftablesAvailable), logger: logger,
-                   pointWireGuard: firstHandshake.point)
+                   clearDontFragment: nftablesAvailable, pointWireGuard: firstHandshake.point)
     }
 
     func removeAll() {
