@@ -12,7 +12,9 @@ protocol DatagramBind {
     mutating func closeAll()
     /// The port to open on next, set while closed.
     mutating func keep(port: UInt16)
-    func send(_ message: UnsafeRawBufferPointer, to endpoint: Endpoint) -> Bool
+    /// Sends from the endpoint's sticky source if it has one; if that address is no longer ours, clears it and
+    /// sends from the one the kernel chooses.
+    func send(_ message: UnsafeRawBufferPointer, to endpoint: inout Endpoint) -> Bool
 }
 
 /// Where decrypted packets go: the kernel's TUN device (`TUN`), or a test's recording one. Reading is the

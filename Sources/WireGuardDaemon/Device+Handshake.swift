@@ -28,7 +28,7 @@ extension Device {
         peer.lastInitiationSent = now
         peer.cookies.stamp(&message, remote: peer.remote, now: now)
         peers[id] = peer
-        if let endpoint = peer.endpoint, send(message, to: endpoint) { peers[id]!.txBytes += UInt64(message.count) }
+        if message.withUnsafeBytes({ send($0, toPeer: id) }) { peers[id]!.txBytes += UInt64(message.count) }
         anyAuthenticatedPacketTraversal(id, now: now)
         anyAuthenticatedPacketSent(id)
         handshakeInitiated(id, now: now)
@@ -64,7 +64,7 @@ extension Device {
         anyAuthenticatedPacketTraversal(id, now: now)
         anyAuthenticatedPacketReceived(id)
         sessionDerived(id, now: now)
-        if send(message, to: source) { peers[id]!.txBytes += UInt64(message.count) }
+        if message.withUnsafeBytes({ send($0, toPeer: id) }) { peers[id]!.txBytes += UInt64(message.count) }
         anyAuthenticatedPacketSent(id)
     }
 
@@ -112,7 +112,8 @@ extension Device {
             return handshakeLimiter.allow(source.address, now: now)
         }
         let reply = cookieChecker.reply(to: m, receiver: sender, source: source.cookieSource, local: identity, now: now)
-        _ = send(reply, to: source)
+        var destination = source
+        _ = send(reply, to: &destination)
         return false
     }
 }

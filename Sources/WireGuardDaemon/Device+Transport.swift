@@ -38,9 +38,9 @@ extension Device {
     /// Encrypts the `length` plaintext bytes after the header room of `buffer` with the current session and
     /// sends them; false without a usable session.
     private func sealAndSend(_ id: UInt32, length: Int, now: UInt64) -> Bool {
-        guard let endpoint = peers[id]!.endpoint, peers[id]!.current?.canSend(now: now) == true else { return false }
+        guard peers[id]!.endpoint != nil, peers[id]!.current?.canSend(now: now) == true else { return false }
         let count = peers[id]!.current!.seal(buffer, length: length, mtu: mtu)
-        if send(UnsafeRawBufferPointer(rebasing: buffer[..<count]), to: endpoint) { peers[id]!.txBytes += UInt64(count) }
+        if send(UnsafeRawBufferPointer(rebasing: buffer[..<count]), toPeer: id) { peers[id]!.txBytes += UInt64(count) }
         anyAuthenticatedPacketTraversal(id, now: now)
         anyAuthenticatedPacketSent(id)
         if length > 0 { dataSent(id, now: now) }

@@ -94,12 +94,19 @@ final class Device<Tun: TUNInterface, Bind: DatagramBind> {
         }
     }
 
-    func send(_ message: UnsafeRawBufferPointer, to endpoint: Endpoint) -> Bool {
-        sockets.send(message, to: endpoint)
+    func send(_ message: UnsafeRawBufferPointer, to endpoint: inout Endpoint) -> Bool {
+        sockets.send(message, to: &endpoint)
     }
 
-    func send(_ message: [UInt8], to endpoint: Endpoint) -> Bool {
-        message.withUnsafeBytes { sockets.send($0, to: endpoint) }
+    func send(_ message: [UInt8], to endpoint: inout Endpoint) -> Bool {
+        message.withUnsafeBytes { sockets.send($0, to: &endpoint) }
+    }
+
+    /// Sends to peer `id`'s endpoint, keeping what the send learned about it (a sticky source gone).
+    func send(_ message: UnsafeRawBufferPointer, toPeer id: UInt32) -> Bool {
+        guard var endpoint = peers[id]!.endpoint else { return false }
+        defer { if endpoint.source == nil { peers[id]!.endpoint!.source = nil } }
+        return send(message, to: &endpoint)
     }
 
     func armed(_ deadline: UInt64) {

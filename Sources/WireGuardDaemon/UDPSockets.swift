@@ -1,3 +1,5 @@
+import Addresses
+import CTun
 import Glibc
 
 /// The device's UDP sockets: one IPv4 and one IPv6 (v6-only) on the same port, like wireguard-go.
@@ -46,20 +48,38 @@ struct UDPSockets: DatagramBind {
         (fd4, fd6) = (-1, -1)
     }
 
-    func send(_ message: UnsafeRawBufferPointer, to endpoint: Endpoint) -> Bool {
+    func send(_ message: UnsafeRawBufferPointer, to endpoint: inout Endpoint) -> Bool {
         let fd = endpoint.isIPv6 ? fd6 : fd4
         guard fd >= 0 else { return false }
-        return endpoint.withSockaddr { sendto(fd, message.baseAddress, message.count, 0, $0, $1) } == message.count
+        if let source = endpoint.source {
+            var from = wgd_source()
+            withUnsafeMutableBytes(of: &from.address) { raw in source.address.withNetworkOrder { raw.copyMemory(from: $0) } }
+            from.ifindex = source.interface
+            let sent = endpoint.remote.withSockaddr { wgd_send_sticky(fd, message.baseAddress, message.count, $0, $1, &from) }
+            if sent == message.count { return true }
+            // The address is no longer ours or no longer routes (removed, its interface down, routes changed):
+            // forget it and let the kernel choose. wireguard-go retries on EINVAL only; kernels also answer
+            // ENETUNREACH, EADDRNOTAVAIL, and ENODEV for an interface that is gone.
+            switch Int32(-sent) {
+            case EINVAL, ENETUNREACH, EADDRNOTAVAIL, ENODEV: endpoint.source = nil
+            default: return false
+            }
+        }
+        return endpoint.remote.withSockaddr { sendto(fd, message.baseAddress, message.count, 0, $0, $1) } == message.count
     }
 
-    /// One datagram into `buffer`; nil when none is waiting.
+    /// One datagram into `buffer`, with the local address it was sent to; nil when none is waiting.
     static func receive(_ fd: Int32, into buffer: UnsafeMutableRawBufferPointer) -> (count: Int, source: Endpoint)? {
         var storage = sockaddr_storage()
-        var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
-        let n = withUnsafeMutablePointer(to: &storage) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { recvfrom(fd, buffer.baseAddress, buffer.count, 0, $0, &length) }
+        var local = wgd_source()
+        var hasLocal: Int32 = 0
+        let n = wgd_recv_sticky(fd, buffer.baseAddress, buffer.count, &storage, &local, &hasLocal)
+        guard n >= 0, let remote = SocketAddress(&storage) else { return nil }
+        var source = Endpoint(remote)
+        if hasLocal != 0 {
+            let address = withUnsafeBytes(of: local.address) { IPAddress(packet: $0, offset: 0, isIPv6: remote.isIPv6) }
+            source.source = StickySource(address: address, interface: local.ifindex)
         }
-        guard n >= 0, let source = Endpoint(&storage) else { return nil }
         return (n, source)
     }
 
@@ -80,6 +100,7 @@ struct UDPSockets: DatagramBind {
         var one: Int32 = 1
         var result: Int32
         setBufferSizes(fd)
+        _ = wgd_enable_pktinfo(fd, family)
         if family == AF_INET6 {
             setsockopt(fd, Int32(IPPROTO_IPV6), IPV6_V6ONLY, &one, socklen_t(MemoryLayout<Int32>.size))
             var sin6 = sockaddr_in6()

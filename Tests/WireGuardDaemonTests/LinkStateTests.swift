@@ -31,6 +31,6 @@ import Testing
         #expect(pair.bob.linkUp(now: t0 + 3) == 0)
         #expect(pair.bob.sockets.isOpen && pair.bob.sockets.port == 51821)
         // Up sends the persistent keepalive, which needs a handshake first.
-        #expect(pair.network.queue.contains { $0.source.port == 51821 && $0.bytes.first == MessageType.initiation.rawValue })
+        #expect(pair.network.queue.contains { $0.source.remote.port == 51821 && $0.bytes.first == MessageType.initiation.rawValue })
     }
 }

@@ -34,7 +34,7 @@ import Testing
         var storage = sockaddr_storage()
         withUnsafeMutableBytes(of: &storage) { raw in withUnsafeBytes(of: mapped) { raw.copyMemory(from: $0) } }
         #expect(SocketAddress(&storage) == SocketAddress("192.0.2.1:4000"))
-        #expect(SocketAddress("192.0.2.1:4000")!.cookieSource == [192, 0, 2, 1, 0x0f, 0xa0])
+        #expect(Endpoint("192.0.2.1:4000")!.cookieSource == [192, 0, 2, 1, 0x0f, 0xa0])
     }
 
     @Test func addressesAndNetworks() {

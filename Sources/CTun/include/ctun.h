@@ -17,4 +17,6 @@ int wgd_link_monitor_read(int fd, int ifindex, int *up, int *went_down);
 /// Whether interface `name` is administratively up: 1, 0, or -errno.
 int wgd_link_is_up(const char *name);
 
+#include "sticky.h"
+
 #endif

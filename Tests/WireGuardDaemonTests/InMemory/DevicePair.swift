@@ -46,11 +46,13 @@ struct DevicePair {
     /// Hands `device` what waits for it, as its event loop would; returns how many datagrams that was.
     @discardableResult
     func deliver(to device: MemoryDevice, now: UInt64 = Clock.now()) -> Int {
-        let waiting = network.take(for: device.sockets.local)
+        let waiting = network.take(for: device.sockets.addresses, port: device.sockets.port)
         guard device.sockets.isOpen else { return 0 }
         for datagram in waiting {
             device.buffer.copyBytes(from: datagram.bytes)
-            device.receiveDatagram(count: datagram.bytes.count, from: datagram.source, now: now)
+            // As the kernel's IP_PKTINFO: the address it was sent to.
+            let from = Endpoint(datagram.source.remote, source: StickySource(address: datagram.destination.address, interface: 1))
+            device.receiveDatagram(count: datagram.bytes.count, from: from, now: now)
         }
         return waiting.count
     }

@@ -18,28 +18,28 @@ final class MemoryNetwork {
         return nextPort
     }
 
-    /// Removes and returns what waits for `address`, oldest first.
-    func take(for address: Endpoint) -> [Datagram] {
-        let mine = queue.filter { $0.destination == address }
-        queue.removeAll { $0.destination == address }
+    /// Removes and returns what waits for any of `addresses` at `port`, oldest first.
+    func take(for addresses: [IPAddress], port: UInt16) -> [Datagram] {
+        let isMine = { (d: Datagram) in addresses.contains(d.destination.address) && d.destination.remote.port == port }
+        let mine = queue.filter(isMine)
+        queue.removeAll(where: isMine)
         return mine
     }
 }
 
-/// One device's sockets on a `MemoryNetwork`, at one address.
+/// One device's sockets on a `MemoryNetwork`, at one or more addresses (the first is the one the kernel would
+/// choose). A sticky source is honoured as the kernel does, and refused if it is not one of them.
 struct MemoryBind: DatagramBind {
     let network: MemoryNetwork
-    let address: IPAddress
+    var addresses: [IPAddress]
     private(set) var port: UInt16 = 0
     private(set) var isOpen = false
     private(set) var fwmark: UInt32 = 0
 
     init(network: MemoryNetwork, address: String) {
         self.network = network
-        self.address = IPAddress(address)!
+        addresses = [IPAddress(address)!]
     }
-
-    var local: Endpoint { Endpoint(address: address, port: port) }
 
     mutating func bind(port requested: UInt16) -> Int32 {
         port = requested == 0 ? network.freePort() : requested
@@ -56,9 +56,12 @@ struct MemoryBind: DatagramBind {
 
     mutating func keep(port: UInt16) { self.port = port }
 
-    func send(_ message: UnsafeRawBufferPointer, to endpoint: Endpoint) -> Bool {
+    func send(_ message: UnsafeRawBufferPointer, to endpoint: inout Endpoint) -> Bool {
         guard isOpen else { return false }
-        network.queue.append(.init(bytes: Array(message), source: local, destination: endpoint))
+        if let source = endpoint.source, !addresses.contains(source.address) { endpoint.source = nil }
+        let from = endpoint.source?.address ?? addresses[0]
+        network.queue.append(.init(bytes: Array(message), source: Endpoint(address: from, port: port),
+                                   destination: Endpoint(endpoint.remote)))
         return true
     }
 }
