@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import Synchronization
 
 /// Where a session keeps its pidfile and control socket, one of each per interface. Interface names are
 /// unique per host for wireguard-go (its UAPI sockets share /var/run/wireguard), so one flat directory serves
@@ -33,11 +34,17 @@ public func isValidInterfaceName(_ name: String) -> Bool {
 
 /// The session's local control socket: a unix stream socket, one request line per connection
 /// (`status` or `stop`), one response, then close. Bound by `init` (while the session is still root: the
-/// directory is root's), served by `serve` from a dedicated thread because accept blocks.
+/// directory is root's), served by `serve` from a dedicated thread because accept blocks. Each connection gets
+/// a thread of its own, so a client that says nothing (or reads nothing) holds up only itself, for at most
+/// `clientPatience`; past `maxClients` at once, a new connection is closed at once.
 public final class ControlServer: Sendable {
     public typealias Handler = @Sendable (String) async -> String
     private let fd: Int32
     private let path: String
+    private let active = Atomic<Int>(0)
+
+    static let maxClients = 16
+    static let clientPatience = timeval(tv_sec: 2, tv_usec: 0)
 
     public init(path: String) throws {
         unlink(path)
@@ -57,15 +64,25 @@ public final class ControlServer: Sendable {
 
     public func serve(_ handler: @escaping Handler) {
         let listener = fd
-        Thread {
+        Thread { [self] in
             while true {
                 let client = accept(listener, nil, nil)
                 if client < 0 {
-                    if errno == EINTR { continue }
+                    if errno == EINTR || errno == ECONNABORTED { continue }
+                    // Out of descriptors: wait for clients to finish rather than spin on accept.
+                    if errno == EMFILE || errno == ENFILE { usleep(100_000); continue }
                     return
                 }
                 _ = fcntl(client, F_SETFD, FD_CLOEXEC)
-                Self.serve(client, handler: handler)
+                guard active.add(1, ordering: .relaxed).newValue <= Self.maxClients else {
+                    active.subtract(1, ordering: .relaxed)
+                    Glibc.close(client)
+                    continue
+                }
+                Thread { [self] in
+                    Self.serve(client, handler: handler)
+                    active.subtract(1, ordering: .relaxed)
+                }.start()
             }
         }.start()
     }
@@ -80,8 +97,9 @@ public final class ControlServer: Sendable {
 
     private static func serve(_ client: Int32, handler: @escaping Handler) {
         defer { Glibc.close(client) }
-        var timeout = timeval(tv_sec: 2, tv_usec: 0)
+        var timeout = clientPatience
         setsockopt(client, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        setsockopt(client, SOL_SOCKET, SO_SNDTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
         // A request is one short word; anything longer is not a client of ours.
         var buffer = [UInt8](repeating: 0, count: 64)
         let count = read(client, &buffer, buffer.count)
