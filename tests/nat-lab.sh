@@ -470,6 +470,43 @@ case_tls_wrong_ca() {
   grep -m1 -E "remote 203\.0\.113\.2:[0-9]+" "$dir/turnserver.log" | sed 's/^/    coturn: /'
 }
 
+# wg-ice-resolve --apply at site a (no session there), a normal session at b: the applied path outlives the
+# process. a's agent is gone with it, so b's ICE consent fails ~6 s later; b must keep the path as long as
+# WireGuard keeps receiving through it. A 10/s ping runs for a minute after the process exited.
+case_resolve_kept() {
+  swift build --product wg-ice-resolve >/dev/null || { fail "swift build wg-ice-resolve"; return; }
+  sed -i '/^PostUp/d' "/run/wg-ice-lab/$name/$(iface a).conf"
+  for s in a b; do lab exec "$s" sh -c 'wg-quick up "$CONF"' >/dev/null 2>&1 || fail "site $s: wg-quick up"; done
+  local out
+  out="$(lab exec a sh -c 'wg-ice-resolve "$IFACE" --config "$CONF" --timeout 30s --apply' 2>/dev/null)"
+  echo "    wg-ice-resolve: $out"
+  check "site a: wg-ice-resolve applied a direct path" eval '[[ "$out" == *applied* ]] && [[ "$out" != *not-applied* ]]'
+  check "site a: wg-ice-resolve exited" eval '! lab exec a pgrep -x wg-ice-resolve >/dev/null'
+  ping_start a
+  sleep 61
+  local restarts_b; restarts_b="$(peer b .restarts)"
+  local sent got gap first; read -r sent got gap first <<<"$(ping_stop)"
+  echo "    10/s ping for 61 s after wg-ice-resolve exited: $got of $sent answered, longest gap $gap pings; site b: ICE $(peer b .iceState), restarts $restarts_b"
+  check "≤ 1% of the pings lost" eval '[ "$first" -ge 0 ] && [ $(( (sent - got) * 100 )) -le "$sent" ]'
+  check "site b: still a direct pair with kernel redirect" eval 'is_direct b && kernel_path b'
+}
+
+# The public address of a's NAT changes under a running tunnel (the host sees nothing; every mapping of the
+# site changes). Only what the host sees tells: WireGuard sending without receiving. A 10/s ping counts the gap.
+case_renumber() {
+  check "ping within 30 s" wait_ping a 30
+  check "site a: direct pair before" is_direct a
+  ping_start a -D
+  sleep 3
+  lab rebind a | sed 's/^/    /'
+  sleep 12
+  local sent got gap first; read -r sent got gap first <<<"$(ping_stop)"
+  echo "    10/s ping across the address change: $got of $sent answered, longest gap $gap pings ($(echo "scale=1; $gap / 10" | bc) s)"
+  check "traffic resumes within 2 s of the change (gap ≤ 20 pings)" eval '[ "$first" -ge 0 ] && [ "$gap" -le 20 ]'
+  check "site a: direct pair from the new public address" eval '[[ "$(peer a .selectedPair.local)" == 203.0.113.102:* ]] && is_direct a'
+  check "site a: kernel redirect" kernel_path a
+}
+
 # A PMTU black hole on a's uplink (scripts/lab --mtu-blackhole): a 1280-byte link whose routers drop ICMP
 # "fragmentation needed". The outer packets of a 1372-byte ping (~1430 bytes) cross only if they leave without
 # DF, so that the router fragments them; small pings pass either way, so the tunnel looks up while TCP stalls.
@@ -548,6 +585,8 @@ for signaling in $(each ws); do
   run_case "bare Linux gateways" bare "$signaling" case_bare
   run_case "PMTU black hole, direct pair" cone "$signaling" case_mtu_blackhole_direct --mtu-blackhole
   run_case "PMTU black hole, relayed pair" symmetric "$signaling" case_mtu_blackhole_relayed --mtu-blackhole
+  run_case "wg-ice-resolve --apply: the path outlives the process" cone "$signaling" case_resolve_kept --no-wg
+  run_case "the NAT's public address changes" cone "$signaling" case_renumber
 done
 for signaling in $(each grpc); do
   run_case "symmetric NAT" symmetric "$signaling" case_relayed

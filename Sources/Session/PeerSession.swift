@@ -49,9 +49,14 @@ actor PeerSession {
     private var indirectSince: ContinuousClock.Instant?
     private var restartTask: Task<Void, Never>?
     private var eventsTask: Task<Void, Never>?
-    /// This peer's part of the previous device read (`watch`).
-    private var lastReading: Peer?
-    private let handshakeTimeout: Duration
+    /// Judges the path by WireGuard's counters and ICE consent (`watch`, consent loss).
+    private var rule: DeadPathRule
+    /// The slot was told this path is dead; it gathers again and retires this session.
+    private var deadPathReported = false
+    /// ICE consent is gone but WireGuard still receives: the path is kept, the agent no longer vouches for it.
+    private var keptByWireGuard = false
+    private var onDeadPath: (@Sendable (String) -> Void)?
+    private var nextDirectCheck: ContinuousClock.Instant = .now
 
     init(peer: Key, localKey: Key, signaling: SignalingChannel, link: WireGuardLink, ice: ICEConfiguration,
          paths: PathFactory?, handshakeTimeout: Duration = .seconds(180), logger: Logger,
@@ -63,7 +68,9 @@ actor PeerSession {
         self.peer = peer
         self.signaling = signaling
         self.link = link
-        self.handshakeTimeout = handshakeTimeout
+        var timing = DeadPathRule.Timing()
+        timing.handshakeTimeout = handshakeTimeout
+        rule = DeadPathRule(timing: timing)
         self.logger = logger
         self.restarts = restarts
         self.failures = failures
@@ -93,6 +100,18 @@ actor PeerSession {
 
     /// What a replacement carries over.
     var counts: (restarts: Int, failures: Int, generation: UInt32) { (restarts, failures, generation) }
+
+    /// Where a dead path is reported: the slot gathers again with a new agent, make-before-break.
+    func reportDeadPath(to handler: @escaping @Sendable (String) -> Void) { onDeadPath = handler }
+
+    /// WireGuard still receives on this session's path (`DeadPathRule.receivedRecently`).
+    func receivesOnPath() -> Bool { path != nil && rule.receivedRecently(at: .now) }
+
+    /// Back in service after its replacement found no path while this one still carried the tunnel.
+    func reinstate() {
+        retired = false
+        deadPathReported = false
+    }
 
     /// See `retired`.
     func retire() {
@@ -168,7 +187,7 @@ actor PeerSession {
             logger.info("ICE \(new.rawValue)")
             state = new
             if new == .connected || new == .ready { failures = 0 }
-            if new == .failed { scheduleRestart() }
+            if new == .failed { agentFailed() }
         case .selectedPairChanged(let pair):
             guard !retired else { return }
             await use(pair)
@@ -178,7 +197,7 @@ actor PeerSession {
             }
         case .consentLost:
             logger.warning("ICE consent lost")
-            scheduleRestart()
+            agentFailed()
         case .restarted(let credentials, let answering):
             generation &+= 1
             credentialsAnswer = answering
@@ -211,28 +230,57 @@ actor PeerSession {
         await firstHandshake.nudge()
     }
 
-    /// How often the interface session hands each peer its part of one device read (`watch`).
-    static let watchdogInterval: Duration = .seconds(5)
+    /// How often the interface session hands each peer its part of one device read (`watch`): the dead-path
+    /// rule's resolution (`DeadPathRule.Timing.stall` is two readings).
+    static let watchdogInterval: Duration = .milliseconds(500)
+    /// How often the controlling side considers a relay → direct retry (`tryDirectPath`).
+    static let directCheckInterval: Duration = .seconds(5)
 
     /// The watchdog: dead paths and relayed paths worth upgrading. `reading` is this peer as WireGuard reported
     /// it in one device read the interface session made for all its peers (nil: the peer is not configured).
     func watch(_ reading: Peer?) async {
-        guard !retired else { return }
-        if let reading { lastReading = checkHandshake(previous: lastReading, current: reading) }
+        if retired {
+            // Only kept up to date for `receivesOnPath`: a retired session judges nothing.
+            if let reading, path != nil { _ = rule.observe(.init(at: .now, rx: reading.rxBytes, tx: reading.txBytes)) }
+            return
+        }
+        if let reading, path != nil {
+            let verdict = rule.observe(.init(at: .now, rx: reading.rxBytes, tx: reading.txBytes, handshakeAge: reading.handshakeAge))
+            if case .dead(let reason) = verdict { deadPath(reason) }
+        }
+        guard ContinuousClock.now >= nextDirectCheck else { return }
+        nextDirectCheck = .now + Self.directCheckInterval
         await tryDirectPath()
     }
 
-    /// Dead-path detection on WireGuard's side: the last handshake is older than `HandshakeTimeout`, and
-    /// since the previous check WireGuard sent (data or handshake initiations) but received nothing. An idle
-    /// tunnel has old handshakes too, but it sends nothing. Returns the reading to compare with next time.
-    private func checkHandshake(previous: Peer?, current: Peer) -> Peer? {
-        guard path != nil, restartTask == nil else { return previous }
-        if let previous, current.txBytes > previous.txBytes, current.rxBytes == previous.rxBytes,
-           !current.hasRecentHandshake(within: handshakeTimeout) {
-            logger.warning("no WireGuard handshake for \(handshakeTimeout) while sending: the path is dead")
+    /// ICE consent lost or the checks failed. Without a path: restart with backoff. With one, WireGuard decides
+    /// (`DeadPathRule.consentLost`): a path it still receives on stays, whatever the agent says; the peer's end
+    /// may be a one-shot that exited or a session that restarted, and a restarted one sends new credentials.
+    private func agentFailed() {
+        guard path != nil else {
             scheduleRestart()
+            return
         }
-        return current
+        switch rule.consentLost(at: .now) {
+        case .dead(let reason):
+            deadPath(reason)
+        default:
+            guard !keptByWireGuard else { return }
+            keptByWireGuard = true
+            logger.notice("ICE consent lost, but WireGuard still receives on the path: keeping it")
+        }
+    }
+
+    /// Asks the slot for a new agent at once (no consent-timeout wait, no backoff for the first verdict); the slot
+    /// keeps this session's path until the new one has its own.
+    private func deadPath(_ reason: DeadPathRule.Reason) {
+        guard !deadPathReported, !retired, restartTask == nil, let onDeadPath else { return }
+        deadPathReported = true
+        logger.warning("dead path: \(reason); gathering again")
+        // What killed the path (the NAT's public address changed) may have killed the signaling connection too,
+        // unnoticed until TCP gives up; the new agent's credentials must not wait for that.
+        signaling.backend.reconnect()
+        onDeadPath(reason.description)
     }
 
     /// A relayed or TCP pair may have been chosen while a direct UDP path was blocked, and libnice does not
@@ -335,6 +383,12 @@ actor PeerSession {
 }
 
 extension Peer {
+    /// Time since the latest handshake (nil: none yet).
+    var handshakeAge: Duration? {
+        guard let handshake = lastHandshake, handshake.seconds > 0 else { return nil }
+        return .seconds(max(0, Int64(time(nil)) - handshake.seconds))
+    }
+
     /// A handshake within REJECT_AFTER_TIME (180 s): WireGuard still has a usable session with the peer.
     var hasRecentHandshake: Bool { hasRecentHandshake(within: .seconds(180)) }
 

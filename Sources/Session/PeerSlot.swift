@@ -21,6 +21,9 @@ enum PeerInput: Sendable {
     case handoverDeadline(token: UInt64)
     /// The watchdog's tick, with this peer's part of one device read shared by all peers.
     case watch(Peer?)
+    /// The session `token` judged its path dead (`DeadPathRule`): gather again, make-before-break. `paced`: the
+    /// backoff of repeated verdicts (`DeadPathPacing`) has been waited out.
+    case deadPath(token: UInt64, reason: String, paced: Bool)
 }
 
 /// Creates a `PeerSession` for the slot's peer with the carried counts and the callbacks it reports through.
@@ -55,12 +58,15 @@ actor PeerSlot {
     private var current: (token: UInt64, session: PeerSession)?
     /// During a network change: the session with the working path, retired until `current` has one.
     private var previous: PeerSession?
+    /// `previous`'s token, should it take over again (`handoverDeadline`).
+    private var previousToken: UInt64 = 0
     private var nextToken: UInt64 = 0
     private var startFailures = 0
     private var lastError: String?
     private var retryTask: Task<Void, Never>?
     private var deadlineTask: Task<Void, Never>?
     private var closed = false
+    private var pacing = DeadPathPacing()
 
     /// How long a replaced session keeps its path while the new one has none.
     static let handoverLimit: Duration = .seconds(30)
@@ -137,7 +143,7 @@ actor PeerSlot {
             guard current?.token == token else { return }
             await replace(sayBye: true, counts: PeerCounts(restarts: restarts, failures: failures))
         case .networkChanged(let change):
-            await regather(after: change)
+            await regather(because: "network change (\(change))", retry: .networkChanged(change))
         case .pathReady(let token):
             guard current?.token == token, let old = previous else { return }
             logger.info("new agent has a data path: closing the one it replaces")
@@ -145,12 +151,35 @@ actor PeerSlot {
             deadlineTask?.cancel()
             await old.close(sayBye: false)
         case .handoverDeadline(let token):
-            guard current?.token == token, let old = previous else { return }
+            guard let new = current, new.token == token, let old = previous else { return }
+            // A path WireGuard still receives on stays whatever ICE found (the other end may be a one-shot that
+            // exited): the pathless new agent goes instead, and the next dead verdict is paced.
+            if await old.receivesOnPath() {
+                logger.notice("new agent found no path within \(Self.handoverLimit), but WireGuard still receives on the old one: keeping it")
+                previous = nil
+                current = (previousToken, old)
+                await old.reinstate()
+                await new.session.close(sayBye: false)
+                return
+            }
             logger.warning("new agent found no path within \(Self.handoverLimit): closing the one it replaces")
             previous = nil
             await old.close(sayBye: false)
         case .watch(let reading):
             await current?.session.watch(reading)
+            await previous?.watch(reading)
+        case .deadPath(let token, let reason, let paced):
+            guard current?.token == token else { return }
+            let delay = paced ? Duration.zero : pacing.delay(at: .now)
+            guard delay == .zero else {
+                logger.info("dead path again within \(DeadPathPacing.quietPeriod): gathering again in \(delay)")
+                Task { [inbox] in
+                    try? await Task.sleep(for: delay)
+                    inbox.yield(.deadPath(token: token, reason: reason, paced: true))
+                }
+                return
+            }
+            await regather(because: "dead path (\(reason))", retry: .deadPath(token: token, reason: reason, paced: true))
         }
     }
 
@@ -163,7 +192,9 @@ actor PeerSlot {
     /// Make-before-break for the whole agent: the new session's credentials reach the peer from the same
     /// signaling session id, so the peer's agent treats them as an ICE restart and keeps its selected pair
     /// until the new checks select one; this side keeps the old session (and its data path) meanwhile.
-    private func regather(after change: String) async {
+    /// Also what a dead path gets: its session keeps carrying whatever still crosses until the new agent selects a
+    /// working pair, and a wrong verdict costs a restart, not the path.
+    private func regather(because reason: String, retry: PeerInput) async {
         guard let old = current?.session else {
             // Nothing to keep; the change may be what the failed creation was waiting for.
             retryTask?.cancel()
@@ -171,9 +202,9 @@ actor PeerSlot {
             return
         }
         let counts = await old.counts
-        logger.info("network change (\(change)): gathering again with a new agent")
+        logger.info("\(reason): gathering again with a new agent")
         let next = PeerCounts(restarts: counts.restarts + 1, failures: counts.failures, generation: counts.generation &+ 1)
-        guard let new = await create(next, retry: .networkChanged(change)) else { return }
+        guard let new = await create(next, retry: retry) else { return }
         if let keep = previous {
             // A change during a handover: the session with the working path stays, the pathless one goes.
             await old.close(sayBye: false)
@@ -181,6 +212,7 @@ actor PeerSlot {
         } else {
             await old.retire()
             previous = old
+            previousToken = current?.token ?? 0
         }
         current = new
         deadlineTask?.cancel()
@@ -207,6 +239,7 @@ actor PeerSlot {
                 renew: { [inbox] _, restarts, failures in inbox.yield(.renew(token: token, restarts: restarts, failures: failures)) },
                 pathReady: { [inbox] in inbox.yield(.pathReady(token: token)) })
             let session = try await make(counts, callbacks)
+            await session.reportDeadPath { [inbox] reason in inbox.yield(.deadPath(token: token, reason: reason, paced: false)) }
             guard !closed else {
                 await session.close(sayBye: false)
                 return nil
