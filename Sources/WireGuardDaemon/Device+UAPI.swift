@@ -57,14 +57,14 @@ extension Device {
             guard let k = Key(hex: value)?.bytes else { return EINVAL }
             setPrivateKey(k)
         case "listen_port":
-            guard let port = UInt16(value) else { return EINVAL }
+            guard let port = UInt16(decimal: value) else { return EINVAL }
             if isDown {
                 sockets.keep(port: port)
             } else if port != sockets.port || port == 0, sockets.bind(port: port) != 0 {
                 return EADDRINUSE
             }
         case "fwmark":
-            guard let mark = UInt32(value) else { return EINVAL }
+            guard let mark = UInt32(decimal: value) else { return EINVAL }
             if sockets.setMark(mark) != 0 { return EADDRINUSE }
             fwmark = mark
         case "replace_peers":
@@ -107,10 +107,10 @@ private struct SetSession {
             guard let k = Key(hex: value)?.bytes else { return EINVAL }
             if let id { device.peers[id]!.presharedKey = k }
         case "endpoint":
-            guard let endpoint = Endpoint(value) else { return EINVAL }
+            guard !value.contains("+"), let endpoint = Endpoint(value) else { return EINVAL }
             if let id { device.peers[id]!.endpoint = endpoint }
         case "persistent_keepalive_interval":
-            guard let seconds = UInt16(value) else { return EINVAL }
+            guard let seconds = UInt16(decimal: value) else { return EINVAL }
             if let id {
                 keepaliveTurnedOn = device.peers[id]!.persistentKeepalive == 0 && seconds != 0
                 device.peers[id]!.persistentKeepalive = seconds
@@ -137,5 +137,13 @@ private struct SetSession {
         guard let id, device.peers[id] != nil else { return }
         if keepaliveTurnedOn { device.sendKeepalive(id, now: now) }
         device.sendStaged(id, now: now)
+    }
+}
+
+extension FixedWidthInteger where Self: UnsignedInteger {
+    /// Digits only, as wireguard-go's strconv.ParseUint: Swift's own parser also takes a leading `+`.
+    init?(decimal text: String) {
+        guard !text.isEmpty, text.utf8.allSatisfy({ $0 >= 48 && $0 <= 57 }) else { return nil }
+        self.init(text)
     }
 }

@@ -40,9 +40,11 @@ public struct EventLoop {
             fds.removeAll(keepingCapacity: true)
             // A TUN whose link went down polls as POLLERR with nothing to read: left out until it is up, or the
             // loop would spin (its deletion is then seen on the link monitor).
-            for fd in [device.isDown ? -1 : device.tun.fd, device.sockets.fd4, device.sockets.fd6, link.fd, uapi.listenFD] + uapi.connections.keys where fd >= 0 {
+            for fd in [device.isDown ? -1 : device.tun.fd, device.sockets.fd4, device.sockets.fd6, link.fd] where fd >= 0 {
                 fds.append(pollfd(fd: fd, events: Int16(POLLIN), revents: 0))
             }
+            uapi.closeIdle(now: now)
+            for (fd, events) in uapi.pollList(now: now) { fds.append(pollfd(fd: fd, events: events, revents: 0)) }
             guard poll(&fds, nfds_t(fds.count), Int32(wait / 1_000_000) + 1) >= 0 || errno == EINTR else {
                 return .system("poll", errno)
             }
@@ -53,7 +55,7 @@ public struct EventLoop {
                     do throws(DaemonError) { try readTUN(now: now) } catch .interfaceDeleted { return nil } catch { return error }
                 case device.sockets.fd4, device.sockets.fd6: readUDP(p.fd, now: now)
                 case link.fd: if !followLink(now: now) { return nil }
-                case uapi.listenFD: uapi.accept()
+                case uapi.listenFD: uapi.accept(now: now)
                 default: uapi.serve(p.fd, device: device, now: now)
                 }
             }

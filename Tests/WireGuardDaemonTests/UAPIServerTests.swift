@@ -1,0 +1,129 @@
+import Glibc
+import Testing
+@testable import WireGuardDaemon
+
+/// The UAPI socket as wireguard-go serves it, and bounded: a socket in a private directory, real clients.
+@Suite struct UAPIServerTests {
+    @Test func anErrorEndsTheConnection() throws {
+        var server = try Self.server()
+        defer { server.remove() }
+        let client = Self.connect(server)
+        defer { close(client) }
+        server.accept(now: 0)
+        Self.write(client, "set=1\nbogus=1\n\nget=1\n\n")
+        let device = DevicePair().alice
+        for fd in Array(server.connections.keys) { server.serve(fd, device: device, now: 0) }
+        #expect(Self.readAll(client) == "errno=-22\n\n")
+        #expect(server.connections.isEmpty)
+    }
+
+    @Test func aSetEndedByTheEndOfTheStreamIsApplied() throws {
+        var server = try Self.server()
+        defer { server.remove() }
+        let client = Self.connect(server)
+        defer { close(client) }
+        server.accept(now: 0)
+        Self.write(client, "set=1\nfwmark=7")
+        shutdown(client, Int32(SHUT_WR))
+        let device = DevicePair().alice
+        // As the loop would: the data, then the end of the stream.
+        for _ in 0..<3 { for fd in Array(server.connections.keys) { server.serve(fd, device: device, now: 0) } }
+        #expect(device.fwmark == 7)
+        #expect(Self.readAll(client) == "errno=0\n\n")
+    }
+
+    /// A client that sends requests and never reads the replies costs the loop no waiting.
+    @Test func aSlowReaderDoesNotBlockTheLoop() throws {
+        var server = try Self.server()
+        defer { server.remove() }
+        let client = Self.connect(server)
+        defer { close(client) }
+        server.accept(now: 0)
+        Self.write(client, String(repeating: "get=1\n\n", count: 4000))
+        let device = DevicePair().alice
+        let fd = try #require(server.connections.keys.first)
+        let start = Clock.now()
+        for _ in 0..<4 { server.serve(fd, device: device, now: 0) }
+        #expect(Clock.now() - start < Clock.second / 2)
+        #expect(server.connections[fd]?.hasOutput == true, "the connection waits for its reader")
+    }
+
+    @Test func connectionsAreCappedAndIdleOnesDropped() throws {
+        var server = try Self.server()
+        defer { server.remove() }
+        var clients = (0..<UAPIServer.maxConnections).map { _ in Self.connect(server) }
+        defer { clients.forEach { close($0) } }
+        server.accept(now: 0)
+        #expect(server.connections.count == UAPIServer.maxConnections)
+        // Two more wait in the listen backlog.
+        clients += (0..<2).map { _ in Self.connect(server) }
+        server.accept(now: 0)
+        #expect(server.connections.count == UAPIServer.maxConnections)
+        #expect(!server.pollList(now: 0).contains { $0.fd == server.listenFD }, "accepting at the cap")
+        server.closeIdle(now: UAPIServer.idleTimeout - 1)
+        #expect(server.connections.count == UAPIServer.maxConnections)
+        server.closeIdle(now: UAPIServer.idleTimeout)
+        #expect(server.connections.isEmpty)
+        server.accept(now: UAPIServer.idleTimeout)
+        #expect(server.connections.count == 2)
+    }
+
+    /// Out of descriptors the listening socket stays readable: polling it at once would spin.
+    @Test func acceptPausesWhenOutOfDescriptors() throws {
+        var server = try Self.server()
+        defer { server.remove() }
+        server.accept(now: 1000) { _ in
+            errno = EMFILE
+            return -1
+        }
+        #expect(!server.pollList(now: 1000).contains { $0.fd == server.listenFD })
+        #expect(server.pollList(now: 1000 + UAPIServer.acceptPause).contains { $0.fd == server.listenFD })
+    }
+
+    /// wireguard-go's numbers are digits only; Swift's parser also takes a leading `+`.
+    @Test func aLeadingPlusIsRejected() {
+        let device = DevicePair().alice
+        for line in ["listen_port=+1", "fwmark=+1"] { #expect(device.uapiSet([Substring(line)], now: 0) == EINVAL, "\(line)") }
+        let peer = "public_key=\(hex(X25519.publicKey(X25519.generatePrivate())))"
+        for line in ["persistent_keepalive_interval=+1", "endpoint=192.0.2.9:+5"] {
+            #expect(device.uapiSet([Substring(peer), Substring(line)], now: 0) == EINVAL, "\(line)")
+        }
+    }
+
+    private static func server() throws -> UAPIServer {
+        let directory = "/tmp/wgd-uapi-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        return try UAPIServer(interface: "test", directory: directory)
+    }
+
+    private static func connect(_ server: UAPIServer) -> Int32 {
+        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        withUnsafeMutableBytes(of: &address.sun_path) { raw in
+            for (i, b) in server.path.utf8.enumerated() { raw[i] = b }
+        }
+        let r = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        }
+        precondition(r == 0)
+        return fd
+    }
+
+    private static func write(_ fd: Int32, _ text: String) {
+        let bytes = Array(text.utf8)
+        precondition(send(fd, bytes, bytes.count, Int32(MSG_NOSIGNAL)) == bytes.count)
+    }
+
+    /// Everything until the server closes, or what came within half a second.
+    private static func readAll(_ fd: Int32) -> String {
+        var out = [UInt8]()
+        while true {
+            var p = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+            guard poll(&p, 1, 500) == 1 else { return String(decoding: out, as: UTF8.self) + "<open>" }
+            var chunk = [UInt8](repeating: 0, count: 4096)
+            let n = recv(fd, &chunk, chunk.count, 0)
+            if n <= 0 { return String(decoding: out, as: UTF8.self) }
+            out += chunk[..<n]
+        }
+    }
+}
