@@ -528,6 +528,33 @@ case_mtu_blackhole() {  # case_mtu_blackhole direct|relayed
 case_mtu_blackhole_direct() { case_mtu_blackhole direct; }
 case_mtu_blackhole_relayed() { case_mtu_blackhole relayed; }
 
+# The peer restarts its interface (wg-quick down, then up with the same file) three times under a 10/s ping from
+# a: `wg-quick down` (PreDown = wg-ice-hook down, TURN allocations released) must return within 0.5 s, and
+# replies must resume within 1 s of b's `wg-quick up` (the restarted peer has new keys: a's WireGuard must take
+# its new handshake at once, not wait out REKEY_TIMEOUT).
+case_peer_restart() {
+  check "ping within 30 s" wait_ping a 30
+  local run t0 d0 took first log pidfile
+  for run in 1 2 3; do
+    log="$(mktemp)"; pidfile="$(mktemp)"
+    lab exec a sh -c 'echo $$ >'"$pidfile"'; exec ping -D -n -i 0.1 -W 1 "$PEER"' >"$log" 2>&1 &
+    local job=$!
+    sleep 1
+    d0="$(date +%s.%N)"
+    lab exec b sh -c 'wg-quick down "$CONF"' >/dev/null 2>&1 || fail "run $run: site b: wg-quick down"
+    took="$(echo "$(date +%s.%N) - $d0" | bc)"
+    lab exec b sh -c 'wg-quick up "$CONF"' >/dev/null 2>&1 || fail "run $run: site b: wg-quick up"
+    t0="$(date +%s.%N)"
+    sleep 4
+    kill -INT "$(cat "$pidfile")" 2>/dev/null; wait "$job" 2>/dev/null
+    first="$(sed -n 's/^\[\([0-9.]*\)\].*bytes from.*/\1/p' "$log" | awk -v t0="$t0" '$1 > t0 { printf "%.2f", $1 - t0; exit }')"
+    rm -f "$log" "$pidfile"
+    echo "    run $run: wg-quick down took ${took} s; first reply ${first:-never} s after b's wg-quick up"
+    check "run $run: wg-quick down within 0.5 s" eval '[ "$(echo "$took < 0.5" | bc)" = 1 ]'
+    check "run $run: replies within 1 s of b's wg-quick up" eval '[ -n "$first" ] && [ "$(echo "$first < 1" | bc)" = 1 ]'
+  done
+}
+
 # --- runner ----------------------------------------------------------------------------------------------
 
 passed=() failed=()
@@ -580,6 +607,7 @@ for signaling in $(each ws); do
   # PersistentKeepalive in both files, as most files behind NAT have it: a peer created with it initiates at
   # once, so only one side may be created with it (FirstHandshake).
   run_case "traffic before the path, keepalive 25 (relayed)" symmetric "$signaling" case_traffic_first_relayed --no-wg --keepalive 25
+  run_case "the peer restarts its interface, keepalive 25 (relayed)" symmetric "$signaling" case_peer_restart --keepalive 25
   run_case "STUN/TURN host unresolvable for the first 10 s" cone "$signaling" case_dns_late --no-wg
   run_case "signaling to b delayed 30 s (PAC)" cone "$signaling" case_signal_delayed
   run_case "bare Linux gateways" bare "$signaling" case_bare
@@ -593,6 +621,7 @@ for signaling in $(each grpc); do
   run_case "NAT rebinding" cone "$signaling" case_rebind
   run_case "traffic before the path (direct)" cone "$signaling" case_traffic_first_direct --no-wg
   run_case "traffic before the path, keepalive 25 (direct)" cone "$signaling" case_traffic_first_direct --no-wg --keepalive 25
+  run_case "the peer restarts its interface, keepalive 25 (direct)" cone "$signaling" case_peer_restart --keepalive 25
   run_case "relayed pair re-selected by a retry" symmetric "$signaling" case_relay_reselect
   run_case "one site's address changed mid-session" cone "$signaling" case_address_change
 done
