@@ -101,6 +101,13 @@ struct UDPSockets: DatagramBind {
         var result: Int32
         setBufferSizes(fd)
         _ = wgd_enable_pktinfo(fd, family)
+        if family == AF_INET {
+            // Outer packets without DF, as kernel WireGuard sends them: a router in front of a narrower link
+            // fragments them instead of dropping them, which is all that crosses where ICMP "fragmentation
+            // needed" is dropped (a PMTU black hole). IPv6 has no such bit: routers never fragment.
+            var dont = Int32(IP_PMTUDISC_DONT)
+            setsockopt(fd, Int32(IPPROTO_IP), IP_MTU_DISCOVER, &dont, socklen_t(MemoryLayout<Int32>.size))
+        }
         if family == AF_INET6 {
             setsockopt(fd, Int32(IPPROTO_IPV6), IPV6_V6ONLY, &one, socklen_t(MemoryLayout<Int32>.size))
             var sin6 = sockaddr_in6()
