@@ -53,7 +53,10 @@ ssize_t wgd_send_sticky(int fd, const void *buffer, size_t length, const struct 
         msg.msg_control = control.bytes;
         struct cmsghdr *c = (struct cmsghdr *)control.bytes;
         if (to->sa_family == AF_INET6) {
-            struct in6_pktinfo info = { .ipi6_ifindex = source->ifindex };
+            // Only the source address: an interface given here would override the routing policy (a fwmark's
+            // rules, as `wg set fwmark` asks for). A link-local address means nothing without its interface.
+            int link_local = source->address[0] == 0xfe && (source->address[1] & 0xc0) == 0x80;
+            struct in6_pktinfo info = { .ipi6_ifindex = link_local ? source->ifindex : 0 };
             memcpy(&info.ipi6_addr, source->address, 16);
             c->cmsg_level = IPPROTO_IPV6;
             c->cmsg_type = IPV6_PKTINFO;
@@ -61,7 +64,8 @@ ssize_t wgd_send_sticky(int fd, const void *buffer, size_t length, const struct 
             memcpy(CMSG_DATA(c), &info, sizeof info);
             msg.msg_controllen = CMSG_SPACE(sizeof info);
         } else {
-            struct in_pktinfo info = { .ipi_ifindex = (int)source->ifindex };
+            // Only the source address, for the same reason (the routing policy decides the way out).
+            struct in_pktinfo info = { .ipi_ifindex = 0 };
             memcpy(&info.ipi_spec_dst, source->address, 4);
             c->cmsg_level = IPPROTO_IP;
             c->cmsg_type = IP_PKTINFO;
