@@ -3,7 +3,7 @@ import Keys
 /// The wg-ice settings, identical whether they come from `[ICE]` or a `#[ICE]` block.
 extension ParseState {
     static let iceKeys = ["signaling", "urls", "username", "password", "candidatetypes", "networktypes",
-                          "interfaces", "portrange", "peers", "proxy", "checkinterval", "failedtimeout", "handshaketimeout", "user",
+                          "interfaces", "portrange", "peers", "proxy", "portmapping", "checkinterval", "failedtimeout", "handshaketimeout", "user",
                           "loglevel"]
     /// Keys of earlier versions that libnice 0.1.21 gives no way to apply: refused by name, with the reason.
     static let unsupportedICEKeys = [
@@ -14,13 +14,14 @@ extension ParseState {
     static let stunsRefusal = "stuns: (STUN over TLS) is not supported: libnice asks its STUN server over UDP only, "
         + "and the address STUN over TLS reports is that of a TCP connection, which UDP hole punching cannot use; write stun:HOST[:PORT]"
     private static let listKeys: Set<String> = ["signaling", "urls", "candidatetypes", "networktypes", "interfaces", "peers"]
+    static let portMappingValues = "off, or a list of upnp, nat-pmp, pcp"
 
     mutating func iceEntry(name: String, value: String, line: Int) {
         let key = name.lowercased()
         guard isKeyName(name) else { return error(line, .wgIce, Self.notAKeyName) }
         if let reason = Self.unsupportedICEKeys[key] { return error(line, .wgIce, reason) }
         guard Self.iceKeys.contains(key) else {
-            return error(line, .wgIce, "unknown key `\(name)' in [ICE] (known: Signaling, URLs, Username, Password, CandidateTypes, NetworkTypes, Interfaces, PortRange, Peers, Proxy, CheckInterval, FailedTimeout, HandshakeTimeout, User, LogLevel)")
+            return error(line, .wgIce, "unknown key `\(name)' in [ICE] (known: Signaling, URLs, Username, Password, CandidateTypes, NetworkTypes, Interfaces, PortRange, Peers, Proxy, PortMapping, CheckInterval, FailedTimeout, HandshakeTimeout, User, LogLevel)")
         }
         if key == "signaling" { hasSignalingLine = true }
         guard !value.isEmpty else { return error(line, .wgIce, "\(name) has no value") }
@@ -102,6 +103,17 @@ extension ParseState {
                 return error(line, .wgIce, "Proxy `\(value)' is not auto, nftables or userspace")
             }
             ice.proxy = mode
+        case "portmapping":
+            if items.count == 1, items[0].lowercased() == "off" { ice.portMapping = []; break }
+            var methods: Set<PortMappingMethod> = []
+            for item in items {
+                guard let method = PortMappingMethod(rawValue: item.lowercased()) else {
+                    if item.lowercased() == "off" { return error(line, .wgIce, "PortMapping `off' must stand alone") }
+                    return error(line, .wgIce, "PortMapping `\(item)' is not \(Self.portMappingValues)")
+                }
+                methods.insert(method)
+            }
+            ice.portMapping = methods
         case "checkinterval", "failedtimeout", "handshaketimeout":
             guard let duration = parseDuration(value) else {
                 return error(line, .wgIce, "\(name) `\(value)' is not a duration above zero (like 200ms, 5s, 2m, 1h, 1m30s)")

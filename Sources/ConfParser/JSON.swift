@@ -56,7 +56,7 @@ extension PeerSection: Encodable {
 
 extension ICESettings: Encodable {
     private enum Keys: String, CodingKey {
-        case signaling, urls, username, password, candidateTypes, networkTypes, interfaces, portRange, peers, proxy
+        case signaling, urls, username, password, candidateTypes, networkTypes, interfaces, portRange, peers, proxy, portMapping
         case checkInterval, failedTimeout, handshakeTimeout, user, logLevel
     }
 
@@ -76,6 +76,11 @@ extension ICESettings: Encodable {
         case .keys(let keys): try c.encode(keys.map(\.base64), forKey: .peers)
         }
         try c.encode(proxy, forKey: .proxy)
+        if portMapping.isEmpty {
+            try c.encode("off", forKey: .portMapping)
+        } else {
+            try c.encode(PortMappingMethod.allCases.filter(portMapping.contains), forKey: .portMapping)
+        }
         try c.encode(formatDuration(checkInterval), forKey: .checkInterval)
         try c.encode(formatDuration(failedTimeout), forKey: .failedTimeout)
         try c.encode(formatDuration(handshakeTimeout), forKey: .handshakeTimeout)

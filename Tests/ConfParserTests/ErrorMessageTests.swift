@@ -59,7 +59,7 @@ import Testing
         Case(text: "[Interface]\nPre Up = true\n", expected: "t.conf:2: wg-quick does not recognise `Pre Up' with spaces inside; write PreUp", origin: .wgQuick),
         Case(text: "[ interface ]\nDNS = 10.0.0.53\n", expected: "t.conf:2: DNS is under a section header written with spaces, which wg-quick does not recognise as [Interface]; write [Interface]", origin: .wgQuick),
         // [ICE]
-        Case(text: "[ICE]\nStunServer = stun:x\n", expected: "t.conf:2: unknown key `StunServer' in [ICE] (known: Signaling, URLs, Username, Password, CandidateTypes, NetworkTypes, Interfaces, PortRange, Peers, Proxy, CheckInterval, FailedTimeout, HandshakeTimeout, User, LogLevel)", origin: .wgIce),
+        Case(text: "[ICE]\nStunServer = stun:x\n", expected: "t.conf:2: unknown key `StunServer' in [ICE] (known: Signaling, URLs, Username, Password, CandidateTypes, NetworkTypes, Interfaces, PortRange, Peers, Proxy, PortMapping, CheckInterval, FailedTimeout, HandshakeTimeout, User, LogLevel)", origin: .wgIce),
         Case(text: "[ICE]\nSignaling = ws://s\nUser =\n", expected: "t.conf:3: User has no value", origin: .wgIce),
         Case(text: "[ICE]\nSignaling = ws://s\nProxy = auto\nProxy = userspace\n", expected: "t.conf:4: Proxy is already set on line 3; it takes one value", origin: .wgIce),
         Case(text: "[ICE]\nSignaling = ws://a, , ws://b\n", expected: "t.conf:2: Signaling has an empty item in `ws://a, , ws://b'", origin: .wgIce),
@@ -93,6 +93,9 @@ import Testing
         Case(text: "[ICE]\nSignaling = ws://s\nPeers = all\nPeers = \(keyA)\n", expected: "t.conf:4: Peers is already `all' on line 3; a key list cannot be added", origin: .wgIce),
         Case(text: "[ICE]\nSignaling = ws://s\nPeers = alice\n", expected: "t.conf:3: Peers `alice' is not auto, all, or a peer's public key", origin: .wgIce),
         Case(text: "[ICE]\nSignaling = ws://s\nProxy = kernel\n", expected: "t.conf:3: Proxy `kernel' is not auto, nftables or userspace", origin: .wgIce),
+        Case(text: "[ICE]\nSignaling = ws://s\nPortMapping = upnp, natpmp\n", expected: "t.conf:3: PortMapping `natpmp' is not off, or a list of upnp, nat-pmp, pcp", origin: .wgIce),
+        Case(text: "[ICE]\nSignaling = ws://s\nPortMapping = upnp, off\n", expected: "t.conf:3: PortMapping `off' must stand alone", origin: .wgIce),
+        Case(text: "[ICE]\nSignaling = ws://s\nPortMapping = off\nPortMapping = pcp\n", expected: "t.conf:4: PortMapping is already set on line 3; it takes one value", origin: .wgIce),
         Case(text: "[ICE]\nSignaling = ws://s\nFailedTimeout = 5 s\n", expected: "t.conf:3: FailedTimeout `5 s' is not a duration above zero (like 200ms, 5s, 2m, 1h, 1m30s)", origin: .wgIce),
         Case(text: "[ICE]\nSignaling = ws://s\nKeepaliveInterval = 10s\n", expected: "t.conf:3: KeepaliveInterval is not supported: libnice sends its RFC 7675 consent checks every 4-6 s and has no setting for that period; remove the line", origin: .wgIce),
         Case(text: "[ICE]\nSignaling = ws://s\nDisconnectedTimeout = 5s\n", expected: "t.conf:3: DisconnectedTimeout is not supported: libnice declares consent lost after 10 s without an answer and has no setting for that time; remove the line", origin: .wgIce),

@@ -80,6 +80,13 @@ import Testing
 }
 
 @Suite struct ICEValueTests {
+    @Test func portMappingTakesOffOrAListOfMethods() {
+        #expect(parse("[ICE]\nPortMapping = off\n").configuration.ice.portMapping.isEmpty)
+        #expect(parse("[ICE]\nPortMapping = OFF\n").configuration.ice.portMapping.isEmpty)
+        #expect(parse("[ICE]\nPortMapping = nat-pmp, PCP\n").configuration.ice.portMapping == [.natpmp, .pcp])
+        #expect(parse("[ICE]\nPortMapping = upnp\n").configuration.ice.portMapping == [.upnp])
+    }
+
     @Test func defaults() {
         let ice = parse("[Interface]\n").configuration.ice
         #expect(ice.signaling.isEmpty && ice.servers.isEmpty && ice.username == nil && ice.password == nil)
@@ -87,6 +94,7 @@ import Testing
         #expect(ice.networkTypes == Set(NetworkType.allCases))
         #expect(ice.interfaces.isEmpty && ice.portRange == nil)
         #expect(ice.peers == .auto && ice.proxy == .auto)
+        #expect(ice.portMapping == Set(PortMappingMethod.allCases))
         #expect(ice.checkInterval == .milliseconds(20))
         #expect(ice.failedTimeout == .milliseconds(39_500))
         #expect(ice.handshakeTimeout == .seconds(180))

@@ -36,6 +36,37 @@ import Testing
         await b.close()
     }
 
+    /// A router's mapping of a host candidate parses in a remote agent as server-reflexive, ranked between STUN's
+    /// candidates and peer-reflexive ones, with the host candidate as its related address.
+    @Test func aPortMappedCandidateIsServerReflexiveAboveSTUNs() async throws {
+        let agent = try await ICEAgent(configuration: ICEConfiguration(interfaces: ["lo"]), role: .controlled)
+        var host: ICECandidate?
+        for await event in agent.events {
+            if case .localCandidate(let c) = event, c.type == .host, c.transport == .udp { host = c }
+            if event == .gatheringDone { break }
+        }
+        let base = try #require(host)
+        let mapped = try #require(ICECandidate.portMapped(host: base, externalAddress: "5.6.7.8", externalPort: 40001))
+        #expect(mapped.sdp.hasSuffix("5.6.7.8 40001 typ srflx raddr \(base.address) rport \(base.port)"))
+        #expect(ICECandidate.portMapped(host: mapped, externalAddress: "5.6.7.9", externalPort: 1) == nil)
+        #expect(ICECandidate.portMapped(host: base, externalAddress: "5.6.7.8 typ host", externalPort: 1) == nil)
+        let peer = try await ICEAgent(configuration: ICEConfiguration(interfaces: ["lo"]), role: .controlling)
+        try await peer.setRemoteCredentials(agent.localCredentials())
+        #expect(try await peer.addRemoteCandidate(mapped.sdp))
+        // Server-reflexive candidates reach libnice after NAT priming's short hold.
+        var first = try await peer.remoteCandidates().first
+        for _ in 0..<50 where first == nil {
+            try await Task.sleep(for: .milliseconds(20))
+            first = try await peer.remoteCandidates().first
+        }
+        let remote = try #require(first)
+        #expect(remote.type == .srflx && remote.address == "5.6.7.8" && remote.port == 40001)
+        let priority = { (sdp: String) in UInt32(sdp.split(separator: " ")[3])! }
+        #expect(priority(mapped.sdp) > (101 << 24) && priority(mapped.sdp) < (110 << 24))
+        await agent.close()
+        await peer.close()
+    }
+
     /// A candidate tagged with a ufrag the agent has not seen waits for those credentials (a restart).
     @Test func candidatesForTheNextGenerationWaitForItsCredentials() async throws {
         let agent = try await ICEAgent(configuration: ICEConfiguration(interfaces: ["lo"]), role: .controlled)
