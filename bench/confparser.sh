@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# ConfParser's time on inputs far past real files (issue 13 item 6): 10,000 peers, 50 MB of junk lines, 100,000
+# ConfParser's time on inputs far past real files: 10,000 peers, 50 MB of junk lines, 100,000
 # commented #[ICE] blocks, 20,000 `Peers =` lines. Each is parsed in one process by the release build of
 # `confparser-fuzz` (its replayer: parse, and for a valid file parse the stripped file again, so a valid file
 # counts twice; peers-10k-dup is the same peers plus the first one repeated at the end, which is an error, so it

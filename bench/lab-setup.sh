@@ -2,7 +2,7 @@
 # Setup time in the NAT lab (scripts/lab) with traffic already waiting: site a pings b from the moment its
 # interface is up, b pings a from the moment its own is; measured from the second `wg-quick up` returning to a's
 # first reply (ping -D). RUNS runs per scenario; prints median and p95. Debug build, like the lab.
-# Targets (issue 12): p50 < 0.5 s for a direct pair (cone), < 1 s for a relayed one (symmetric).
+# Targets: p50 < 0.5 s for a direct pair (cone), < 1 s for a relayed one (symmetric).
 # Usage: bench/lab-setup.sh [SCENARIO...]   (default: cone symmetric); RUNS=10 SIGNALING=ws
 set -uo pipefail
 RUNS=${RUNS:-10} SIGNALING=${SIGNALING:-ws}

@@ -3,7 +3,7 @@
 # whatever it does meanwhile (relayed pairs: the controlling side's relay → direct retry every 20-30 s; direct
 # pairs: consent checks, rekeys). Prints per scenario: pings sent, lost (and %), the longest run of unanswered
 # pings (a gap of N pings is N/10 s), the session's restarts, and the pair at the end.
-# Target (issue 12): loss ≤ 0.5 %, no gap over 1 s.
+# Target: loss ≤ 0.5 %, no gap over 1 s.
 # Usage: bench/soak.sh [SCENARIO...]   (default: symmetric cone); MINUTES=10 SIGNALING=ws
 set -uo pipefail
 MINUTES=${MINUTES:-10} SIGNALING=${SIGNALING:-ws}

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# wg-ice-wireguard vs wireguard-go (issue 16): the same two network namespaces joined by a veth pair, both ends
+# wg-ice-wireguard vs wireguard-go: the same two network namespaces joined by a veth pair, both ends
 # of the tunnel run by one implementation at a time; iperf3 through the tunnel (TCP one stream and four, UDP
 # unlimited rate), T seconds each. Prints Mbit/s, the daemons' CPU seconds per gigabit (both ends) and the ratio
 # to wireguard-go. Then the handshake cost: a responder that knows HS_PEERS initiators gets valid initiations

@@ -417,7 +417,7 @@ case_bare() {
   rm -f "$log" "$pidfile"
 }
 
-# TURN over TLS (issue 15), scenario tls-only: site a's router passes no UDP and no TCP to coturn's plain port
+# TURN over TLS, scenario tls-only: site a's router passes no UDP and no TCP to coturn's plain port
 # 3478, so a's only way out is its turns: server, which the session reaches through its own TLS relay (libnice
 # gets turn:127.0.0.1:PORT?transport=tcp). A 10/s ping runs from the start to the end of the case.
 case_tls_only() {

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The account a session runs as (issue 13 item 8). Without `User =`, the real `wg-ice-hook up --foreground` on a
+# The account a session runs as. Without `User =`, the real `wg-ice-hook up --foreground` on a
 # wireguard-go interface must run as the dedicated system account wg-ice where it exists, and as nobody, with a
 # warning in its log, where it does not. Each case runs in its own private mount namespace whose /etc is a copy
 # with or without the account, so the machine's own accounts are never touched.

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# wg-ice-wireguard (issue 16) against wireguard-go in two network namespaces joined by a veth pair:
+# wg-ice-wireguard against wireguard-go in two network namespaces joined by a veth pair:
 #   1. ours brought up by stock wg-quick (WG_QUICK_USERSPACE_IMPLEMENTATION) initiates, wireguard-go responds;
 #   2. ours started bare and configured with `wg setconf` responds to wireguard-go's initiation;
 # each time ping over IPv4 and IPv6 inside the tunnel, `wg show` handshake times and byte counters checked

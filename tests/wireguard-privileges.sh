@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# wg-ice-wireguard's privilege drop (issue 16), for real: ours brought up by stock wg-quick in one network
+# wg-ice-wireguard's privilege drop, for real: ours brought up by stock wg-quick in one network
 # namespace, wireguard-go as its peer in another. The running daemon must have left root (/proc/PID/status:
 # every uid and gid the account's, permitted, effective and bounding capabilities exactly CAP_NET_BIND_SERVICE
 # and CAP_NET_ADMIN, nothing inheritable or ambient, no_new_privs), and what it kept them for must still work:
