@@ -95,7 +95,7 @@ public struct ICESettings: Sendable, Equatable {
     public var peers: PeerSelection = .auto
     public var proxy: ProxyMode = .auto
     /// How the session asks the home router to map each agent's UDP port; empty: `PortMapping = off`.
-    public var portMapping: Set<PortMappingMethod> = Set(PortMappingMethod.allCases)
+    public var portMapping: Set<MappingProtocol> = Set(MappingProtocol.allCases)
     /// Pacing of ICE connectivity checks and gathering (libnice's Ta, `stun-pacing-timer`).
     public var checkInterval: Duration = ICETiming.defaultCheckInterval
     /// How long after checks start ICE may fail at the earliest (RFC 8863's PAC timer); a failure then

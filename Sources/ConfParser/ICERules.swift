@@ -105,9 +105,9 @@ extension ParseState {
             ice.proxy = mode
         case "portmapping":
             if items.count == 1, items[0].lowercased() == "off" { ice.portMapping = []; break }
-            var methods: Set<PortMappingMethod> = []
+            var methods: Set<MappingProtocol> = []
             for item in items {
-                guard let method = PortMappingMethod(rawValue: item.lowercased()) else {
+                guard let method = MappingProtocol(rawValue: item.lowercased()) else {
                     if item.lowercased() == "off" { return error(line, .wgIce, "PortMapping `off' must stand alone") }
                     return error(line, .wgIce, "PortMapping `\(item)' is not \(Self.portMappingValues)")
                 }

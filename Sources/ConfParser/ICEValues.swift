@@ -177,7 +177,7 @@ public enum CandidateType: String, Sendable, CaseIterable, Codable { case host, 
 public enum NetworkType: String, Sendable, CaseIterable, Codable { case udp4, udp6, tcp4, tcp6 }
 public enum ProxyMode: String, Sendable, CaseIterable, Codable { case auto, nftables, userspace }
 /// A way to ask the home router for a port mapping (`PortMapping =`), in the order the session tries them.
-public enum PortMappingMethod: String, Sendable, CaseIterable, Codable { case pcp, natpmp = "nat-pmp", upnp }
+public enum MappingProtocol: String, Sendable, CaseIterable, Codable { case pcp, natpmp = "nat-pmp", upnp }
 public enum LogLevel: String, Sendable, CaseIterable, Codable {
     case trace, debug, info, notice, warning, error, critical
 }

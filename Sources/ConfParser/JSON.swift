@@ -79,7 +79,7 @@ extension ICESettings: Encodable {
         if portMapping.isEmpty {
             try c.encode("off", forKey: .portMapping)
         } else {
-            try c.encode(PortMappingMethod.allCases.filter(portMapping.contains), forKey: .portMapping)
+            try c.encode(MappingProtocol.allCases.filter(portMapping.contains), forKey: .portMapping)
         }
         try c.encode(formatDuration(checkInterval), forKey: .checkInterval)
         try c.encode(formatDuration(failedTimeout), forKey: .failedTimeout)

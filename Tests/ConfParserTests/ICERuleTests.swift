@@ -94,7 +94,7 @@ import Testing
         #expect(ice.networkTypes == Set(NetworkType.allCases))
         #expect(ice.interfaces.isEmpty && ice.portRange == nil)
         #expect(ice.peers == .auto && ice.proxy == .auto)
-        #expect(ice.portMapping == Set(PortMappingMethod.allCases))
+        #expect(ice.portMapping == Set(MappingProtocol.allCases))
         #expect(ice.checkInterval == .milliseconds(20))
         #expect(ice.failedTimeout == .milliseconds(39_500))
         #expect(ice.handshakeTimeout == .seconds(180))
