@@ -556,6 +556,69 @@ case_peer_restart() {
   done
 }
 
+# Port-mapping home routers (scripts/lab --portmap, scenario symmetric): neither NAT lets a direct pair through
+# by itself, but each site's session maps its agent's port on its router and advertises the mapping as a
+# server-reflexive candidate; each side's checks arrive through the other's mapping (DNAT), the replies follow
+# conntrack. Both sites get a direct pair with kernel redirection whose remote candidate is the other router's
+# mapping, a 10/s ping holds, and each mapping is on its router while the interface is up and gone once
+# `wg-quick down` (PreDown = wg-ice-hook down) returned. METHOD is the routers': upnp (UPnP IGD only) or natpmp
+# (NAT-PMP and PCP only; the session tries PCP first). Registered as, e.g.:
+#   run_case "symmetric NAT, UPnP routers" symmetric "$signaling" case_portmap_upnp --portmap upnp
+#   run_case "symmetric NAT, NAT-PMP/PCP routers" symmetric "$signaling" case_portmap_natpmp --portmap natpmp
+case_portmap() {  # case_portmap upnp|natpmp
+  local method="$1" expect s other external
+  case "$method" in upnp) expect=upnp ;; natpmp) expect='pcp|nat-pmp' ;; *) fail "case_portmap: method '$method'"; return ;; esac
+  check "ping within 30 s" wait_ping a 30
+  # A mapping that comes after the first exchange (UPnP's discovery takes a second) is used by the controlling
+  # side's relay → direct retry, 20-30 s later.
+  local start=$SECONDS
+  if wait_for 45 eval 'is_direct a && is_direct b'; then echo "    direct pair on both sites after $((SECONDS - start)) s"
+  else fail "no direct pair on both sites within 45 s"; fi
+  for s in a b; do
+    other=b; [ "$s" = b ] && other=a
+    check "site $s: host/srflx/prflx pair" pair_types_in "$s" host srflx prflx
+    check "site $s: kernel redirect" kernel_path "$s"
+    check "site $s: status shows its mapping ($expect)" eval '[[ "$(peer '"$s"' .portMapping.method)" =~ ^('"$expect"')$ ]]'
+    check "site $s: the mapping is on its router" mapping_on_router "$s"
+    check "site $s: the remote candidate is on $other's router" remote_on_router "$s" "$other"
+    echo "    site $s: $(peer "$s" .selectedPair.localType) $(peer "$s" .selectedPair.local) → $(peer "$s" .selectedPair.remoteType) $(peer "$s" .selectedPair.remote); router: $(lab mappings "$s" | tr '\n' ' ')"
+  done
+  ping_start a
+  sleep 5
+  local sent got gap first; read -r sent got gap first <<<"$(ping_stop)"
+  echo "    10/s ping: $got of $sent answered, longest gap $gap pings"
+  check "at most 1 ping lost" eval '[ "$first" -ge 0 ] && [ $((sent - got)) -le 1 ]'
+  # Each site down and up again (the runner's teardown takes them down once more): the mapping must go with it.
+  for s in a b; do
+    external="$(peer "$s" .portMapping.external)"
+    check "site $s: wg-quick down exits 0" lab exec "$s" sh -c 'wg-quick down "$CONF" 2>/dev/null'
+    # None left at all: also none of an agent the session replaced meanwhile.
+    check "site $s: its mapping ($external) and any other gone from the router within 2 s after wg-quick down" \
+      wait_for 2 eval '[ -n "$external" ] && [ -z "$(lab mappings '"$s"')" ]'
+    lab exec "$s" sh -c 'wg-quick up "$CONF"' >/dev/null 2>&1 || fail "site $s: wg-quick up again"
+  done
+}
+# remote_on_router SITE OTHER: the site's remote candidate is OTHER's mapping (srflx), or the port OTHER's NAT gave
+# to OTHER's checks sent toward our mapping (prflx, the router's address: replies go back through its conntrack).
+remote_on_router() {
+  local remote type
+  remote="$(peer "$1" .selectedPair.remote)"; type="$(peer "$1" .selectedPair.remoteType)"
+  case "$type" in
+    srflx) lab mappings "$2" | awk '{ print $2 }' | grep -qxF "$remote" ;;
+    prflx) lab mappings "$2" | awk '{ sub(/:[0-9]+$/, "", $2); print $2 }' | grep -qxF "${remote%:*}" ;;
+    *) false ;;
+  esac
+}
+# mapping_on_router SITE: the mapping the site's status shows is wired on its router, to the site's own port.
+mapping_on_router() {
+  local host=192.168.1.2 external port
+  [ "$1" = b ] && host=192.168.2.2
+  external="$(peer "$1" .portMapping.external)"; port="$(peer "$1" .portMapping.internalPort)"
+  [ -n "$external" ] && lab mappings "$1" | grep -qxF "udp $external $host:$port"
+}
+case_portmap_upnp() { case_portmap upnp; }
+case_portmap_natpmp() { case_portmap natpmp; }
+
 # --- runner ----------------------------------------------------------------------------------------------
 
 passed=() failed=()
