@@ -54,6 +54,8 @@ let cTargets: [Target] = [
     .systemLibrary(name: "CNice", pkgConfig: "nice", providers: [.apt(["libnice-dev"])]),
     .systemLibrary(name: "CInih", pkgConfig: "inih", providers: [.apt(["libinih-dev"])]),
     .systemLibrary(name: "CBlake2", pkgConfig: "libb2", providers: [.apt(["libb2-dev"])]),
+    // UPnP IGD port mapping (SSDP discovery, SOAP calls).
+    .systemLibrary(name: "CMiniUPnPc", pkgConfig: "miniupnpc", providers: [.apt(["libminiupnpc-dev"])]),
     .systemLibrary(name: "CNetlink"),
     // libnice's variadic GObject calls, which Swift cannot make.
     .target(name: "CNiceShim", dependencies: ["CNice"]),
@@ -102,6 +104,8 @@ let libraries: [Target] = [
     // TURN over TLS: a local TCP listener per turns: server, each connection carried over its own TLS connection
     // (libnice would speak plain TCP to a turns: server).
     .target(name: "TURNTLS", dependencies: ["Blocking", logging, nioCore, nioPosix, nioTLS, nioSSL]),
+    // Port mappings on the home router for the ICE agents' UDP ports: PCP, NAT-PMP, UPnP IGD.
+    .target(name: "PortMapping", dependencies: ["Addresses", "Blocking", "CMiniUPnPc", logging]),
     // Data paths: kernel redirection with nftables, the userspace proxy.
     .target(name: "DataPath", dependencies: ["ICE", "WireGuard", "Keys", "Blocking", "CDatagramIO", logging]),
     // The per-interface session: ties configuration, WireGuard, signaling, ICE and the data paths.
@@ -145,6 +149,8 @@ let tests: [Target] = [
                       path: "Tests/DataPathPeer"),
     // Drives the WireGuard module from bench/uapi.sh and tests/kernel.sh.
     .executableTarget(name: "wireguard-driver", dependencies: ["WireGuard", "Keys", "TestSupport"], path: "Tests/WireGuardDriver"),
+    // A PortMapper in a network namespace, driven by PortMappingTests' integration tests.
+    .executableTarget(name: "portmap-client", dependencies: ["PortMapping", "Addresses", logging], path: "Tests/PortMapClient"),
     .testTarget(name: "ConfParserTests", dependencies: ["ConfParser", "Keys", "TestSupport"], exclude: ["Corpus"]),
     .testTarget(name: "ICETests", dependencies: ["ICE", "TestSupport", "ICETestSupport"]),
     .testTarget(name: "WireGuardTests", dependencies: ["WireGuard", "Keys", "Addresses", "TestSupport"]),
@@ -161,6 +167,7 @@ let tests: [Target] = [
                 exclude: ["Emulator"]),
     .testTarget(name: "TURNTLSTests", dependencies: ["TURNTLS", "TestSupport", logging, nioCore, nioPosix, nioTLS, nioSSL]),
     .testTarget(name: "SessionTests", dependencies: ["Session", "TestSupport", "Keys", "ICE", "WireGuard", "ConfParser", "DataPath", logging]),
+    .testTarget(name: "PortMappingTests", dependencies: ["PortMapping", "Addresses", "TestSupport", logging]),
     .testTarget(name: "WireGuardDaemonTests", dependencies: ["WireGuardDaemon", "Keys", "Addresses", "CMallocCount"]),
 ]
 
