@@ -110,7 +110,8 @@ let libraries: [Target] = [
     .target(name: "DataPath", dependencies: ["ICE", "WireGuard", "Keys", "Blocking", "CDatagramIO", logging]),
     // The per-interface session: ties configuration, WireGuard, signaling, ICE and the data paths.
     .target(name: "Session", dependencies: [
-        "Keys", "ConfParser", "WireGuard", "Signaling", "ICE", "DataPath", "Blocking", "PrivilegeDrop", "TURNTLS", logging,
+        "Keys", "Addresses", "ConfParser", "WireGuard", "Signaling", "ICE", "DataPath", "Blocking", "PrivilegeDrop", "TURNTLS",
+        "PortMapping", logging,
     ]),
     // The userspace WireGuard, a drop-in for wireguard-go that needs only libsodium and libb2. Optimized in debug
     // builds too: unoptimized generics heap-allocate (coroutine frames, boxes) on every packet, so the test that

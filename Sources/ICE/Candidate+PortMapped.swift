@@ -15,6 +15,11 @@ extension ICECandidate {
                             baseAddress: host.address, basePort: host.port)
     }
 
+    /// Whether a candidate's SDP is one `portMapped` made (the peer's, received over signaling).
+    public static func isPortMapped(sdp: String) -> Bool {
+        normalizedCandidateSDP(sdp).hasPrefix("candidate:\(portMappedFoundation) ")
+    }
+
     /// Between libnice's server-reflexive (100) and peer-reflexive (110) type preferences.
     static let portMappedTypePreference: UInt8 = 105
     /// Distinct from libnice's foundations, which are decimal numbers.

@@ -3,6 +3,7 @@ import Blocking
 import Foundation
 import ICE
 import Logging
+import PortMapping
 import Signaling
 import WireGuard
 
@@ -22,6 +23,8 @@ public actor InterfaceSession {
     private let paths: PathFactory?
     /// The local TLS relays of `turns:` servers (`settings.ice` names them instead of the servers).
     private let relays: TURNRelays
+    /// One for all peers: it remembers which method the router answers and paces retries for all of them.
+    private let portMapper: PortMapper?
     private let logger: Logger
     private var peers: [Key: PeerSlot] = [:]
     private var connected: [String: Bool] = [:]
@@ -65,6 +68,9 @@ public actor InterfaceSession {
         self.listenPort = device.listenPort
         self.networkChanges = dataPaths ? connections.networkChanges : nil
         self.paths = paths
+        // wg-ice-resolve maps nothing: its applied path outlives the process, and no one would renew or delete
+        // a mapping after it.
+        portMapper = dataPaths && !settings.portMapping.isEmpty ? PortMapper(methods: settings.portMapping, logger: logger) : nil
         self.logger = logger
     }
 
@@ -113,6 +119,7 @@ public actor InterfaceSession {
             for peer in all { group.addTask { await peer.close(sayBye: !quiet.contains(peer.peer)) } }
         }
         if let paths { await Blocking.run { paths.removeAll() } }
+        await portMapper?.stop()
         await relays.close()
         await channel.backend.close()
     }
@@ -211,11 +218,11 @@ public actor InterfaceSession {
 
     private func startPeer(_ key: Key) {
         guard !stopped, peers[key] == nil, key != localKey else { return }
-        peers[key] = PeerSlot(peer: key, logger: logger) { [channel, link, settings, paths, localKey, logger] counts, callbacks in
+        peers[key] = PeerSlot(peer: key, logger: logger) { [channel, link, settings, paths, portMapper, localKey, logger] counts, callbacks in
             let ice = await Blocking.run { settings.gatheringConfiguration() }
             return try await PeerSession(
                 peer: key, localKey: localKey, signaling: channel, link: link, ice: ice, paths: paths,
-                handshakeTimeout: settings.handshakeTimeout, logger: logger, restarts: counts.restarts, failures: counts.failures,
+                portMapper: portMapper, handshakeTimeout: settings.handshakeTimeout, logger: logger, restarts: counts.restarts, failures: counts.failures,
                 generation: counts.generation, renew: callbacks.renew, pathReady: callbacks.pathReady)
         }
     }

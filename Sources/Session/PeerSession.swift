@@ -1,8 +1,10 @@
 import Keys
+import Blocking
 import DataPath
 import Foundation
 import ICE
 import Logging
+import PortMapping
 import Signaling
 import WireGuard
 
@@ -57,9 +59,18 @@ actor PeerSession {
     private var keptByWireGuard = false
     private var onDeadPath: (@Sendable (String) -> Void)?
     private var nextDirectCheck: ContinuousClock.Instant = .now
+    /// Nil: no port mapping (`PortMapping = off`, wg-ice-resolve, or mapped candidates filtered out).
+    private let portMapper: PortMapper?
+    private var mapped = PortMappedCandidate()
+    private var mappingTask: Task<Void, Never>?
+    /// Port-mapped candidates (ours and the peer's) known, and those an ICE restart has already checked
+    /// (`checkMappedCandidates`).
+    private var mappedCandidates: Set<String> = []
+    private var mappedCandidatesChecked: Set<String> = []
+    private var mappedRestart: Task<Void, Never>?
 
     init(peer: Key, localKey: Key, signaling: SignalingChannel, link: WireGuardLink, ice: ICEConfiguration,
-         paths: PathFactory?, handshakeTimeout: Duration = .seconds(180), logger: Logger,
+         paths: PathFactory?, portMapper: PortMapper? = nil, handshakeTimeout: Duration = .seconds(180), logger: Logger,
          restarts: Int = 0, failures: Int = 0, generation: UInt32 = 0,
          renew: @escaping @Sendable (Key, _ restarts: Int, _ failures: Int) async -> Void,
          pathReady: @escaping @Sendable () -> Void = {}) async throws {
@@ -77,6 +88,8 @@ actor PeerSession {
         self.generation = generation
         self.renew = renew
         self.pathReady = pathReady
+        // A mapped address is a server-reflexive IPv4 UDP candidate: nothing to map when those are filtered out.
+        self.portMapper = ice.candidateTypes.contains(.srflx) && ice.networkTypes.contains(.udp4) ? portMapper : nil
         let role = try ICERole(localPublicKey: localKey.bytes, remotePublicKey: peer.bytes)
         self.role = role
         let agent = try await ICEAgent(configuration: ice, role: role, logger: logger)
@@ -123,6 +136,9 @@ actor PeerSession {
     /// Says bye, removes the data path (WireGuard keeps its last endpoint) and closes the agent.
     func close(sayBye: Bool) async {
         restartTask?.cancel()
+        mappingTask?.cancel()
+        mappedRestart?.cancel()
+        if let port = mapped.host?.port { await portMapper?.release(udpPort: port) }
         if sayBye { await send(.bye(Bye())) }
         await paths?.close()
         path = nil
@@ -156,6 +172,7 @@ actor PeerSession {
             case .candidate(let c):
                 if remote.accept(candidate: c.sdp, generation: c.generation) {
                     try await agent.addRemoteCandidate(c.sdp)
+                    if ICECandidate.isPortMapped(sdp: c.sdp) { await mappedCandidateKnown(c.sdp) }
                 }
             case .endOfCandidates(let e):
                 if remote.acceptEnd(generation: e.generation) { try await agent.remoteGatheringDone() }
@@ -175,11 +192,8 @@ actor PeerSession {
     private func handle(_ event: ICEEvent) async {
         switch event {
         case .localCandidate(let candidate):
-            sent.append(candidate.sdp)
-            var c = Candidate()
-            c.sdp = candidate.sdp
-            c.generation = generation
-            await send(.candidate(c))
+            await advertise(candidate)
+            await mapPort(of: candidate)
         case .gatheringDone:
             gatheringDone = true
             await send(.endOfCandidates(endOfCandidates))
@@ -218,6 +232,7 @@ actor PeerSession {
             path = await paths.current
             indirectSince = pair.isDirectUDP ? nil : (indirectSince ?? .now)
             if changed { await startHandshake() }
+            await checkMappedCandidates()
         } catch {
             logger.error("cannot set up the data path: \(error)")
         }
@@ -318,7 +333,75 @@ actor PeerSession {
         await renew(peer, restarts + 1, failures)
     }
 
+    // MARK: port mapping
+
+    /// Starts keeping a mapping for the agent's socket that faces the gateway, or, when `local` is that socket's
+    /// candidate emitted again after an ICE restart, advertises its mapping again in the new generation.
+    private func mapPort(of local: ICECandidate) async {
+        guard let portMapper else { return }
+        if mapped.isChosen(local) {
+            if let candidate = mapped.candidate { await advertise(candidate) }
+            return
+        }
+        guard local.type == .host, local.transport == .udp, !local.isIPv6 else { return }
+        let facing = await Blocking.run { DefaultGateway.facingAddress() }
+        guard mapped.choose(local, gatewayFacing: facing), let address = facing else { return }
+        let mappings = await portMapper.keep(udpPort: local.port, local: address)
+        mappingTask = Task { [weak self] in
+            for await mapping in mappings { await self?.mappingChanged(mapping) }
+        }
+    }
+
+    private func mappingChanged(_ mapping: PortMapping?) async {
+        guard let candidate = mapped.update(mapping), let mapping else { return }
+        logger.info("port mapping (\(mapping.method.rawValue)): \(mapping.external) → port \(mapping.internalPort)")
+        await advertise(candidate)
+        await mappedCandidateKnown(candidate.sdp)
+    }
+
+    private func mappedCandidateKnown(_ sdp: String) async {
+        mappedCandidates.insert(sdp)
+        await checkMappedCandidates()
+    }
+
+    /// A port mapping often comes after the first pair was chosen (UPnP's discovery takes a second), and libnice
+    /// decides its nomination once (regular nomination, which it switches to when TCP candidates are exchanged):
+    /// a mapped candidate that arrives while a relayed or TCP pair carries the tunnel is checked only by a restart.
+    /// The controlling side makes it, once per new mapped candidate and a moment later (both sides' mappings
+    /// usually come together: one restart checks both); the relay keeps carrying traffic meanwhile, and the direct
+    /// pair, when it works, replaces it like any new selection.
+    private func checkMappedCandidates() async {
+        guard role == .controlling, mappedRestart == nil, !mappedCandidates.isSubset(of: mappedCandidatesChecked) else { return }
+        mappedRestart = Task { [weak self] in
+            try? await Task.sleep(for: Self.mappedRestartDelay)
+            await self?.restartForMappedCandidates()
+        }
+    }
+
+    private func restartForMappedCandidates() async {
+        mappedRestart = nil
+        guard path != nil, indirectSince != nil, restartTask == nil, !retired,
+              !mappedCandidates.isSubset(of: mappedCandidatesChecked) else { return }
+        mappedCandidatesChecked.formUnion(mappedCandidates)
+        indirectSince = .now
+        logger.info("a port-mapped candidate came after a relayed or TCP pair was chosen: ICE restart to check it")
+        restarts += 1
+        do { try await agent.restart() } catch { logger.error("ICE restart failed: \(error)") }
+    }
+
+    /// How long the restart for a mapped candidate waits for the other side's (`checkMappedCandidates`).
+    static let mappedRestartDelay: Duration = .milliseconds(500)
+
     // MARK: signaling out
+
+    /// Trickles a local candidate, and keeps it for a resend to a peer that subscribed late.
+    private func advertise(_ candidate: ICECandidate) async {
+        sent.append(candidate.sdp)
+        var c = Candidate()
+        c.sdp = candidate.sdp
+        c.generation = generation
+        await send(.candidate(c))
+    }
 
     private func resendAll() async {
         guard let credentials = try? await currentCredentials() else { return }
@@ -376,6 +459,10 @@ actor PeerSession {
                                 remote: "\(p.pair.remote.address):\(p.pair.remote.port)")
             },
             dataPath: path?.kind.rawValue,
+            portMapping: mapped.mapping.map { m in
+                PeerStatus.Mapping(method: m.method.rawValue, external: "\(m.external)", internalPort: m.internalPort,
+                                   leaseLeft: m.lifetime == .zero ? nil : max(0, (m.lifetime - m.obtained.duration(to: .now)).components.seconds))
+            },
             endpoint: wireGuard?.endpoint.map { "\($0)" },
             lastHandshake: wireGuard?.lastHandshake.flatMap { $0.seconds > 0 ? $0.seconds : nil },
             restarts: restarts)

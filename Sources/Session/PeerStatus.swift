@@ -8,6 +8,15 @@ public struct PeerStatus: Codable, Sendable, Equatable {
         public var remote: String
     }
 
+    /// A port mapping: how it was made, the router's external address and port, the seconds its lease has left
+    /// (nil: a UPnP router that grants only permanent mappings, which the session refreshes and deletes itself).
+    public struct Mapping: Codable, Sendable, Equatable {
+        public var method: String
+        public var external: String
+        public var internalPort: UInt16
+        public var leaseLeft: Int64?
+    }
+
     public var publicKey: String
     /// The agent's state; "starting" before the first agent exists, "failed-to-start" while its creation is
     /// retried (see `error`), "regathering" while a new agent replaces one after a network change.
@@ -15,6 +24,8 @@ public struct PeerStatus: Codable, Sendable, Equatable {
     public var selectedPair: Pair?
     /// "kernel" or "userspace"; absent before a pair is selected.
     public var dataPath: String?
+    /// The home router's mapping of the agent's port, while one is held.
+    public var portMapping: Mapping?
     /// WireGuard's current endpoint for the peer, read from the interface.
     public var endpoint: String?
     /// Unix seconds of the latest handshake, read from the interface.

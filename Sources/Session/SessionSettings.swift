@@ -1,6 +1,7 @@
 import Keys
 import ConfParser
 import ICE
+import PortMapping
 import WireGuard
 
 /// What a session takes from the configuration file, converted to the types of the modules that use it.
@@ -11,6 +12,8 @@ public struct SessionSettings: Sendable {
     public var signalingURLs: String
     public var peers: PeerFilter
     public var proxy: ProxyMode
+    /// `PortMapping =`: how each agent's UDP port is mapped on the home router; empty: not at all.
+    public var portMapping: Set<PortMappingMethod>
     /// `HandshakeTimeout`: a managed peer whose last handshake is older than this while WireGuard keeps
     /// sending and hears nothing back has a dead path.
     public var handshakeTimeout: Duration
@@ -46,6 +49,7 @@ public struct SessionSettings: Sendable {
         case .keys(let keys): peers = .only(Set(keys))
         }
         proxy = s.proxy
+        portMapping = Set(s.portMapping.compactMap { PortMappingMethod(rawValue: $0.rawValue) })
         handshakeTimeout = s.handshakeTimeout
         user = s.user
     }

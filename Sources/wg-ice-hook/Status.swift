@@ -59,6 +59,10 @@ struct Status: ParsableCommand {
                 text += "  selected pair: \(pair.localType) \(pair.local) → \(pair.remoteType) \(pair.remote) (\(pair.transport))\n"
             }
             if let path = peer.dataPath { text += "  data path: \(path)\n" }
+            if let m = peer.portMapping {
+                let lease = m.leaseLeft.map { "lease \($0) s left" } ?? "permanent lease"
+                text += "  port mapping: \(m.method) \(m.external) → port \(m.internalPort) (\(lease))\n"
+            }
             if let endpoint = peer.endpoint { text += "  endpoint: \(endpoint)\n" }
             if let at = peer.lastHandshake { text += "  latest handshake: \(now - at) seconds ago\n" }
             text += "  restarts: \(peer.restarts)\n"
