@@ -25,6 +25,9 @@ final class AgentCore: Sendable {
         var componentState = ICEState.disconnected
         var selected: SelectedPair?
         var pac = PACTimer()
+        var relayHold = RelayHold()
+        /// The peer's relay candidates held back by `relayHold`, with the ufrag they came under.
+        var heldRelays: [(sdp: String, ufrag: String?)] = []
     }
 
     let agent: AgentPointer
@@ -82,7 +85,8 @@ final class AgentCore: Sendable {
                      addresses: [String], loop: GLibLoop, logger: Logger,
                      events: AsyncStream<ICEEvent>.Continuation,
                      datagrams: AsyncStream<[UInt8]>.Continuation) throws -> AgentCore {
-        // Aggressive nomination (libnice's default without REGULAR_NOMINATION) connects in fewer round trips.
+        // Aggressive nomination (libnice's default without REGULAR_NOMINATION) connects in fewer round trips; the
+        // controlling agent turns to regular nomination itself once the peer's TCP candidates arrive (`RelayHold`).
         let options = NICE_AGENT_OPTION_ICE_TRICKLE.rawValue | NICE_AGENT_OPTION_CONSENT_FRESHNESS.rawValue
         guard let agent = nice_agent_new_full(loop.context.raw, NICE_COMPATIBILITY_RFC5245,
                                               NiceAgentOption(rawValue: options)) else {
@@ -166,6 +170,8 @@ final class AgentCore: Sendable {
         }
         let (queued, gatheringDone, pac) = state.withLock { s in
             s.remoteCredentials = credentials
+            s.relayHold.reset()
+            s.heldRelays = []
             let pac = s.pac.start(duration: configuration.failedTimeout)
             defer { s.queued = []; s.queuedGatheringDone = false }
             return (s.queued, s.queuedGatheringDone, pac)
@@ -206,6 +212,7 @@ final class AgentCore: Sendable {
             return waiting
         }
         if queue { return true }
+        if holdsBackRelay(candidate, sdp: sdp) { return true }
         // Candidates that come after a held one wait behind it: libnice must see the peer's candidates in the
         // order they were gathered, or a relay pair can be nominated before the srflx pair is even checked.
         if primed || priming.isHolding {
@@ -397,7 +404,12 @@ private func onSelectedPair(_ context: UnsafeMutableRawPointer?, _ stream: guint
     guard let l, let r, let local = ICECandidate(l, agent: core.agent.raw),
           let remote = ICECandidate(r, agent: core.agent.raw) else { return }
     let pair = SelectedPair(local: local, remote: remote)
-    core.state.withLock { $0.selected = pair }
+    let holding = core.state.withLock { s in
+        s.selected = pair
+        return !s.heldRelays.isEmpty || !s.relayHold.released
+    }
+    // Not from inside libnice's signal: the release hands libnice candidates.
+    if holding { core.loop.after(milliseconds: 0) { core.releaseHeldRelays() } }
     core.logger.info("ICE selected pair \(local.type)/\(local.transport.rawValue) \(local.address):\(local.port) -> \(remote.type)/\(remote.transport.rawValue) \(remote.address):\(remote.port)")
     core.events.yield(.selectedPairChanged(pair))
 }
