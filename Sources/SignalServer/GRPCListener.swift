@@ -34,17 +34,24 @@ enum GRPCListener {
                     return connection.pipeline.handler(type: FirstRequestDeadline.self).map { $0.met() }.recover { _ in }
                 }
             })
-        let server = GRPCServer(transport: transport, services: [SignalService(switchboard: switchboard, config: config, logger: logger)])
+        let server = GRPCServer(transport: transport, services: [SignalService(switchboard: switchboard, addresses: accepted.addresses, config: config, logger: logger)])
         return GRPCService(server: server, transport: transport, listener: listener, onBound: onBound)
     }
 
     private struct SignalService: Wgice_Signal_V1_Signal.SimpleServiceProtocol {
         let switchboard: Switchboard
+        let addresses: AddressCounter
         let config: ServerConfig
         let logger: Logger
 
         func connect(request: RPCAsyncSequence<ClientFrame, any Error>, response: RPCWriter<ServerFrame>,
                      context: ServerContext) async throws {
+            // A connection accepted over its address's limit only to hear why (counted and logged then): the
+            // refusal of a session over it, SERVER_FULL instead of the challenge.
+            if addresses.isOverLimit(context.remotePeer + " " + context.localPeer) {
+                try? await response.write(.error(.serverFull, Switchboard.Refusal.perAddress.message))
+                return
+            }
             let session = ServerSession(router: switchboard, config: config, transport: "grpc", peer: context.remotePeer,
                                         source: SourceAddress.key(remotePeer: context.remotePeer), budget: FrameBudget(config), logger: logger)
             await session.run(inbound: request) { try await response.write($0) }

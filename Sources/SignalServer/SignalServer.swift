@@ -20,14 +20,13 @@ public struct SignalServer: Sendable {
     /// `onBound` gets each listener's URL with its actual port once it accepts connections.
     public func run(onBound: @escaping @Sendable (String) -> Void) async throws {
         try config.validate()
-        let switchboard = Switchboard(config: config)
+        let switchboard = Switchboard(config: config, logger: logger)
         let tls: TLSConfiguration? = try config.tlsCertificate.map { cert in
             TLSConfiguration.makeServerConfiguration(
                 certificateChain: try NIOSSLCertificate.fromPEMFile(cert).map { .certificate($0) },
                 privateKey: .privateKey(try NIOSSLPrivateKey(file: config.tlsKey!, format: .pem)))
         }
-        let accepted = AcceptedConnection(addresses: AddressCounter(limit: config.maxConnectionsPerAddress),
-                                          deadline: TimeAmount(config.idleTimeout))
+        let accepted = AcceptedConnection(addresses: switchboard.addresses, deadline: TimeAmount(config.idleTimeout), logger: logger)
         var services: [any Service] = []
         for listener in config.listeners {
             if listener.isWebSocket {
@@ -47,7 +46,8 @@ public struct SignalServer: Sendable {
         try await group.run()
     }
 
-    /// Frees held envelopes as they expire, hands memory of closed sessions back (`HeapTrim`), and on graceful
+    /// Frees held envelopes as they expire, hands memory of closed sessions back (`HeapTrim`), logs the refusals
+    /// at accept counted but not yet logged (`AddressRefusalLog`; a pass at least every 2 s), and on graceful
     /// shutdown ends every session (listeners would otherwise wait for long-lived WebSocket and gRPC streams to
     /// finish by themselves).
     private struct Janitor: Service {
@@ -63,6 +63,7 @@ public struct SignalServer: Sendable {
                     // `holdTTL` from now: never sleeping longer than that, the janitor misses no expiry. At
                     // least 20 ms apart, so that a stream of holds does not wake it for each envelope.
                     let next = await switchboard.purgeExpired()
+                    switchboard.addresses.reportRefusals()
                     if await switchboard.trimDue() {
                         // A pass over the whole heap: not on the cooperative pool, where sessions run.
                         await Blocking.run { HeapTrim.trim() }

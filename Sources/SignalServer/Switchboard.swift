@@ -18,6 +18,8 @@ actor Switchboard {
     }
 
     private let config: ServerConfig
+    /// TCP connections per address, counted at accept on every listener, and their refusals.
+    nonisolated let addresses: AddressCounter
     private var connections: [UInt64: Connection] = [:]
     private var nextID: UInt64 = 1
     private var subscribers: [Key: [UInt64: Outbox]] = [:]
@@ -31,12 +33,30 @@ actor Switchboard {
     private(set) var metrics = Metrics()
 
     struct Metrics: Sendable {
-        var delivered = 0, held = 0, rejected = 0, refused = 0, evicted = 0
+        var delivered = 0, held = 0, rejected = 0, evicted = 0
+        var refused: [Refusal: Int] = [:]
         var closed: [String: Int] = [:]
     }
 
-    init(config: ServerConfig) {
+    /// Why a session is refused: its message (after "SERVER_FULL: " in a 503, or in the SERVER_FULL frame) and
+    /// the `reason` label of wg_ice_signal_connections_refused_total.
+    enum Refusal: String, CaseIterable, Sendable {
+        case perAddress = "per_address", unauthenticatedPerAddress = "unauthenticated_per_address"
+        case serverFull = "server_full", shuttingDown = "shutting_down"
+
+        var message: String {
+            switch self {
+            case .perAddress: "too many connections from this address"
+            case .unauthenticatedPerAddress: "too many unauthenticated connections from this address"
+            case .serverFull: "maximum number of connections reached"
+            case .shuttingDown: "server is shutting down"
+            }
+        }
+    }
+
+    init(config: ServerConfig, logger: Logger) {
         self.config = config
+        addresses = AddressCounter(limit: config.maxConnectionsPerAddress, logger: logger)
         trims = TrimPolicy(threshold: config.trimAfterCloses)
     }
 
@@ -44,27 +64,25 @@ actor Switchboard {
     func refusalToLog() -> Int? { refusals.admit() }
 
     /// A refusal made before `open` (a WebSocket upgrade answered 503): counted like those of `open`.
-    func refusedBeforeOpening() -> Int? {
-        metrics.refused += 1
+    func refusedBeforeOpening(_ refusal: Refusal) -> Int? {
+        metrics.refused[refusal, default: 0] += 1
         return refusals.admit()
     }
 
     /// Why a connection from `source` would be refused now, or nil if `open` would admit it.
-    func refusal(source: String) -> String? {
-        if stopping { return "server is shutting down" }
-        if perSource[source, default: 0] >= config.maxConnectionsPerAddress { return "too many connections from this address" }
-        if unauthenticatedPerSource[source, default: 0] >= config.maxUnauthenticatedPerAddress {
-            return "too many unauthenticated connections from this address"
-        }
-        if connections.count >= config.maxConnections, victim(for: source) == nil { return "maximum number of connections reached" }
+    func refusal(source: String) -> Refusal? {
+        if stopping { return .shuttingDown }
+        if perSource[source, default: 0] >= config.maxConnectionsPerAddress { return .perAddress }
+        if unauthenticatedPerSource[source, default: 0] >= config.maxUnauthenticatedPerAddress { return .unauthenticatedPerAddress }
+        if connections.count >= config.maxConnections, victim(for: source) == nil { return .serverFull }
         return nil
     }
 
     /// Admits a connection, making room if the server is full, or returns why it is refused.
     func open(_ outbox: Outbox, stop: AsyncStream<SessionClose>.Continuation, source: String) -> Result<UInt64, SessionClose> {
-        if let reason = refusal(source: source) {
-            metrics.refused += 1
-            return .failure(SessionClose(.serverFull, reason))
+        if let refusal = refusal(source: source) {
+            metrics.refused[refusal, default: 0] += 1
+            return .failure(SessionClose(.serverFull, refusal.message))
         }
         if connections.count >= config.maxConnections, let victim = victim(for: source) {
             metrics.evicted += 1
@@ -176,7 +194,14 @@ actor Switchboard {
             "wg_ice_signal_envelopes_total{result=\"delivered\"} \(metrics.delivered)",
             "wg_ice_signal_envelopes_total{result=\"held\"} \(metrics.held)",
             "wg_ice_signal_envelopes_total{result=\"rejected\"} \(metrics.rejected)",
-            "# TYPE wg_ice_signal_connections_refused_total counter", "wg_ice_signal_connections_refused_total \(metrics.refused)",
+            // Refusals by the limit that made them; per_address includes the connections refused at accept.
+            "# TYPE wg_ice_signal_connections_refused_total counter",
+        ]
+        for refusal in Refusal.allCases {
+            let count = metrics.refused[refusal, default: 0] + (refusal == .perAddress ? addresses.refused : 0)
+            lines.append("wg_ice_signal_connections_refused_total{reason=\"\(refusal.rawValue)\"} \(count)")
+        }
+        lines += [
             "# TYPE wg_ice_signal_connections_evicted_total counter", "wg_ice_signal_connections_evicted_total \(metrics.evicted)",
             "# TYPE wg_ice_signal_connections_closed_total counter",
         ]

@@ -31,11 +31,16 @@ enum WebSocketListener {
             // The query is the client's (kept as the user wrote it); the path alone selects the endpoint.
             guard let target = request.path, config.webSocketPaths.contains(String(target.prefix { $0 != "?" })) else { return .dontUpgrade }
             let peer = channel.remoteAddress.map { "\($0)" } ?? "unknown", source = SourceAddress.key(channel.remoteAddress)
-            if let reason = await switchboard.refusal(source: source) {
-                if let unlogged = await switchboard.refusedBeforeOpening() {
-                    logger.warning("refusing connection: server full", metadata: ["peer": "\(peer)", "detail": "\(reason)", "unlogged-refusals": "\(unlogged)"])
+            // Accepted over its address's limit only to hear why (counted and logged then, by the AddressCounter).
+            if accepted.addresses.isOverLimit(AddressCounter.connectionKey(remote: channel.remoteAddress, local: channel.localAddress)) {
+                await ServiceUnavailable.respond(on: channel, reason: Switchboard.Refusal.perAddress.message)
+                return .dontUpgrade
+            }
+            if let refusal = await switchboard.refusal(source: source) {
+                if let unlogged = await switchboard.refusedBeforeOpening(refusal) {
+                    logger.warning("refusing connection: server full", metadata: ["peer": "\(peer)", "detail": "\(refusal.message)", "unlogged-refusals": "\(unlogged)"])
                 }
-                await ServiceUnavailable.respond(on: channel, reason: reason)
+                await ServiceUnavailable.respond(on: channel, reason: refusal.message)
                 return .dontUpgrade
             }
             let budget = FrameBudget(config)

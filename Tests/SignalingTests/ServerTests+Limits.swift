@@ -4,7 +4,7 @@ import Signaling
 import Testing
 import TestSupport
 
-/// Issue 13: descriptor exhaustion, floods of throwaway keys, held envelopes, ping floods, against the real server.
+/// Descriptor exhaustion, per-address limits, floods of throwaway keys, held envelopes, ping floods, against the real server.
 extension ServerTests {
     /// At the hard descriptor limit the server must neither spin on accept(2) (before: ~12,000 failed accept4
     /// in 3 s under strace, 0.66 s of CPU on a loaded 2-core machine) nor stay deaf once descriptors are free.
@@ -40,11 +40,12 @@ extension ServerTests {
                                        extra: ["--max-connections", "100", "--max-connections-per-address", "20",
                                                "--max-unauthenticated-per-address", "4", "--auth-timeout", "30"])
         let ws = server.url("ws")
-        // TCP connections per address: the 21st is closed before any HTTP.
+        // TCP connections per address: the 21st is told why instead of being served.
         let plain = try (0..<20).map { _ in try SourceBoundWebSocket(source: "127.0.0.50", port: port(ws)) }
         // Answered, so counted (connections are set up on several event loops, not in order of arrival).
         for socket in plain { #expect(try socket.get("/healthz").status == 200) }
-        #expect(try SourceBoundWebSocket(source: "127.0.0.50", port: port(ws)).upgrade().status == 0)
+        let twentyFirst = try SourceBoundWebSocket(source: "127.0.0.50", port: port(ws)).upgrade()
+        #expect(twentyFirst.status == 503 && twentyFirst.body.hasPrefix("SERVER_FULL: too many connections from this address"), "\(twentyFirst)")
         // Unauthenticated sessions per address: the fifth waiting one is refused with 503 and says why.
         let waiting = try (0..<4).map { _ in try SourceBoundWebSocket(source: "127.0.0.30", port: port(ws)) }
         for socket in waiting {
@@ -74,11 +75,68 @@ extension ServerTests {
         let metrics = try runChecked(["curl", "-sS", ws.replacingOccurrences(of: "ws://", with: "http://") + "/metrics"]).stdout
         #expect(metrics.contains("wg_ice_signal_connections 100\n"), "\(metrics)")
         #expect(metrics.contains("wg_ice_signal_connections_evicted_total") && !metrics.contains("evicted_total 0\n"))
-        // Every 503 counted: the unauthenticated fifth and the flood's.
-        #expect(metrics.contains("wg_ice_signal_connections_refused_total \(1 + full.count)\n"), "\(metrics)")
+        #expect(!server.log.contains("Error handling upgrade result"), "a log line per refused upgrade")
+        // Every 503 counted, by the limit that made it: the 21st connection, the unauthenticated fifth, the flood's.
+        #expect(metrics.contains("wg_ice_signal_connections_refused_total{reason=\"per_address\"} 1\n"), "\(metrics)")
+        #expect(metrics.contains("wg_ice_signal_connections_refused_total{reason=\"unauthenticated_per_address\"} 1\n"), "\(metrics)")
+        #expect(metrics.contains("wg_ice_signal_connections_refused_total{reason=\"server_full\"} \(full.count)\n"), "\(metrics)")
         await a.close()
         await b.close()
         withExtendedLifetime((plain, waiting, flood)) {}
+    }
+
+    /// 300 sessions from one address against a limit of 256: the 44 over it were closed as soon as accepted, so
+    /// their clients were not told why, and they were neither counted nor logged. Now connections over the limit
+    /// are answered (503 with Retry-After and the reason on WebSocket, SERVER_FULL on gRPC) up to the overflow
+    /// (16 here), any more are closed at accept, all are counted under reason "per_address", and the log has one
+    /// line for the first refusal of an address and one per interval with the count, not a line each.
+    @Test func connectionsOverTheAddressLimitAreToldWhyCountedAndLogged() async throws {
+        let server = try ServerProcess(listen: ["ws://127.0.0.1:0", "grpc://127.0.0.1:0"],
+                                       extra: ["--max-connections-per-address", "20", "--max-unauthenticated-per-address", "20",
+                                               "--auth-timeout", "60", "--idle-timeout", "60"])
+        let ws = server.url("ws")
+        let sessions = try (0..<20).map { _ in try SourceBoundWebSocket(source: "127.0.0.60", port: port(ws)) }
+        for socket in sessions {
+            #expect(try socket.upgrade().status == 101)
+            guard case .subscribed? = try socket.authenticate(key: .generate(), url: ws)?.frame else { throw Timeout(description: "not subscribed") }
+        }
+        // Ten more at once, as a client opening its sessions together: each hears why.
+        let over = try (0..<10).map { _ in try SourceBoundWebSocket(source: "127.0.0.60", port: port(ws)) }
+        for socket in over {
+            let (status, body) = try socket.upgrade()
+            #expect(status == 503 && body == "SERVER_FULL: too many connections from this address, retry later\n", "\(status) \(body)")
+            #expect(socket.lastHead.contains("\r\nRetry-After: 5\r\n"), "\(socket.lastHead)")
+        }
+        // Twenty more, all accepted before any asks: sixteen fill the overflow for the grace time (5 s) and are
+        // answered, four are closed at accept (which ones depends on the order the event loops accept them).
+        func refusedPerAddress() throws -> Int? {
+            let metrics = try SourceBoundWebSocket(source: "127.0.0.2", port: port(ws)).get("/metrics").body
+            return metrics.split(separator: "\n").first { $0.hasPrefix("wg_ice_signal_connections_refused_total{reason=\"per_address\"} ") }
+                .flatMap { Int($0.split(separator: " ")[1]) }
+        }
+        let extra = try (0..<20).map { _ in try SourceBoundWebSocket(source: "127.0.0.60", port: port(ws)) }
+        try await waitUntil(timeout: 3, "twenty more accepted") { (try? refusedPerAddress()) == 30 }
+        let statuses = try extra.map { try $0.upgrade().status }
+        #expect(statuses.sorted() == [0, 0, 0, 0] + [Int](repeating: 503, count: 16), "\(statuses)")
+        // gRPC: the call on a connection over the limit gets SERVER_FULL instead of the challenge.
+        let plain = try (0..<20).map { _ in try SourceBoundWebSocket(source: "127.0.0.1", port: port(ws)) }
+        for socket in plain { #expect(try socket.get("/healthz").status == 200) }
+        let refused = try await rawGRPC(server.url("grpc")) { _ in [] }
+        #expect(refused.error == .serverFull, "\(refused.frames)")
+        #expect(refused.frames.first.map { "\($0)" }?.contains("too many connections from this address") == true, "\(refused.frames)")
+        // All counted (10 + 20 from 127.0.0.60 above, exactly), and the gRPC connection from 127.0.0.1 (one, or
+        // a few if the refused client connected again before it shut down: its connection is closed after 5 s).
+        let perAddress = try refusedPerAddress() ?? 0
+        #expect((31...34).contains(perAddress), "\(perAddress)")
+        // Logged: the first refusal of each address at once, then per address one line for the interval (10 s).
+        let first = "refusing connection: too many connections from this address"
+        #expect(server.log.components(separatedBy: first).count - 1 == 2, "\(server.log)")
+        try await waitUntil(timeout: 20, "the interval's report") { server.log.contains("refused=29") }
+        let lines = server.log.split(separator: "\n").filter { $0.contains("source=127.0.0.60") }
+        #expect(lines.count == 2, "\(lines)")
+        // Nor a line per refused upgrade from hummingbird-websocket (before: "Error handling upgrade result" each).
+        #expect(!server.log.contains("Error handling upgrade result"), "\(server.log)")
+        withExtendedLifetime((sessions, over, extra, plain)) {}
     }
 
     /// Held envelopes are bounded in bytes (not only in count) and freed when their time is up.

@@ -9,6 +9,8 @@ import Signaling
 final class SourceBoundWebSocket {
     let fd: Int32
     private var buffered: [UInt8] = []
+    /// The head of the last response `get` read (status line and headers).
+    private(set) var lastHead = ""
 
     /// Connects from `source` to 127.0.0.1:`port`; the kernel completing the TCP handshake is all this waits for.
     init(source: String, port: Int) throws {
@@ -49,6 +51,7 @@ final class SourceBoundWebSocket {
         }
         let end = buffered.headEnd!
         let head = String(decoding: buffered[..<end], as: UTF8.self)
+        lastHead = head
         buffered.removeFirst(end + 4)
         let status = Int(head.split(separator: " ").dropFirst().first ?? "") ?? -1
         guard status != 101 else { return (status, "") }
@@ -103,15 +106,7 @@ final class SourceBoundWebSocket {
 
     /// Writes everything it can; a connection the server closed is not an error here (no SIGPIPE).
     @discardableResult
-    func send(_ bytes: [UInt8]) -> Bool {
-        var sent = 0
-        while sent < bytes.count {
-            let n = bytes[sent...].withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
-            guard n > 0 else { return false }
-            sent += n
-        }
-        return true
-    }
+    func send(_ bytes: [UInt8]) -> Bool { sendAll(fd, bytes) }
 
     /// Once upgraded: answers the challenge with a proof for `key`; returns the server's answer (Subscribed or
     /// Error), or nil if the connection was closed.
@@ -133,6 +128,17 @@ final class SourceBoundWebSocket {
 private extension [UInt8] {
     var headEnd: Int? { indices.dropLast(3).first { self[$0] == 13 && self[$0 + 1] == 10 && self[$0 + 2] == 13 && self[$0 + 3] == 10 } }
     var containsHeadEnd: Bool { headEnd != nil }
+}
+
+/// Writes all of `bytes` to the socket; false once the peer has closed it (no SIGPIPE).
+func sendAll(_ fd: Int32, _ bytes: [UInt8]) -> Bool {
+    var sent = 0
+    while sent < bytes.count {
+        let n = bytes[sent...].withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+        guard n > 0 else { return false }
+        sent += n
+    }
+    return true
 }
 
 /// User plus system CPU time a process has used so far, from /proc.
