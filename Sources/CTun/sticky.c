@@ -1,9 +1,13 @@
 #define _GNU_SOURCE
 #include "sticky.h"
+#include "ctun.h"
 
 #include <errno.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
 #include <netinet/in.h>
 #include <string.h>
+#include <unistd.h>
 
 int wgd_enable_pktinfo(int fd, int family) {
     int one = 1;
@@ -76,4 +80,63 @@ ssize_t wgd_send_sticky(int fd, const void *buffer, size_t length, const struct 
     }
     ssize_t n = sendmsg(fd, &msg, MSG_NOSIGNAL);
     return n < 0 ? -errno : n;
+}
+
+static void add_attribute(struct nlmsghdr *h, unsigned short type, const void *data, unsigned short length) {
+    struct rtattr *a = (struct rtattr *)((char *)h + NLMSG_ALIGN(h->nlmsg_len));
+    a->rta_type = type;
+    a->rta_len = RTA_LENGTH(length);
+    memcpy(RTA_DATA(a), data, length);
+    h->nlmsg_len = NLMSG_ALIGN(h->nlmsg_len) + RTA_ALIGN(a->rta_len);
+}
+
+int wgd_route_interface4(const uint8_t *destination, const uint8_t *source, uint32_t mark) {
+    int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+    if (fd < 0) return -errno;
+    struct { struct nlmsghdr h; struct rtmsg r; char attributes[64]; } request;
+    memset(&request, 0, sizeof request);
+    request.h.nlmsg_len = NLMSG_LENGTH(sizeof request.r);
+    request.h.nlmsg_type = RTM_GETROUTE;
+    request.h.nlmsg_flags = NLM_F_REQUEST;
+    request.r.rtm_family = AF_INET;
+    request.r.rtm_dst_len = 32;
+    request.r.rtm_src_len = 32;
+    add_attribute(&request.h, RTA_DST, destination, 4);
+    add_attribute(&request.h, RTA_SRC, source, 4);
+    if (mark) add_attribute(&request.h, RTA_MARK, &mark, sizeof mark);
+    int result = -ENETUNREACH;
+    char reply[4096] __attribute__((aligned(NLMSG_ALIGNTO)));
+    ssize_t n;
+    if (send(fd, &request, request.h.nlmsg_len, 0) < 0 || (n = recv(fd, reply, sizeof reply, 0)) < 0) {
+        result = -errno;
+    } else {
+        for (struct nlmsghdr *h = (struct nlmsghdr *)reply; NLMSG_OK(h, (size_t)n); h = NLMSG_NEXT(h, n)) {
+            if (h->nlmsg_type == NLMSG_ERROR) {
+                struct nlmsgerr *e = NLMSG_DATA(h);
+                result = e->error < 0 ? e->error : -ENETUNREACH;
+                break;
+            }
+            if (h->nlmsg_type != RTM_NEWROUTE) continue;
+            int length = (int)RTM_PAYLOAD(h);
+            for (struct rtattr *a = RTM_RTA(NLMSG_DATA(h)); RTA_OK(a, length); a = RTA_NEXT(a, length)) {
+                if (a->rta_type == RTA_OIF) memcpy(&result, RTA_DATA(a), sizeof result);
+            }
+            break;
+        }
+    }
+    close(fd);
+    return result;
+}
+
+int wgd_route_monitor_open(void) { return wgd_rtnetlink_open(RTMGRP_IPV4_ROUTE); }
+
+int wgd_route_monitor_read(int fd) {
+    char buffer[8192] __attribute__((aligned(NLMSG_ALIGNTO)));
+    int changed = 0;
+    for (;;) {
+        ssize_t n = recv(fd, buffer, sizeof buffer, MSG_DONTWAIT);
+        // ENOBUFS: changes were lost, so something changed.
+        if (n < 0) return errno == EAGAIN || errno == EINTR ? changed : errno == ENOBUFS ? 1 : -errno;
+        changed = 1;
+    }
 }

@@ -47,13 +47,15 @@ int wgd_get_mtu(const char *name) {
     return r < 0 ? r : mtu;
 }
 
-int wgd_link_monitor_open(void) {
+int wgd_link_monitor_open(void) { return wgd_rtnetlink_open(RTMGRP_LINK); }
+
+int wgd_rtnetlink_open(unsigned int groups) {
     int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, NETLINK_ROUTE);
     if (fd < 0) return -errno;
     struct sockaddr_nl address;
     memset(&address, 0, sizeof address);
     address.nl_family = AF_NETLINK;
-    address.nl_groups = RTMGRP_LINK;
+    address.nl_groups = groups;
     if (bind(fd, (struct sockaddr *)&address, sizeof address) < 0) {
         int e = errno;
         close(fd);
@@ -78,6 +80,13 @@ int wgd_link_monitor_read(int fd, int ifindex, int *up, int *went_down) {
             *up = now_up;
         }
     }
+}
+
+int wgd_tun_attached(int fd) {
+    struct ifreq ifr;
+    memset(&ifr, 0, sizeof ifr);
+    if (ioctl(fd, TUNGETIFF, &ifr) == 0) return 1;
+    return errno == EBADFD ? 0 : -errno;
 }
 
 int wgd_link_is_up(const char *name) {

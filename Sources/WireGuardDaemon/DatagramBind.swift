@@ -1,3 +1,5 @@
+import Addresses
+
 /// Where the device sends datagrams and which port it answers on: the kernel's UDP sockets (`UDPSockets`), or a
 /// test's in-memory network. The device is generic over it, so the shipped daemon calls the sockets directly:
 /// no witness table on the per-packet path. Receiving is the event loop's part, not the device's.
@@ -15,6 +17,9 @@ protocol DatagramBind {
     /// Sends from the endpoint's sticky source if it has one; if that address is no longer ours, clears it and
     /// sends from the one the kernel chooses.
     func send(_ message: UnsafeRawBufferPointer, to endpoint: inout Endpoint) -> Bool
+    /// The interface an IPv4 datagram to `remote` from `source` would leave by now, or nil when the kernel
+    /// cannot tell (the source no longer ours, no route: the send path deals with those).
+    func routeInterface(to remote: SocketAddress, from source: IPAddress) -> UInt32?
 }
 
 /// Where decrypted packets go: the kernel's TUN device (`TUN`), or a test's recording one. Reading is the

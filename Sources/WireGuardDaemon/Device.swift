@@ -109,6 +109,19 @@ final class Device<Tun: TUNInterface, Bind: DatagramBind> {
         return send(message, to: &endpoint)
     }
 
+    /// The routes changed. As the kernel does when its cached route to a peer goes stale, an IPv4 sticky source
+    /// stays only while the way to the peer still leaves by the interface the source was learnt on: a route
+    /// added since through another interface wins, with that interface's address, not ours from the old one.
+    /// (IPv6 keeps its source while the address is ours, as the kernel's send6 does.)
+    func routesChanged() {
+        for id in peers.ids {
+            guard let endpoint = peers[id]!.endpoint, !endpoint.isIPv6, let source = endpoint.source, source.interface != 0,
+                  let interface = sockets.routeInterface(to: endpoint.remote, from: source.address),
+                  interface != source.interface else { continue }
+            peers[id]!.endpoint!.source = nil
+        }
+    }
+
     func armed(_ deadline: UInt64) {
         if deadline != 0, nextTimerDeadline == 0 || deadline < nextTimerDeadline { nextTimerDeadline = deadline }
     }

@@ -1,3 +1,4 @@
+import CTun
 import Glibc
 
 nonisolated(unsafe) private var stopSignal: Int32 = 0
@@ -10,6 +11,9 @@ public struct EventLoop {
     private let device: KernelDevice
     private var uapi: UAPIServer
     private var link: LinkMonitor
+    /// Route changes in the birth namespace, where the sockets are (-1 if it could not be opened: sticky sources
+    /// then stay until their address goes).
+    private let routes: Int32
 
     /// Creates the TUN device, binds UDP and serves the UAPI socket: everything that can fail at start.
     public init(interface: String) throws(DaemonError) {
@@ -18,7 +22,8 @@ public struct EventLoop {
         let code = sockets.bind(port: 0)
         guard code == 0 else { throw .system("cannot bind UDP", code) }
         device = Device(interfaceName: interface, tun: tun, sockets: sockets)
-        link = try LinkMonitor(interface: interface)
+        link = try LinkMonitor(interface: interface, tunFD: tun.fd)
+        routes = wgd_route_monitor_open()
         uapi = try UAPIServer(interface: interface)
     }
 
@@ -32,7 +37,9 @@ public struct EventLoop {
         while stopSignal == 0 {
             var now = Clock.now()
             if device.nextTimerDeadline != 0, now >= device.nextTimerDeadline { _ = device.runTimers(now: now) }
-            if now >= nextMTUCheck {
+            // By name, in the birth namespace: once the interface moved elsewhere, that name is not (or no
+            // longer) ours, and the last MTU seen stays.
+            if now >= nextMTUCheck, !link.moved {
                 device.mtu = device.tun.mtu ?? device.mtu
                 nextMTUCheck = now + Clock.second
             }
@@ -40,7 +47,7 @@ public struct EventLoop {
             fds.removeAll(keepingCapacity: true)
             // A TUN whose link went down polls as POLLERR with nothing to read: left out until it is up, or the
             // loop would spin (its deletion is then seen on the link monitor).
-            for fd in [device.isDown ? -1 : device.tun.fd, device.sockets.fd4, device.sockets.fd6, link.fd] where fd >= 0 {
+            for fd in [device.isDown ? -1 : device.tun.fd, device.sockets.fd4, device.sockets.fd6, link.fd, routes] where fd >= 0 {
                 fds.append(pollfd(fd: fd, events: Int16(POLLIN), revents: 0))
             }
             uapi.closeIdle(now: now)
@@ -55,6 +62,7 @@ public struct EventLoop {
                     do throws(DaemonError) { try readTUN(now: now) } catch .interfaceDeleted { return nil } catch { return error }
                 case device.sockets.fd4, device.sockets.fd6: readUDP(p.fd, now: now)
                 case link.fd: if !followLink(now: now) { return nil }
+                case routes: if wgd_route_monitor_read(routes) == 1 { device.routesChanged() }
                 case uapi.listenFD: uapi.accept(now: now)
                 default: uapi.serve(p.fd, device: device, now: now)
                 }

@@ -68,6 +68,12 @@ struct UDPSockets: DatagramBind {
         return endpoint.remote.withSockaddr { sendto(fd, message.baseAddress, message.count, 0, $0, $1) } == message.count
     }
 
+    func routeInterface(to remote: SocketAddress, from source: IPAddress) -> UInt32? {
+        let destination = remote.address.withNetworkOrder { Array($0) }, from = source.withNetworkOrder { Array($0) }
+        let index = wgd_route_interface4(destination, from, fwmark)
+        return index > 0 ? UInt32(index) : nil
+    }
+
     /// One datagram into `buffer`, with the local address it was sent to; nil when none is waiting.
     static func receive(_ fd: Int32, into buffer: UnsafeMutableRawBufferPointer) -> (count: Int, source: Endpoint)? {
         var storage = sockaddr_storage()

@@ -24,4 +24,14 @@ ssize_t wgd_recv_sticky(int fd, void *buffer, size_t length, struct sockaddr_sto
 ssize_t wgd_send_sticky(int fd, const void *buffer, size_t length, const struct sockaddr *to, socklen_t to_length,
                         const struct wgd_source *source);
 
+/// The interface the kernel would send an IPv4 datagram to `destination` by, from `source` (both 4 bytes,
+/// network order), with firewall mark `mark`: `ip route get DESTINATION from SOURCE mark MARK`. The ifindex, or
+/// -errno (-EINVAL when `source` is not ours, -ENETUNREACH when nothing routes).
+int wgd_route_interface4(const uint8_t *destination, const uint8_t *source, uint32_t mark);
+/// A netlink socket told of every change to the IPv4 routes (addresses added and removed change the local
+/// table too), non-blocking; fd or -errno.
+int wgd_route_monitor_open(void);
+/// Reads what waits on the route monitor: 1 if any route changed, 0 if nothing did, or -errno.
+int wgd_route_monitor_read(int fd);
+
 #endif

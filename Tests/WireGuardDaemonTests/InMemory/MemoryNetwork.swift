@@ -35,6 +35,8 @@ struct MemoryBind: DatagramBind {
     private(set) var port: UInt16 = 0
     private(set) var isOpen = false
     private(set) var fwmark: UInt32 = 0
+    /// The interface the routes send to each destination by (the kernel's answer to `ip route get`).
+    var routeInterfaces = [IPAddress: UInt32]()
 
     init(network: MemoryNetwork, address: String) {
         self.network = network
@@ -55,6 +57,8 @@ struct MemoryBind: DatagramBind {
     mutating func closeAll() { isOpen = false }
 
     mutating func keep(port: UInt16) { self.port = port }
+
+    func routeInterface(to remote: SocketAddress, from source: IPAddress) -> UInt32? { routeInterfaces[remote.address] }
 
     func send(_ message: UnsafeRawBufferPointer, to endpoint: inout Endpoint) -> Bool {
         guard isOpen else { return false }
