@@ -170,7 +170,7 @@ final class AgentCore: Sendable {
         }
         let (queued, gatheringDone, pac) = state.withLock { s in
             s.remoteCredentials = credentials
-            s.relayHold.reset()
+            s.relayHold.reset(at: .now)
             s.heldRelays = []
             let pac = s.pac.start(duration: configuration.failedTimeout)
             defer { s.queued = []; s.queuedGatheringDone = false }

@@ -89,6 +89,12 @@ public final class ICEAgent: Sendable {
         try await loop.run { [core] in try core.restart() }
     }
 
+    /// This side's UDP port is mapped on its home router (the session advertised the mapped candidate): the peer's
+    /// relay candidates wait for a direct pair in this and every later round of checks (`RelayHold`).
+    public func portMapped() async {
+        try? await loop.run { [core] in core.portMapped() }
+    }
+
     /// The remote candidates libnice holds, as SDP.
     public func remoteCandidates() async throws -> [ICECandidate] {
         try await loop.run { [core] in try core.remoteCandidates() }

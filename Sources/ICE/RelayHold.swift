@@ -1,7 +1,9 @@
 import CNice
 
-/// Holds the peer's relay candidates back from libnice for a moment when both sides have global IPv6 host
-/// candidates, so that the first pair nominated is the direct IPv6 one rather than a relay.
+/// Holds the peer's relay candidates back from libnice for a moment when a direct pair is to be expected, so that
+/// the first pair nominated is the direct one rather than a relay: when both sides have global IPv6 host
+/// candidates, and when a home router maps a port for either side (a port-mapped candidate reaches a host behind
+/// a NAT that maps every destination anew, where STUN's address does not).
 ///
 /// With TCP candidates in the exchange (`NetworkTypes` with tcp4/tcp6, the default), libnice 0.1.21's controlling
 /// agent switches itself to regular nomination (RFC 6544 §8) as soon as a remote TCP candidate arrives before its
@@ -16,6 +18,8 @@ import CNice
 /// which the peer holds, or through our checks to the peer's relay candidate, which we hold. The hold ends when a
 /// pair is selected or `duration` after the peer's first global IPv6 UDP host candidate arrived, whichever is first;
 /// it applies only when this side has such a candidate too, so a path without IPv6 on both sides is not delayed.
+/// A port mapping holds on both sides too: the peer's mapped candidate starts the hold here, and ours (which the
+/// session reports, `ICEAgent.expectDirectPath`) starts it for every round of checks from then on.
 struct RelayHold {
     /// Long enough for two retransmissions of the IPv6 host pair's check (libnice's 500 ms, then 1 s); the cost,
     /// paid only when both sides have global IPv6 host candidates that do not connect, is the relay that much later.
@@ -32,9 +36,19 @@ struct RelayHold {
         return first == "2" || first == "3"
     }
 
-    /// The peer sent a global IPv6 host candidate and this side has one: relay candidates from now on may wait.
-    mutating func bothHaveIPv6(at now: ContinuousClock.Instant) {
+    /// This side has a port-mapped candidate: every round of checks from now on expects the peer to reach it.
+    private(set) var locallyMapped = false
+
+    /// A direct pair is to be expected (the peer sent a global IPv6 host candidate and this side has one, or the
+    /// peer sent a port-mapped candidate): relay candidates from now on may wait.
+    mutating func directExpected(at now: ContinuousClock.Instant) {
         if since == nil, !released { since = now }
+    }
+
+    /// This side's port is mapped on its router (see `locallyMapped`); holds from `now` in the current round.
+    mutating func mapped(at now: ContinuousClock.Instant) {
+        locallyMapped = true
+        directExpected(at: now)
     }
 
     /// Until when a relay candidate arriving `now` waits (nil: it goes to libnice now).
@@ -46,9 +60,9 @@ struct RelayHold {
     /// A pair was selected, or the hold expired.
     mutating func release() { released = true }
 
-    /// New remote credentials: new checks, a new hold.
-    mutating func reset() {
-        since = nil
+    /// New remote credentials: new checks, a new hold (at once when this side's port is mapped).
+    mutating func reset(at now: ContinuousClock.Instant) {
+        since = locallyMapped ? now : nil
         released = false
     }
 }
@@ -59,8 +73,12 @@ extension AgentCore {
     func holdsBackRelay(_ candidate: ICECandidate, sdp: String, now: ContinuousClock.Instant = .now) -> Bool {
         if RelayHold.isDirectIPv6(candidate) {
             if ((try? localCandidates()) ?? []).contains(where: RelayHold.isDirectIPv6) {
-                state.withLock { $0.relayHold.bothHaveIPv6(at: now) }
+                state.withLock { $0.relayHold.directExpected(at: now) }
             }
+            return false
+        }
+        if ICECandidate.isPortMapped(sdp: sdp) {
+            state.withLock { $0.relayHold.directExpected(at: now) }
             return false
         }
         guard candidate.type == .relay else { return false }
@@ -71,11 +89,17 @@ extension AgentCore {
         }
         guard let until else { return false }
         if first {
-            logger.debug("both sides have IPv6 host candidates: the peer's relay candidates wait until a pair is selected, at most \(RelayHold.duration)")
+            logger.debug("a direct pair is expected (IPv6 host candidates on both sides, or a port mapping): the peer's relay candidates wait until a pair is selected, at most \(RelayHold.duration)")
         }
         let milliseconds = max(0, (until - now) / .milliseconds(1))
         loop.after(milliseconds: UInt32(milliseconds.rounded(.up))) { [self] in releaseHeldRelays() }
         return true
+    }
+
+    /// This side's port is mapped on its router: the peer's relay candidates wait in this and every later round of
+    /// checks (`RelayHold`). Loop thread.
+    func portMapped(now: ContinuousClock.Instant = .now) {
+        state.withLock { $0.relayHold.mapped(at: now) }
     }
 
     /// Ends the hold (a pair was selected, or its time is up) and gives libnice the relay candidates it held that

@@ -355,6 +355,7 @@ actor PeerSession {
     private func mappingChanged(_ mapping: PortMapping?) async {
         guard let candidate = mapped.update(mapping), let mapping else { return }
         logger.info("port mapping (\(mapping.method.rawValue)): \(mapping.external) → port \(mapping.internalPort)")
+        await agent.portMapped()
         await advertise(candidate)
         await mappedCandidateKnown(candidate.sdp)
     }

@@ -27,10 +27,10 @@ import Testing
     @Test func relaysWaitForTheDurationFromThePeersIPv6Candidate() {
         let t0 = ContinuousClock.now
         var hold = RelayHold()
-        hold.bothHaveIPv6(at: t0)
+        hold.directExpected(at: t0)
         #expect(hold.holdUntil(now: t0 + .milliseconds(100)) == t0 + RelayHold.duration)
         // A second IPv6 candidate does not move the start.
-        hold.bothHaveIPv6(at: t0 + .seconds(1))
+        hold.directExpected(at: t0 + .seconds(1))
         #expect(hold.holdUntil(now: t0 + .seconds(2)) == t0 + RelayHold.duration)
         #expect(hold.holdUntil(now: t0 + RelayHold.duration) == nil)
     }
@@ -38,14 +38,14 @@ import Testing
     @Test func aSelectedPairEndsTheHoldUntilNewCredentials() {
         let t0 = ContinuousClock.now
         var hold = RelayHold()
-        hold.bothHaveIPv6(at: t0)
+        hold.directExpected(at: t0)
         hold.release()
         #expect(hold.holdUntil(now: t0) == nil)
-        hold.bothHaveIPv6(at: t0)
+        hold.directExpected(at: t0)
         #expect(hold.holdUntil(now: t0) == nil)
-        hold.reset()
+        hold.reset(at: t0)
         #expect(hold.holdUntil(now: t0) == nil)
-        hold.bothHaveIPv6(at: t0 + .seconds(5))
+        hold.directExpected(at: t0 + .seconds(5))
         #expect(hold.holdUntil(now: t0 + .seconds(6)) == t0 + .seconds(5) + RelayHold.duration)
     }
 
@@ -53,5 +53,17 @@ import Testing
     @Test func durationCoversTwoRetransmissions() {
         #expect(RelayHold.duration > .milliseconds(1500))
         #expect(RelayHold.duration <= .seconds(3))
+    }
+
+    /// This side's own port mapping holds every later round of checks from its start (a restart's new credentials).
+    @Test func aLocalMappingHoldsEachNewRound() {
+        let t0 = ContinuousClock.now
+        var hold = RelayHold()
+        hold.mapped(at: t0)
+        #expect(hold.holdUntil(now: t0) == t0 + RelayHold.duration)
+        hold.release()
+        #expect(hold.holdUntil(now: t0 + .seconds(1)) == nil)
+        hold.reset(at: t0 + .seconds(10))
+        #expect(hold.holdUntil(now: t0 + .seconds(10)) == t0 + .seconds(10) + RelayHold.duration)
     }
 }
