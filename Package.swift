@@ -32,6 +32,8 @@ let packageDependencies: [Package.Dependency] = [
     // The Kubernetes API server as a signaling backend.
     .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
     .package(url: "https://github.com/jpsim/Yams", from: "5.0.1"),
+    // wg-ice-signal: HMAC-SHA1 of coturn's TURN REST API credentials (already in the graph through swift-certificates).
+    .package(url: "https://github.com/apple/swift-crypto.git", from: "4.0.0"),
 ]
 
 let argumentParser: Target.Dependency = .product(name: "ArgumentParser", package: "swift-argument-parser")
@@ -94,7 +96,8 @@ let libraries: [Target] = [
         .product(name: "Yams", package: "Yams"),
     ]),
     .target(name: "SignalServer", dependencies: [
-        "Signaling", "Keys", "Blocking", logging, nioCore, nioHTTP1, nioWebSocket, nioSSL, grpcCore, grpcHTTP2,
+        "Signaling", "Keys", "ConfParser", "Blocking", logging, nioCore, nioHTTP1, nioWebSocket, nioSSL, grpcCore, grpcHTTP2,
+        .product(name: "Crypto", package: "swift-crypto"),
         .product(name: "Hummingbird", package: "hummingbird"),
         .product(name: "HummingbirdCore", package: "hummingbird"),
         .product(name: "HummingbirdTLS", package: "hummingbird"),
@@ -124,7 +127,7 @@ let libraries: [Target] = [
 
 let executables: [Target] = [
     .executableTarget(name: "wg-ice-hook", dependencies: ["ConfParser", "CLISupport", "Session", "WireGuard", argumentParser, logging]),
-    .executableTarget(name: "wg-ice-signal", dependencies: ["SignalServer", "CLISupport", argumentParser, logging]),
+    .executableTarget(name: "wg-ice-signal", dependencies: ["SignalServer", "ConfParser", "CLISupport", argumentParser, logging]),
     // One-shot ICE for scripts: the session's machinery without a long-running process.
     .executableTarget(name: "wg-ice-resolve", dependencies: [
         "Session", "ConfParser", "CLISupport", "ICE", "WireGuard", "Keys", argumentParser, logging,

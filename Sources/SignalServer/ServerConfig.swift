@@ -54,6 +54,8 @@ public struct ServerConfig: Sendable {
     public var outboxCapacity = 256
     /// Sessions closed before freed memory is handed back to the system (`HeapTrim`).
     public var trimAfterCloses = 1000
+    /// STUN/TURN servers and minted TURN credentials for authenticated sessions that ask (`--ice-server`).
+    public var iceServers: ICEServerOffer?
 
     public init() {}
 
@@ -72,6 +74,7 @@ public struct ServerConfig: Sendable {
               holdBytes >= 0, rate > 0, burst >= 1, holdPerKey >= 0, holdKeys >= 0, outboxCapacity > 0, trimAfterCloses > 0 else {
             throw ConfigError("limits must be positive (message size at least 1024)")
         }
+        try iceServers?.validate()
     }
 }
 

@@ -43,6 +43,8 @@ struct ServerSession {
             return
         }
         let identity = IdentityCell()
+        // The authenticated key of a session that asked for ICE servers: only then, and only for that key.
+        let (offerTo, offer) = AsyncStream.makeStream(of: Key.self, bufferingPolicy: .bufferingNewest(1))
         var reason = "client closed"
         await withTaskGroup(of: Void.self) { group in
             // The writer drains the outbox; it ends when the outbox is finished (by us or by a server shutdown).
@@ -62,8 +64,21 @@ struct ServerSession {
                 try await withThrowingTaskGroup(of: Bool.self) { inner in
                     inner.addTask {
                         try await self.readLoop(inbound, id: id, ephemeral: ephemeral, challenge: challenge,
-                                                identity: identity, post: post, logger: logger)
+                                                identity: identity, offer: offer, post: post, logger: logger)
                         return true
+                    }
+                    if let servers = config.iceServers {
+                        inner.addTask {
+                            // After Subscribed (queued by `subscribe` before the key gets here), then before three
+                            // quarters of each credential's lifetime, for as long as the session lasts.
+                            for await key in offerTo {
+                                while true {
+                                    post.yield(servers.frame(for: key, now: Date()))
+                                    try await Task.sleep(for: servers.refreshInterval)
+                                }
+                            }
+                            return false
+                        }
                     }
                     inner.addTask {
                         try await Task.sleep(for: config.authTimeout)
@@ -100,7 +115,8 @@ struct ServerSession {
     }
 
     private func readLoop<Inbound: AsyncSequence & Sendable>(_ inbound: Inbound, id: UInt64, ephemeral: PrivateKey, challenge: [UInt8],
-                                                 identity: IdentityCell, post: Switchboard.Outbox, logger: Logger) async throws
+                                                 identity: IdentityCell, offer: AsyncStream<Key>.Continuation,
+                                                 post: Switchboard.Outbox, logger: Logger) async throws
         where Inbound.Element == ClientFrame {
         var subscribed: Key?
         for try await frame in inbound {
@@ -114,6 +130,8 @@ struct ServerSession {
                 identity.value = key
                 logger.info("subscribed", metadata: ["key": "\(key)"])
                 await router.subscribe(id, key: key)
+                if auth.acceptsIceServers { offer.yield(key) }
+                offer.finish()
             case (let key?, .publish(let publish)?):
                 let envelope = publish.envelope
                 guard envelope.isWellFormed, let recipient = Key(bytes: envelope.recipient) else {

@@ -9,6 +9,7 @@ public typealias IceCredentials = Wgice_Signal_V1_IceCredentials
 public typealias Candidate = Wgice_Signal_V1_Candidate
 public typealias EndOfCandidates = Wgice_Signal_V1_EndOfCandidates
 public typealias Bye = Wgice_Signal_V1_Bye
+public typealias IceServers = Wgice_Signal_V1_IceServers
 public typealias ClientFrame = Wgice_Signal_V1_ClientFrame
 public typealias ServerFrame = Wgice_Signal_V1_ServerFrame
 public typealias ErrorCode = Wgice_Signal_V1_ErrorCode

@@ -1,5 +1,6 @@
 import ArgumentParser
 import CLISupport
+import ConfParser
 import Foundation
 import Logging
 import SignalServer
@@ -63,6 +64,15 @@ struct WgIceSignal: AsyncParsableCommand {
     @Option(name: .customLong("hold-bytes"), help: "Bytes of envelopes held for all offline recipients together.")
     var holdBytes = 64 << 20
 
+    @Option(name: .customLong("ice-server"), help: ArgumentHelp("A stun:, turn: or turns: URL handed to authenticated sessions, as wg-ice.conf(5) URLs takes it (repeatable).", valueName: "url"))
+    var iceServer: [String] = []
+
+    @Option(name: .customLong("turn-secret-file"), help: ArgumentHelp("coturn's static-auth-secret (use-auth-secret); TURN credentials are minted from it for each session's key. Must not be readable by others.", valueName: "file"))
+    var turnSecretFile: String?
+
+    @Option(name: .customLong("turn-ttl"), help: "Seconds the minted TURN credentials are valid; sessions get new ones at three quarters.")
+    var turnTTL: Int = Int(ICEServerOffer.defaultTTL.components.seconds)
+
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.")
     var logLevel = "info"
 
@@ -87,6 +97,17 @@ struct WgIceSignal: AsyncParsableCommand {
             config.holdTTL = .milliseconds(Int64(holdTTL * 1000))
             config.holdKeys = holdKeys
             config.holdBytes = holdBytes
+            if !iceServer.isEmpty || turnSecretFile != nil {
+                let servers = try iceServer.map { text in
+                    switch ICEServerURL.parse(text) {
+                    case .success(let url) where url.scheme == .stuns: throw ConfigError("--ice-server \(text): STUN over TLS is not supported")
+                    case .success(let url): return url
+                    case .failure(let error): throw ConfigError("--ice-server \(error.message)")
+                    }
+                }
+                config.iceServers = ICEServerOffer(servers: servers, secret: try turnSecretFile.map(TURNSecret.load(path:)),
+                                                   ttl: .seconds(turnTTL))
+            }
             try config.validate()
         } catch let error as ConfigError {
             throw ValidationError(error.description)

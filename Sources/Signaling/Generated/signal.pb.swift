@@ -336,6 +336,16 @@ public nonisolated struct Wgice_Signal_V1_ServerFrame: Sendable {
     set {frame = .error(newValue)}
   }
 
+  /// Revision 1.1: only to a session whose Auth set accepts_ice_servers, after Subscribed and again
+  /// before three quarters of the credentials' lifetime.
+  public var iceServers: Wgice_Signal_V1_IceServers {
+    get {
+      if case .iceServers(let v)? = frame {return v}
+      return Wgice_Signal_V1_IceServers()
+    }
+    set {frame = .iceServers(newValue)}
+  }
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public nonisolated enum OneOf_Frame: Equatable, Sendable {
@@ -344,6 +354,9 @@ public nonisolated struct Wgice_Signal_V1_ServerFrame: Sendable {
     case deliver(Wgice_Signal_V1_Envelope)
     case publishResult(Wgice_Signal_V1_PublishResult)
     case error(Wgice_Signal_V1_Error)
+    /// Revision 1.1: only to a session whose Auth set accepts_ice_servers, after Subscribed and again
+    /// before three quarters of the credentials' lifetime.
+    case iceServers(Wgice_Signal_V1_IceServers)
 
   }
 
@@ -388,6 +401,10 @@ public nonisolated struct Wgice_Signal_V1_Auth: Sendable {
   /// host[:port] the client dialled, as bound into the transcript
   public var authority: String = String()
 
+  /// Revision 1.1: the client understands ServerFrame.ice_servers. Revision 1.0 clients end the session on a
+  /// frame they do not know, so the server sends it only to clients that set this.
+  public var acceptsIceServers: Bool = false
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -403,6 +420,30 @@ public nonisolated struct Wgice_Signal_V1_Subscribed: Sendable {
 
   /// how many held messages follow immediately
   public var heldDelivered: UInt32 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// STUN/TURN servers the operator offers, with TURN credentials minted for the session's key
+/// (coturn's TURN REST API: username "<expiry unix seconds>:<base64 key>",
+/// password base64(HMAC-SHA1(secret, username))).
+public nonisolated struct Wgice_Signal_V1_IceServers: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// stun:, turn:, turns: URIs as wg-ice.conf(5) URLs accepts them
+  public var urls: [String] = []
+
+  /// for the turn:/turns: URLs; empty when the server mints no credentials
+  public var username: String = String()
+
+  public var password: String = String()
+
+  /// when the relay stops accepting username (Unix seconds); 0 without credentials
+  public var expiresUnix: Int64 = 0
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -887,7 +928,7 @@ nonisolated extension Wgice_Signal_V1_ClientFrame: SwiftProtobuf.Message, SwiftP
 
 nonisolated extension Wgice_Signal_V1_ServerFrame: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".ServerFrame"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}challenge\0\u{1}subscribed\0\u{1}deliver\0\u{3}publish_result\0\u{1}error\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}challenge\0\u{1}subscribed\0\u{1}deliver\0\u{3}publish_result\0\u{1}error\0\u{3}ice_servers\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -960,6 +1001,19 @@ nonisolated extension Wgice_Signal_V1_ServerFrame: SwiftProtobuf.Message, SwiftP
           self.frame = .error(v)
         }
       }()
+      case 6: try {
+        var v: Wgice_Signal_V1_IceServers?
+        var hadOneofValue = false
+        if let current = self.frame {
+          hadOneofValue = true
+          if case .iceServers(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.frame = .iceServers(v)
+        }
+      }()
       default: break
       }
     }
@@ -990,6 +1044,10 @@ nonisolated extension Wgice_Signal_V1_ServerFrame: SwiftProtobuf.Message, SwiftP
     case .error?: try {
       guard case .error(let v)? = self.frame else { preconditionFailure() }
       try visitor.visitSingularMessageField(value: v, fieldNumber: 5)
+    }()
+    case .iceServers?: try {
+      guard case .iceServers(let v)? = self.frame else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 6)
     }()
     case nil: break
     }
@@ -1040,7 +1098,7 @@ nonisolated extension Wgice_Signal_V1_Challenge: SwiftProtobuf.Message, SwiftPro
 
 nonisolated extension Wgice_Signal_V1_Auth: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Auth"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}public_key\0\u{1}nonce\0\u{1}proof\0\u{1}transport\0\u{1}authority\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}public_key\0\u{1}nonce\0\u{1}proof\0\u{1}transport\0\u{1}authority\0\u{3}accepts_ice_servers\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1053,6 +1111,7 @@ nonisolated extension Wgice_Signal_V1_Auth: SwiftProtobuf.Message, SwiftProtobuf
       case 3: try { try decoder.decodeSingularBytesField(value: &self.proof) }()
       case 4: try { try decoder.decodeSingularStringField(value: &self.transport) }()
       case 5: try { try decoder.decodeSingularStringField(value: &self.authority) }()
+      case 6: try { try decoder.decodeSingularBoolField(value: &self.acceptsIceServers) }()
       default: break
       }
     }
@@ -1074,6 +1133,9 @@ nonisolated extension Wgice_Signal_V1_Auth: SwiftProtobuf.Message, SwiftProtobuf
     if !self.authority.isEmpty {
       try visitor.visitSingularStringField(value: self.authority, fieldNumber: 5)
     }
+    if self.acceptsIceServers != false {
+      try visitor.visitSingularBoolField(value: self.acceptsIceServers, fieldNumber: 6)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -1083,6 +1145,7 @@ nonisolated extension Wgice_Signal_V1_Auth: SwiftProtobuf.Message, SwiftProtobuf
     if lhs.proof != rhs.proof {return false}
     if lhs.transport != rhs.transport {return false}
     if lhs.authority != rhs.authority {return false}
+    if lhs.acceptsIceServers != rhs.acceptsIceServers {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -1118,6 +1181,51 @@ nonisolated extension Wgice_Signal_V1_Subscribed: SwiftProtobuf.Message, SwiftPr
   public static func ==(lhs: Wgice_Signal_V1_Subscribed, rhs: Wgice_Signal_V1_Subscribed) -> Bool {
     if lhs.maxMessageSize != rhs.maxMessageSize {return false}
     if lhs.heldDelivered != rhs.heldDelivered {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Wgice_Signal_V1_IceServers: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".IceServers"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}urls\0\u{1}username\0\u{1}password\0\u{3}expires_unix\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedStringField(value: &self.urls) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.username) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.password) }()
+      case 4: try { try decoder.decodeSingularInt64Field(value: &self.expiresUnix) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.urls.isEmpty {
+      try visitor.visitRepeatedStringField(value: self.urls, fieldNumber: 1)
+    }
+    if !self.username.isEmpty {
+      try visitor.visitSingularStringField(value: self.username, fieldNumber: 2)
+    }
+    if !self.password.isEmpty {
+      try visitor.visitSingularStringField(value: self.password, fieldNumber: 3)
+    }
+    if self.expiresUnix != 0 {
+      try visitor.visitSingularInt64Field(value: self.expiresUnix, fieldNumber: 4)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Wgice_Signal_V1_IceServers, rhs: Wgice_Signal_V1_IceServers) -> Bool {
+    if lhs.urls != rhs.urls {return false}
+    if lhs.username != rhs.username {return false}
+    if lhs.password != rhs.password {return false}
+    if lhs.expiresUnix != rhs.expiresUnix {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
