@@ -15,6 +15,8 @@ public actor InterfaceSession {
     private let settings: SessionSettings
     private let link: WireGuardLink
     private let channel: SignalingChannel
+    /// STUN/TURN servers and credentials from the signaling server, for files without `URLs`.
+    private let signaledICE = SignaledICEServers()
     private let monitor: WireGuardMonitor
     /// Nil without data paths (wg-ice-resolve is too short-lived to follow the network).
     private let networkChanges: NetworkChangeMonitor?
@@ -130,8 +132,14 @@ public actor InterfaceSession {
         for (key, slot) in peers.sorted(by: { $0.key.base64 < $1.key.base64 }) {
             result.append(await slot.status(wireGuard: device?.peer(key)))
         }
+        let grant = signaledICE.current
+        let source = settings.iceServers(signaled: grant).source
+        var servers = "\(source)"
+        if case .signaling = source, let grant { servers += ": " + grant.servers.map(\.description).joined(separator: ", ") }
         return InterfaceStatus(interface: interface, publicKey: localKey.base64, listenPort: listenPort,
-                               signaling: connected, peers: result)
+                               signaling: connected, iceServers: servers,
+                               turnCredentialsExpire: source == .file ? nil : grant?.expires.map { Int64($0.timeIntervalSince1970) },
+                               peers: result)
     }
 
     /// Each peer session's ICE state and selected pair (peers whose agent could not be created yet have none).
@@ -181,6 +189,16 @@ public actor InterfaceSession {
             } else {
                 logger.warning("signaling publish failed: \(reason)")
             }
+        case .iceServers(let grant):
+            guard signaledICE.update(grant) else { break }
+            guard settings.ice.servers.isEmpty else {
+                logger.info("ICE servers from signaling not used: the file's URLs take precedence", metadata: ["offered": "\(grant)"])
+                break
+            }
+            logger.info("ICE servers from signaling: \(grant)")
+            // Agents keep the servers and credentials they were made with: each peer whose path is not direct
+            // gathers again with a new agent (make-before-break), before the relay refuses the old credentials.
+            for slot in peers.values { slot.post(.iceServersChanged) }
         case .message(let envelope):
             // Only the peers this session follows reach the replay memory (docs/PROTOCOL.md §3.4).
             switch channel.open(envelope, isPeer: { peers[$0] != nil }) {
@@ -218,8 +236,9 @@ public actor InterfaceSession {
 
     private func startPeer(_ key: Key) {
         guard !stopped, peers[key] == nil, key != localKey else { return }
-        peers[key] = PeerSlot(peer: key, logger: logger) { [channel, link, settings, paths, portMapper, localKey, logger] counts, callbacks in
-            let ice = await Blocking.run { settings.gatheringConfiguration() }
+        peers[key] = PeerSlot(peer: key, logger: logger) { [channel, link, settings, paths, portMapper, localKey, logger, signaledICE] counts, callbacks in
+            let grant = signaledICE.current
+            let ice = await Blocking.run { settings.gatheringConfiguration(signaled: grant) }
             return try await PeerSession(
                 peer: key, localKey: localKey, signaling: channel, link: link, ice: ice, paths: paths,
                 portMapper: portMapper, handshakeTimeout: settings.handshakeTimeout, logger: logger, restarts: counts.restarts, failures: counts.failures,

@@ -15,6 +15,9 @@ enum PeerInput: Sendable {
     case renew(token: UInt64, restarts: Int, failures: Int)
     /// Addresses or the default route changed: gather again with a new agent, keeping the current path.
     case networkChanged(String)
+    /// The signaling server handed out other STUN/TURN servers or credentials: an agent whose path is not direct
+    /// gathers again with them (make-before-break), so its relay allocation never outlives its credentials.
+    case iceServersChanged
     /// The session `token` put its first data path in place.
     case pathReady(token: UInt64)
     /// The session `token` still has no path: the one it replaces goes anyway.
@@ -144,6 +147,9 @@ actor PeerSlot {
             await replace(sayBye: true, counts: PeerCounts(restarts: restarts, failures: failures))
         case .networkChanged(let change):
             await regather(because: "network change (\(change))", retry: .networkChanged(change))
+        case .iceServersChanged:
+            if let pair = current?.session.ice.pair, !pair.isRelayed { return }
+            await regather(because: "new ICE servers or TURN credentials from signaling", retry: .iceServersChanged)
         case .pathReady(let token):
             guard current?.token == token, let old = previous else { return }
             logger.info("new agent has a data path: closing the one it replaces")

@@ -41,5 +41,9 @@ public struct InterfaceStatus: Codable, Sendable, Equatable {
     public var publicKey: String
     public var listenPort: UInt16
     public var signaling: [String: Bool]
+    /// Where new agents' STUN/TURN servers come from: the file's URLs, a signaling server, or none yet
+    /// (`ICEServerSource`); with the TURN credentials' expiry (Unix seconds) when a signaling server minted them.
+    public var iceServers: String?
+    public var turnCredentialsExpire: Int64?
     public var peers: [PeerStatus]
 }

@@ -151,8 +151,11 @@ final class FrameClient: SignalingBackend, Sendable {
             guard case .challenge(let challenge)? = try await frames.next()?.frame else {
                 throw SignalingError.protocolViolation("expected a challenge")
             }
-            try await send(AuthProof.respond(to: challenge, key: client.key, transport: client.transport.kind,
-                                             authority: client.transport.authority))
+            var auth = try AuthProof.respond(to: challenge, key: client.key, transport: client.transport.kind,
+                                             authority: client.transport.authority)
+            // This client takes ICE servers from the server (revision 1.1); older clients do not say so and get none.
+            auth.auth.acceptsIceServers = true
+            try await send(auth)
             switch try await frames.next()?.frame {
             case .subscribed?: break
             case .error(let e)?: throw SignalingError.refused(e.code, e.message)
@@ -175,8 +178,18 @@ final class FrameClient: SignalingBackend, Sendable {
                     if let failed = await client.state.complete(id: result.id, status: result.status) {
                         client.emit.yield(.publishFailed(failed, reason: "server rejected it (\(result.status))"))
                     }
+                case .iceServers(let offer):
+                    if let grant = ICEServerGrant(offer, source: client.transport.url) {
+                        client.logger.debug("ICE servers from the server", metadata: ["servers": "\(grant)"])
+                        client.emit.yield(.iceServers(grant))
+                    } else {
+                        client.logger.warning("server offered no ICE server this client can use; ignored")
+                    }
                 case .error(let e):
                     throw SignalingError.refused(e.code, e.message)
+                case nil:
+                    // A frame of a later revision: ignored, as the protocol asks of clients (docs/PROTOCOL.md §4).
+                    continue
                 default:
                     throw SignalingError.protocolViolation("unexpected frame after subscription")
                 }

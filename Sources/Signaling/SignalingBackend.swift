@@ -36,6 +36,8 @@ public enum SignalingEvent: Sendable {
     case unreachable(server: String, reason: String)
     case message(Envelope)
     case publishFailed(Envelope, reason: String)
+    /// The server offered STUN/TURN servers with credentials minted for this key; again before they expire.
+    case iceServers(ICEServerGrant)
 }
 
 public enum SignalingError: Error, Equatable, CustomStringConvertible {

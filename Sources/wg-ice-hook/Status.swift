@@ -52,6 +52,10 @@ struct Status: ParsableCommand {
             text += "  signaling: \(server) (\(up ? "connected" : "disconnected"))\n"
         }
         let now = Int64(Date().timeIntervalSince1970)
+        if let servers = s.iceServers {
+            text += "  ICE servers: \(servers)\n"
+            if let expires = s.turnCredentialsExpire { text += "  TURN credentials expire: in \(expires - now) s\n" }
+        }
         for peer in s.peers {
             text += "\npeer: \(peer.publicKey)\n  ice: \(peer.iceState)\n"
             if let error = peer.error { text += "  error: \(error)\n" }

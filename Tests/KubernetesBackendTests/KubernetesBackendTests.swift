@@ -30,7 +30,7 @@ final class Peer: Sendable {
                     }
                 case .connected: await inbox.connected()
                 case .publishFailed(_, let reason): await inbox.add("publish failed \(reason)")
-                case .disconnected, .unreachable: break
+                case .disconnected, .unreachable, .iceServers: break
                 }
             }
         }
