@@ -63,7 +63,8 @@ public actor PortMapper {
 
     /// Every change of the mapping for this internal UDP port (local IPv4 address `local`): a mapping, or nil when
     /// lost/refused. A renewal that keeps the method and external address is not a change. Keeping a port already
-    /// kept replaces the previous stream (which finishes).
+    /// kept replaces the previous stream (which finishes); a stream dropped or cancelled by its consumer releases the
+    /// mapping.
     public func keep(udpPort: UInt16, local: IPAddress) -> AsyncStream<PortMapping?> {
         let (stream, continuation) = AsyncStream.makeStream(of: PortMapping?.self, bufferingPolicy: .bufferingNewest(4))
         guard !stopped, !methods.isEmpty else {
@@ -239,10 +240,13 @@ public actor PortMapper {
     /// Logs a failure cause once until the next success; the set is small (causes are result codes and a few fixed
     /// strings) and capped.
     private func note(_ method: PortMappingMethod, _ cause: String) {
-        let key = "\(method.rawValue): \(cause)"
+        logOnce("\(method.rawValue): \(cause)", .info, "port mapping failed", ["method": "\(method.rawValue)", "cause": "\(cause)"])
+    }
+
+    private func logOnce(_ key: String, _ level: Logger.Level, _ message: Logger.Message, _ metadata: Logger.Metadata) {
         guard !loggedCauses.contains(key), loggedCauses.count < 64 else { return }
         loggedCauses.insert(key)
-        logger.info("port mapping failed", metadata: ["method": "\(method.rawValue)", "cause": "\(cause)"])
+        logger.log(level: level, message, metadata: metadata)
     }
 
     private func tryPCP(_ port: UInt16, local: IPAddress, gateway: IPAddress, previous: PortMapping?,
@@ -388,9 +392,17 @@ public actor PortMapper {
             return false
         case .upnp:
             guard let igd = upnp else { return true }
-            let external = mapping.external
-            let (address, holds) = await Blocking.run {
+            let external = mapping.external, discovery = discovery, wait = tuning.upnpDiscovery
+            var (address, holds) = await Blocking.run {
                 (igd.externalAddress(), igd.holdsMapping(externalPort: external.port, internalPort: port, client: local))
+            }
+            if holds == nil {
+                // No answer at the known control URL: a restarted router may serve it elsewhere (another HTTP port).
+                guard let found = await Blocking.run({ discovery.discover(wait: wait) }) else { return false }
+                upnp = found
+                (address, holds) = await Blocking.run {
+                    (found.externalAddress(), found.holdsMapping(externalPort: external.port, internalPort: port, client: local))
+                }
             }
             if let address, address != external.address {
                 logger.notice("external address changed", metadata: ["method": "upnp", "address": "\(address)"])
@@ -410,7 +422,9 @@ public actor PortMapper {
     private func restartCheck(_ method: PortMappingMethod, epoch: UInt32, at now: ContinuousClock.Instant,
                               detectedBy port: UInt16) -> Bool {
         guard epochs[method, default: EpochTracker()].observe(epoch, at: now) else { return false }
-        logger.notice("router restarted (epoch went back): re-creating port mappings", metadata: ["method": "\(method.rawValue)"])
+        // Once per episode: a router whose epoch stands still while it refuses would say so at every retry.
+        logOnce("\(method.rawValue): restart", .notice, "router restarted (epoch out of step): re-creating port mappings",
+                ["method": "\(method.rawValue)"])
         for (other, entry) in kept where other != port && entry.mapping?.method == method {
             kept[other]?.mapping = nil
             start(other)

@@ -55,7 +55,8 @@ Thread.detachNewThread {
 
 let mapper = PortMapper(methods: methods, logger: Logger(label: "portmap") { _ in LineHandler() }, tuning: tuning)
 let stream = await mapper.keep(udpPort: port, local: local)
-let watcher = Task {
+// Detached: top-level code is the main actor's, and the main thread blocks in readLine.
+let watcher = Task.detached {
     for await mapping in stream {
         if let mapping {
             say("mapping \(mapping.method.rawValue) \(mapping.external) \(mapping.lifetime.components.seconds)")

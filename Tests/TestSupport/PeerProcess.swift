@@ -76,6 +76,11 @@ public final class PeerProcess: Sendable {
         }
     }
 
+    /// Records this process's lines (for `waitFor`) without relaying them anywhere.
+    public func record() -> Task<Void, Never> {
+        Task { for await line in lines { await log.append(line) } }
+    }
+
     /// Waits until the peer has printed `count` lines starting with `prefix`, and returns the last of them.
     @discardableResult
     public func waitFor(_ prefix: String, count: Int = 1, seconds: Double = 15) async throws -> String {
