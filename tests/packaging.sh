@@ -43,6 +43,8 @@ for deb in "$work"/wg-ice_*.deb "$work"/wg-ice-signal_*.deb; do
 done
 # wg-ice-wireguard's BLAKE2s comes from libb2: dh_shlibdeps must have found it.
 dpkg-deb -f "$work"/wg-ice_*.deb Depends | grep -q 'libb2-1' || fail "wg-ice does not depend on libb2-1: $(dpkg-deb -f "$work"/wg-ice_*.deb Depends)"
+# The session's UPnP port mapping links libminiupnpc.
+dpkg-deb -f "$work"/wg-ice_*.deb Depends | grep -q 'libminiupnpc17' || fail "wg-ice does not depend on libminiupnpc17: $(dpkg-deb -f "$work"/wg-ice_*.deb Depends)"
 ! getent passwd wg-ice >/dev/null || userdel wg-ice
 dpkg -i "$work"/wg-ice_*.deb "$work"/wg-ice-signal_*.deb
 installed=(wg-ice wg-ice-signal)
