@@ -652,6 +652,29 @@ case_ipv6_direct_first() {
   for s in a b; do check "site $s: still the IPv6 host pair, kernel redirect" eval "is_direct $s && data_path $s kernel-redirect && [[ \"\$(peer $s .selectedPair.remote)\" == 2001:db8:* ]]"; done
   check "no ICE restart (no relay → direct retry)" eval '[ $(( $(peer a .restarts) + $(peer b .restarts) )) = 0 ]'
 }
+# Files without URLs, Username or Password (scripts/lab --turn-rest TTL): STUN, TURN and credentials minted for each
+# site's key come from wg-ice-signal, coturn checks them with use-auth-secret. A 10/s ping for NATLAB_TURN_PING
+# seconds (default 45) spans the first credentials' expiry (TTL 20 s unless NATLAB_TURN_TTL) and the refreshes at
+# three quarters of it; each refresh makes both relayed sites gather again (make-before-break). For the 100 s
+# across a 60 s TTL: NATLAB_ONLY=case_turn_rest NATLAB_TURN_TTL=60 NATLAB_TURN_PING=100 tests/nat-lab.sh.
+case_turn_rest() {
+  local seconds="${NATLAB_TURN_PING:-45}" s key
+  check "ping within 30 s" wait_ping a 30
+  for s in a b; do
+    check "site $s: relayed pair" is_relayed "$s"
+    check "site $s: ICE servers from the signaling server" eval '[[ "$(status '"$s"' | jq -r .iceServers)" == "the signaling server "* ]]'
+    key="$(lab exec "$s" sh -c 'wg show "$IFACE" public-key')"
+    check "site $s: coturn's log names its key" grep -qF ":$key" "/run/wg-ice-lab/$name/turnserver.log"
+  done
+  ping_start a
+  sleep "$seconds"
+  read -r sent got gap seq <<<"$(ping_stop)"
+  echo "    10/s ping for $seconds s across the credentials' expiry: $got of $sent answered, longest gap $gap pings; restarts a $(peer a .restarts), b $(peer b .restarts)"
+  check "at most 1% lost" eval '[ "$sent" -gt 0 ] && [ $((got * 100)) -ge $((sent * 99)) ]'
+  check "site a: still relayed" is_relayed a
+  check "new credentials renewed the agents" eval '[ "$(peer a .restarts)" -ge 1 ] && [ "$(peer b .restarts)" -ge 1 ]'
+}
+
 # first_pair SITE: "LOCALTYPE/REMOTETYPE LOCAL REMOTE" of the site's selected pair, or nothing.
 first_pair() { status "$1" | jq -r '.peers[0].selectedPair // empty | "\(.localType)/\(.remoteType) \(.local) \(.remote)"' 2>/dev/null; }
 
@@ -727,6 +750,7 @@ for signaling in $(each grpc); do
   run_case "relayed pair re-selected by a retry" symmetric "$signaling" case_relay_reselect
   run_case "one site's address changed mid-session" cone "$signaling" case_address_change
   run_case "symmetric NAT, NAT-PMP/PCP routers" symmetric "$signaling" case_portmap_natpmp --portmap natpmp
+  run_case "TURN credentials from wg-ice-signal across their expiry" symmetric "$signaling" case_turn_rest --turn-rest "${NATLAB_TURN_TTL:-20}"
 done
 # TURN over TLS: with one signaling transport (the relay does not depend on it).
 run_case "TURN over TLS only at a" tls-only ws case_tls_only
