@@ -8,9 +8,10 @@ public struct PortMapperTuning: Sendable {
     /// A UPnP mapping granted with a permanent lease only (error 725) is added again this often.
     public var permanentLeaseRefresh: Duration = .seconds(3600)
     /// PCP/NAT-PMP retransmission: first wait, doubled after each silence, until the attempt gives up. RFC 6887's
-    /// 3 s initial wait is too slow for a session that advertises candidates within a second or two.
+    /// 3 s initial wait is too slow for a session that advertises candidates within a second or two; the gateway is
+    /// one hop away, so three sends in a second tell a silent one (no PCP/NAT-PMP server) from a slow one.
     public var retransmitInitial: Duration = .milliseconds(250)
-    public var attemptGiveUp: Duration = .seconds(2)
+    public var attemptGiveUp: Duration = .seconds(1)
     /// After every method failed: first retry delay, doubled up to the maximum.
     public var retryInitial: Duration = .seconds(5)
     public var retryMaximum: Duration = .seconds(300)

@@ -203,6 +203,13 @@ public actor PortMapper {
         var order = PortMappingMethod.allCases.filter { methods.contains($0) }
         if let preferred, let i = order.firstIndex(of: preferred) { order.insert(order.remove(at: i), at: 0) }
         var skipNATPMP = false
+        // SSDP discovery (a second of waiting) runs while PCP and NAT-PMP are asked: a router that speaks only UPnP
+        // is mapped a second after the gateway's silence, not a second after it.
+        var prefetched: Task<(any UPnPGateway)?, Never>?
+        if upnp == nil, order.first != .upnp, order.contains(.upnp) {
+            let discovery = discovery, wait = tuning.upnpDiscovery
+            prefetched = Task { await Blocking.run { discovery.discover(wait: wait) } }
+        }
         for method in order {
             guard isCurrent(port, generation) else { return nil }
             let attempt: Attempt
@@ -217,7 +224,7 @@ public actor PortMapper {
                     ? await tryPCP(port, local: local, gateway: current, previous: previous, generation: generation)
                     : await tryNATPMP(port, gateway: current, previous: previous)
             case .upnp:
-                attempt = await tryUPnP(port, local: local, previous: previous)
+                attempt = await tryUPnP(port, local: local, previous: previous, prefetched: prefetched)
             }
             switch attempt {
             case .mapped(let mapping):
@@ -316,13 +323,15 @@ public actor PortMapper {
         return .failed("result code \(code) (\(name))")
     }
 
-    private func tryUPnP(_ port: UInt16, local: IPAddress, previous: PortMapping?) async -> Attempt {
+    private func tryUPnP(_ port: UInt16, local: IPAddress, previous: PortMapping?,
+                         prefetched: Task<(any UPnPGateway)?, Never>? = nil) async -> Attempt {
         let igd: any UPnPGateway
         if let upnp {
             igd = upnp
         } else {
             let discovery = discovery, wait = tuning.upnpDiscovery
-            guard let found = await Blocking.run({ discovery.discover(wait: wait) }) else { return .failed("no UPnP IGD found") }
+            let found = if let prefetched { await prefetched.value } else { await Blocking.run { discovery.discover(wait: wait) } }
+            guard let found else { return .failed("no UPnP IGD found") }
             upnp = found
             igd = found
         }
