@@ -15,7 +15,17 @@ struct Check: ParsableCommand {
 
     func run() throws {
         let result = try input.load()
-        guard json else { return }
+        guard json else {
+            // Where a session's STUN/TURN servers will come from: the file's URLs take precedence over the signaling server's.
+            let ice = result.configuration.ice
+            guard result.configuration.hasICESettings else { return }
+            if ice.servers.isEmpty {
+                print("ICE servers: none in the file; from the signaling server when it hands them out (wg-ice-signal --ice-server)")
+            } else {
+                print("ICE servers: from the file (URLs): \(ice.servers.map(\.description).joined(separator: ", "))")
+            }
+            return
+        }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         print(String(decoding: try encoder.encode(result.configuration), as: UTF8.self))

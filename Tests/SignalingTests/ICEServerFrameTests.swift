@@ -36,9 +36,10 @@ import Testing
             #expect(offer.urls == ["stun:192.0.2.1:3478", "turn:192.0.2.1:3478?transport=udp"])
             #expect(offer.username == "\(offer.expiresUnix):\(key.publicKey.base64)")
             #expect(offer.password == secret.password(for: offer.username))
-            #expect(abs(Double(offer.expiresUnix) - start.timeIntervalSince1970 - 10) < 10)
         }
-        if offers.count == 2 { #expect(offers[1].expiresUnix > offers[0].expiresUnix) }
+        // Valid for the 10 s lifetime from when each was minted; the second minted three quarters of it later.
+        if let first = offers.first { #expect((9...20).contains(Double(first.expiresUnix) - start.timeIntervalSince1970)) }
+        if offers.count == 2 { #expect((6...10).contains(offers[1].expiresUnix - offers[0].expiresUnix)) }
         #expect(!server.log.contains(offers.first?.password ?? "-") && !server.log.contains("north-secret"))
 
         let overGRPC = try await rawGRPC(grpc, timeout: .seconds(3)) { [try asking($0, grpc)] }
