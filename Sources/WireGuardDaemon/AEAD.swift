@@ -5,37 +5,40 @@ enum AEAD {
     static let tagSize = 16
 
     /// Seals `count` bytes at `buffer` in place; `buffer` must have room for the tag after them.
-    static func seal(key: [UInt8], counter: UInt64, buffer: UnsafeMutablePointer<UInt8>, count: Int,
-                     ad: [UInt8] = []) {
+    static func seal(key: Secret, counter: UInt64, buffer: UnsafeMutablePointer<UInt8>, count: Int,
+                     ad: UnsafeRawBufferPointer = UnsafeRawBufferPointer(start: nil, count: 0)) {
         var written: UInt64 = 0
         withUnsafeBytes(of: nonce(counter)) {
-            _ = crypto_aead_chacha20poly1305_ietf_encrypt(buffer, &written, buffer, UInt64(count), ad, UInt64(ad.count),
-                                                          nil, $0.baseAddress!.assumingMemoryBound(to: UInt8.self), key)
+            _ = crypto_aead_chacha20poly1305_ietf_encrypt(buffer, &written, buffer, UInt64(count),
+                                                          ad.baseAddress?.assumingMemoryBound(to: UInt8.self), UInt64(ad.count),
+                                                          nil, $0.baseAddress!.assumingMemoryBound(to: UInt8.self), key.bytes)
         }
     }
 
     /// Opens `count` bytes (ciphertext and tag) at `buffer` in place; false if they are not authentic.
-    static func open(key: [UInt8], counter: UInt64, buffer: UnsafeMutablePointer<UInt8>, count: Int,
-                     ad: [UInt8] = []) -> Bool {
+    static func open(key: Secret, counter: UInt64, buffer: UnsafeMutablePointer<UInt8>, count: Int,
+                     ad: UnsafeRawBufferPointer = UnsafeRawBufferPointer(start: nil, count: 0)) -> Bool {
         guard count >= tagSize else { return false }
         var written: UInt64 = 0
         return withUnsafeBytes(of: nonce(counter)) {
-            crypto_aead_chacha20poly1305_ietf_decrypt(buffer, &written, nil, buffer, UInt64(count), ad, UInt64(ad.count),
-                                                      $0.baseAddress!.assumingMemoryBound(to: UInt8.self), key) == 0
+            crypto_aead_chacha20poly1305_ietf_decrypt(buffer, &written, nil, buffer, UInt64(count),
+                                                      ad.baseAddress?.assumingMemoryBound(to: UInt8.self), UInt64(ad.count),
+                                                      $0.baseAddress!.assumingMemoryBound(to: UInt8.self), key.bytes) == 0
         }
     }
 
-    static func seal(key: [UInt8], counter: UInt64, _ plaintext: [UInt8], ad: [UInt8]) -> [UInt8] {
+    /// The handshake's AEAD, whose additional data is the running hash.
+    static func seal(key: Secret, counter: UInt64, _ plaintext: [UInt8], ad: Secret) -> [UInt8] {
         var out = plaintext + [UInt8](repeating: 0, count: tagSize)
         out.withUnsafeMutableBufferPointer { seal(key: key, counter: counter, buffer: $0.baseAddress!,
-                                                  count: plaintext.count, ad: ad) }
+                                                  count: plaintext.count, ad: ad.raw) }
         return out
     }
 
-    static func open(key: [UInt8], counter: UInt64, _ ciphertext: [UInt8], ad: [UInt8]) -> [UInt8]? {
+    static func open(key: Secret, counter: UInt64, _ ciphertext: [UInt8], ad: Secret) -> [UInt8]? {
         var out = ciphertext
         let ok = out.withUnsafeMutableBufferPointer {
-            open(key: key, counter: counter, buffer: $0.baseAddress!, count: ciphertext.count, ad: ad)
+            open(key: key, counter: counter, buffer: $0.baseAddress!, count: ciphertext.count, ad: ad.raw)
         }
         return ok ? Array(out.dropLast(tagSize)) : nil
     }

@@ -1,4 +1,5 @@
 import CBlake2
+import CSodium
 
 /// BLAKE2s (RFC 7693) from libb2: WireGuard's HASH (32 bytes) and MAC (keyed, 16 bytes).
 struct Blake2s {
@@ -25,7 +26,23 @@ struct Blake2s {
 
     mutating func finish() -> [UInt8] {
         var out = [UInt8](repeating: 0, count: length)
-        blake2s_final(&state, &out, length)
+        finish(into: &out)
+        return out
+    }
+
+    /// Writes the digest to `out` (`length` bytes) and wipes the state, which held keyed or secret input.
+    mutating func finish(into out: UnsafeMutablePointer<UInt8>) {
+        blake2s_final(&state, out, length)
+        withUnsafeMutableBytes(of: &state) { sodium_memzero($0.baseAddress, $0.count) }
+    }
+
+    /// HASH(a || b) of the handshake, into a new `Secret`.
+    static func hash(_ a: Secret, _ b: UnsafeRawBufferPointer) -> Secret {
+        var h = Blake2s()
+        h.update(a.raw)
+        h.update(b)
+        let out = Secret(count: 32)
+        h.finish(into: out.bytes)
         return out
     }
 

@@ -6,13 +6,13 @@ import Glibc
 extension Device {
     func uapiGet() -> String {
         var out = ""
-        if let identity { out += "private_key=\(Key(bytes: identity.privateKey)!.hex)\n" }
+        if let identity { out += "private_key=\(Key(bytes: identity.privateKey.array)!.hex)\n" }
         if sockets.port != 0 { out += "listen_port=\(sockets.port)\n" }
         if fwmark != 0 { out += "fwmark=\(fwmark)\n" }
         for id in peers.ids {
             let peer = peers[id]!
             out += "public_key=\(Key(bytes: peer.remote.publicKey)!.hex)\n"
-            out += "preshared_key=\(Key(bytes: peer.presharedKey)!.hex)\n"
+            out += "preshared_key=\(Key(bytes: peer.presharedKey.array)!.hex)\n"
             out += "protocol_version=1\n"
             if let endpoint = peer.endpoint { out += "endpoint=\(endpoint.description)\n" }
             out += "last_handshake_time_sec=\(peer.lastHandshake / Clock.second)\n"
@@ -54,7 +54,7 @@ extension Device {
     private func setDevice(_ key: String, _ value: String) -> Int32 {
         switch key {
         case "private_key":
-            guard let k = Key(hex: value)?.bytes else { return EINVAL }
+            guard let k = Secret(hex: value) else { return EINVAL }
             setPrivateKey(k)
         case "listen_port":
             guard let port = UInt16(decimal: value) else { return EINVAL }
@@ -104,7 +104,7 @@ private struct SetSession {
             if let id { device.removePeer(id) }
             peer = .dummy
         case "preshared_key":
-            guard let k = Key(hex: value)?.bytes else { return EINVAL }
+            guard let k = Secret(hex: value) else { return EINVAL }
             if let id { device.peers[id]!.presharedKey = k }
         case "endpoint":
             guard !value.contains("+"), let endpoint = Endpoint(value) else { return EINVAL }

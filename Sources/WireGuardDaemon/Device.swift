@@ -35,11 +35,12 @@ final class Device<Tun: TUNInterface, Bind: DatagramBind> {
 
     deinit { buffer.deallocate() }
 
-    func setPrivateKey(_ given: [UInt8]) {
-        let isZero = given.allSatisfy { $0 == 0 }
+    /// The old key, if any, is wiped as `identity` lets go of it.
+    func setPrivateKey(_ key: Secret) {
+        let isZero = key.isZero
         // Stored clamped, as wireguard-go and the kernel store it: `wg show private-key` prints it so.
-        let key = isZero ? given : X25519.clamp(given)
-        guard key != identity?.privateKey, !(isZero && identity == nil) else { return }
+        if !isZero { X25519.clamp(key.bytes) }
+        guard identity.map({ $0.privateKey != key }) ?? !isZero else { return }
         identity = isZero ? nil : LocalIdentity(privateKey: key)
         // A peer with our own public key cannot exist (wireguard-go removes it); the others need the new DH.
         if let own = identity?.publicKey, let id = peerIDs[own] { removePeer(id) }
@@ -81,6 +82,13 @@ final class Device<Tun: TUNInterface, Bind: DatagramBind> {
         peer.current = nil
         peer.next = nil
         peers[id] = peer
+    }
+
+    /// At exit, as the kernel's device teardown: the private key, each preshared key, session and handshake are
+    /// dropped, and so wiped.
+    func forgetKeys() {
+        removeAllPeers()
+        identity = nil
     }
 
     /// A random local index not in use.

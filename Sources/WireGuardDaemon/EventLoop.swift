@@ -31,7 +31,10 @@ public struct EventLoop {
     public mutating func run() -> DaemonError? {
         for s in [SIGTERM, SIGINT, SIGHUP] { signal(s) { stopSignal = $0 } }
         signal(SIGPIPE, SIG_IGN)
-        defer { uapi.remove() }
+        defer {
+            uapi.remove()
+            device.forgetKeys()
+        }
         var fds = [pollfd]()
         var nextMTUCheck: UInt64 = 0
         while stopSignal == 0 {

@@ -10,7 +10,8 @@ struct FuzzDevice {
     static let deviceKey = clamped(1), peerKey = clamped(2)
     static let currentIndex: UInt32 = 0x1111_1111, initiationIndex: UInt32 = 0x3333_3333, peerIndex: UInt32 = 0x2222_2222
     /// Transport keys of the session the device has with its peer, seen from the device.
-    static let sessionKeys = Noise.SessionKeys(send: [UInt8](repeating: 0x5a, count: 32), receive: [UInt8](repeating: 0xa5, count: 32))
+    static let sessionKeys = Noise.SessionKeys(send: Secret([UInt8](repeating: 0x5a, count: 32)),
+                                               receive: Secret([UInt8](repeating: 0xa5, count: 32)))
     static let source = Endpoint("192.0.2.1:51820")!
 
     let device: LocalIdentity
@@ -33,7 +34,7 @@ struct FuzzDevice {
         deviceAtPeer = RemoteIdentity(publicKey: device.publicKey, local: peer)
         var made = Noise.createInitiation(local: device, remote: peerAtDevice, localIndex: Self.initiationIndex,
                                           timestamp: TAI64N.make(seconds: 1_700_000_000, nanoseconds: 0),
-                                          ephemeral: Self.clamped(3))!
+                                          ephemeral: Secret(Self.clamped(3)))!
         var peerState = Peer(remote: peerAtDevice)
         peerState.cookies.stamp(&made.message, remote: peerAtDevice, now: Self.start)
         peerState.initiation = made.state

@@ -81,7 +81,7 @@ public enum PacketFuzzing {
         jar.stamp(&initiation, remote: f.deviceAtPeer, now: FuzzDevice.start)
         // The peer answering the device's initiation: the same Noise steps, from the other side.
         let atPeer = initiationMessageConsumedByPeer()
-        var response = Noise.createResponse(to: atPeer, presharedKey: [UInt8](repeating: 0, count: 32),
+        var response = Noise.createResponse(to: atPeer, presharedKey: Secret(count: 32),
                                             localIndex: FuzzDevice.peerIndex)!.message
         jar.stamp(&response, remote: f.deviceAtPeer, now: FuzzDevice.start)
         var checker = CookieChecker()

@@ -3,7 +3,8 @@ struct Peer {
     static let maxStaged = 128
 
     var remote: RemoteIdentity
-    var presharedKey = [UInt8](repeating: 0, count: 32)
+    /// Replaced, not overwritten, when `set`: the old one is wiped as it is dropped.
+    var presharedKey = Secret(count: 32)
     var endpoint: Endpoint?
     var persistentKeepalive: UInt16 = 0
     var rxBytes: UInt64 = 0

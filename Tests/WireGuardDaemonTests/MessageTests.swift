@@ -6,7 +6,7 @@ import Testing
 @Suite struct MessageTests {
     let alice = LocalIdentity(privateKey: X25519.generatePrivate())
     let bob = LocalIdentity(privateKey: X25519.generatePrivate())
-    let psk = X25519.random(32)
+    let psk = Secret(X25519.random(32))
 
     func handshake() throws -> (initiator: Noise.SessionKeys, responder: Noise.SessionKeys) {
         let bobAtAlice = RemoteIdentity(publicKey: bob.publicKey, local: alice)
@@ -27,7 +27,7 @@ import Testing
         })
         #expect(remoteIndex == 9)
         // A different preshared key cannot complete it.
-        #expect(response.withUnsafeBytes { Noise.consumeResponse($0, state: state, local: alice, presharedKey: X25519.random(32)) } == nil)
+        #expect(response.withUnsafeBytes { Noise.consumeResponse($0, state: state, local: alice, presharedKey: Secret(X25519.random(32))) } == nil)
         return (initiatorKeys, responderKeys)
     }
 
@@ -100,7 +100,7 @@ import Testing
     /// Packets of one batch share a `now` read before a handshake in the batch stamped its session: a session
     /// "created after now" is fresh, not a trap on unsigned underflow (which ended the daemon in the interop test).
     @Test func sessionStampedAfterNowIsFresh() {
-        let k = Keypair(keys: .init(send: [], receive: []), localIndex: 1, remoteIndex: 2, isInitiator: true, now: 1_000)
+        let k = Keypair(keys: .init(send: Secret(), receive: Secret()), localIndex: 1, remoteIndex: 2, isInitiator: true, now: 1_000)
         #expect(k.canSend(now: 999) && k.canReceive(now: 999))
         #expect(!k.needsRekeyAfterSending(now: 999) && !k.needsRekeyAfterReceiving(now: 999))
     }
