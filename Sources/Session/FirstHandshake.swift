@@ -15,14 +15,17 @@ import WireGuard
 /// flood (one per 20 ms); the new peer would then wait 5 s. What WireGuard had queued is dropped with the old
 /// peer (senders retry; it would have waited 5 s).
 ///
-/// A peer created with a persistent keepalive sends a keepalive, hence an initiation, at once. Exactly one side
-/// may do that: when both initiate in the same moment, each consumes the other's initiation, overwriting its
-/// own handshake, and rejects the response to its own, and both wait 5 s for the next attempt. So the
-/// controlling side's new peer starts with a keepalive (the user's, or 1 s put back to off right after), and
-/// the controlled side's starts without one, whatever the user configured: the controlled side learns of the
-/// nomination half a round trip before the controlling side and would initiate before the peer's data path
-/// exists. It is nudged a moment later (`nudge`) if no handshake came by then, and gets the user's keepalive
-/// back either way.
+/// A peer created with a persistent keepalive sends a keepalive, hence an initiation, at once, and so does one
+/// created with an endpoint while traffic waits for it. Exactly one side may initiate: when both do in the same
+/// moment, each consumes the other's initiation, overwriting its own handshake, and rejects the response to its
+/// own, and both wait 5 s for the next attempt. So the controlling side's new peer starts with a keepalive (the
+/// user's, or 1 s put back to off right after), and the controlled side's starts without one and without an
+/// endpoint, whatever the user configured: the controlled side learns of the nomination half a round trip before
+/// the controlling side, and traffic waiting on it (a ping) would start an initiation within that round trip.
+/// Without an endpoint that initiation goes nowhere, while the controlling side's is answered (WireGuard takes
+/// the endpoint from it) and completes the handshake. If none came within a moment, the nudge (`nudge`)
+/// re-creates the peer with its endpoint and a keepalive, so it initiates itself; the user's keepalive comes back
+/// either way.
 ///
 /// Re-creation also forgets what WireGuard keeps per peer: the transfer counters start again from 0, and the
 /// greatest handshake timestamp received, so one initiation captured earlier could be replayed once (it gets no
@@ -33,8 +36,9 @@ actor FirstHandshake {
     nonisolated let peer: Key
     private let role: ICERole
     private let logger: Logger
-    /// The controlled side's peer runs without keepalive until the nudge: the user's value, to put back then.
-    private var nudgeDue: UInt16?
+    /// The controlled side's peer runs without endpoint and keepalive until the nudge: the path's endpoint and the
+    /// user's keepalive, to set then.
+    private var nudgeDue: (endpoint: Endpoint, keepalive: UInt16)?
 
     /// How long the controlled side leaves the first initiation to the controlling side.
     static let controlledDelay: Duration = .milliseconds(300)
@@ -54,27 +58,44 @@ actor FirstHandshake {
             try await link.apply(.endpoint(endpoint, for: peer))
             return
         }
-        let user = nudgeDue ?? current.persistentKeepalive
-        let start: UInt16 = switch role {
-        case .controlling: user == 0 ? 1 : user
-        case .controlled: 0
-        }
-        let recreated = PeerChange(publicKey: peer, presharedKey: current.presharedKey, endpoint: endpoint,
-                                   persistentKeepalive: start, replaceAllowedIPs: true, allowedIPs: current.allowedIPs)
-        try await link.apply(DeviceChange(peers: [.remove(peer), recreated]))
+        let user = nudgeDue?.keepalive ?? current.persistentKeepalive
         switch role {
-        case .controlling: if start != user { await restoreKeepalive(user) }
-        case .controlled: nudgeDue = user
+        case .controlling:
+            let start = user == 0 ? 1 : user
+            try await recreate(current, endpoint: endpoint, keepalive: start)
+            if start != user { await restoreKeepalive(user) }
+        case .controlled:
+            try await recreate(current, endpoint: nil, keepalive: 0)
+            nudgeDue = (endpoint, user)
         }
     }
 
-    /// The controlled side's initiation, unless a handshake came meanwhile; then the user's keepalive.
+    /// Removes the peer and creates it again with everything it had, in one set operation.
+    private func recreate(_ current: Peer, endpoint: Endpoint?, keepalive: UInt16) async throws {
+        let recreated = PeerChange(publicKey: peer, presharedKey: current.presharedKey, endpoint: endpoint,
+                                   persistentKeepalive: keepalive, replaceAllowedIPs: true, allowedIPs: current.allowedIPs)
+        try await link.apply(DeviceChange(peers: [.remove(peer), recreated]))
+    }
+
+    /// The controlled side's initiation, unless a handshake came meanwhile: the peer created again with its
+    /// endpoint and a keepalive (a fresh peer: the attempt traffic made without an endpoint would hold back any
+    /// other for 5 s). Then the user's keepalive.
     func nudge() async {
-        guard let user = nudgeDue else { return }
+        guard let (endpoint, user) = nudgeDue else { return }
         nudgeDue = nil
+        guard let current = try? await link.device().peer(peer) else { return }
         var running: UInt16 = 0
-        if let current = try? await link.device().peer(peer), !current.hasRecentHandshake, await setKeepalive(1) {
-            running = 1
+        if !current.hasRecentHandshake {
+            do {
+                try await recreate(current, endpoint: endpoint, keepalive: 1)
+                running = 1
+            } catch {
+                logger.warning("cannot start the first handshake: \(error)")
+                try? await link.apply(.endpoint(endpoint, for: peer))
+            }
+        } else {
+            // WireGuard took the endpoint from the controlling side's initiation; said once more, as the path has it.
+            do { try await link.apply(.endpoint(endpoint, for: peer)) } catch { logger.warning("cannot set the endpoint: \(error)") }
         }
         if running != user { await restoreKeepalive(user) }
     }

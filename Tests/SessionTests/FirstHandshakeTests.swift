@@ -51,6 +51,32 @@ import WireGuard
         #expect(wg.initiations == 0 || keepalive > 0, "only the user's own keepalive may send (a keepalive, on the new session)")
     }
 
+    /// Traffic waiting on the controlled side (a ping) starts no initiation before the nudge: the controlling
+    /// side's would cross it. Then the nudge's fresh peer initiates, with the endpoint and the user's keepalive.
+    @Test(arguments: keepalives)
+    func trafficOnTheControlledSideLeavesTheFirstInitiationToTheControllingSide(keepalive: UInt16) async throws {
+        let wg = RecordingWireGuard(peer: Self.peer, keepalive: keepalive, trafficWaiting: true)
+        let first = firstHandshake(wg, .controlled)
+        try await first.point(at: Self.endpoint)
+        #expect(wg.initiations == 0)
+        await first.nudge()
+        #expect(wg.initiations == 1)
+        #expect(wg.peer?.endpoint == Self.endpoint)
+        #expect(wg.peer?.persistentKeepalive == keepalive)
+    }
+
+    /// The controlling side's initiation came (WireGuard answered it, taking the endpoint from it): the nudge only
+    /// sets the endpoint and the user's keepalive, and nothing initiates.
+    @Test func aHandshakeBeforeTheNudgeSetsTheEndpoint() async throws {
+        let wg = RecordingWireGuard(peer: Self.peer, keepalive: 0, trafficWaiting: true)
+        let first = firstHandshake(wg, .controlled)
+        try await first.point(at: Self.endpoint)
+        wg.handshakeCompleted()
+        await first.nudge()
+        #expect(wg.initiations == 0)
+        #expect(wg.peer?.endpoint == Self.endpoint)
+    }
+
     /// A second path before the nudge must not take the first handshake's temporary value for the user's.
     @Test func aSecondPathKeepsTheUsersKeepalive() async throws {
         let wg = RecordingWireGuard(peer: Self.peer, keepalive: 25)
@@ -89,16 +115,22 @@ import WireGuard
 
 /// A WireGuard device of one peer that applies changes as WireGuard does, records them, and counts the initiations
 /// a real one would send because of them: a peer created with an endpoint and a persistent keepalive sends one
-/// at once, and so does one whose keepalive goes from off to on.
+/// at once, and so does one whose keepalive goes from off to on. With `trafficWaiting` (packets for the peer
+/// keep coming), a peer with an endpoint and no session initiates at once too, and one without an endpoint makes
+/// an attempt that goes nowhere but holds back every other initiation of that peer for 5 s (REKEY_TIMEOUT).
 final class RecordingWireGuard: WireGuardControl, @unchecked Sendable {
     let interface = "wgtest0"
     private let lock = NSLock()
     private var peers: [Peer]
+    private let trafficWaiting: Bool
+    /// The peer made an attempt without an endpoint: no initiation until it is created again.
+    private var heldBack = false
     private(set) var changes: [DeviceChange] = []
     private(set) var initiations = 0
 
-    init(peer: Key, keepalive: UInt16, presharedKey: Key? = nil, allowedIPs: [AllowedIP] = []) {
+    init(peer: Key, keepalive: UInt16, presharedKey: Key? = nil, allowedIPs: [AllowedIP] = [], trafficWaiting: Bool = false) {
         peers = [Peer(publicKey: peer, presharedKey: presharedKey, persistentKeepalive: keepalive, allowedIPs: allowedIPs)]
+        self.trafficWaiting = trafficWaiting
     }
 
     var peer: Peer? { lock.withLock { peers.first } }
@@ -121,17 +153,20 @@ final class RecordingWireGuard: WireGuardControl, @unchecked Sendable {
                     continue
                 }
                 if let index {
-                    let wasOff = peers[index].persistentKeepalive == 0
+                    let wasOff = peers[index].persistentKeepalive == 0, hadEndpoint = peers[index].endpoint != nil
                     if let e = c.endpoint { peers[index].endpoint = e }
                     if let k = c.persistentKeepalive { peers[index].persistentKeepalive = k }
                     if c.replaceAllowedIPs { peers[index].allowedIPs = c.allowedIPs }
                     if let psk = c.presharedKey { peers[index].presharedKey = psk }
-                    if wasOff, peers[index].persistentKeepalive > 0, peers[index].endpoint != nil { initiations += 1 }
+                    let p = peers[index]
+                    guard !heldBack, p.lastHandshake == nil, p.endpoint != nil else { continue }
+                    if (wasOff && p.persistentKeepalive > 0) || (trafficWaiting && !hadEndpoint) { initiations += 1 }
                 } else if !c.updateOnly {
                     let created = Peer(publicKey: c.publicKey, presharedKey: c.presharedKey, endpoint: c.endpoint,
                                        persistentKeepalive: c.persistentKeepalive ?? 0, allowedIPs: c.allowedIPs)
                     peers.append(created)
-                    if created.persistentKeepalive > 0, created.endpoint != nil { initiations += 1 }
+                    heldBack = created.endpoint == nil && trafficWaiting
+                    if created.endpoint != nil, created.persistentKeepalive > 0 || trafficWaiting { initiations += 1 }
                 }
             }
         }
