@@ -76,6 +76,8 @@ let cTargets: [Target] = [
 let libraries: [Target] = [
     .target(name: "Keys", dependencies: ["CSodium"]),
     .target(name: "Addresses"),
+    // The one exponential backoff of every retry loop (signaling reconnects, ICE restarts, port mapping, watch).
+    .target(name: "Retry"),
     // Blocking work (spawns, DNS, UAPI/netlink) off the cooperative pool.
     .target(name: "Blocking"),
     // The one privilege drop of the session and of wg-ice-wireguard: Foundation-free (the daemon links no Foundation).
@@ -88,7 +90,7 @@ let libraries: [Target] = [
     .target(name: "WireGuard", dependencies: ["Keys", "Addresses", "CNetlink"]),
     // Signaling: protocol, end-to-end sealing, envelopes, and the WebSocket, gRPC and Kubernetes clients.
     .target(name: "Signaling", dependencies: [
-        "CSodium", "Keys", "ConfParser", logging, nioCore, nioPosix, nioHTTP1, nioWebSocket, nioSSL, grpcCore, grpcHTTP2,
+        "CSodium", "Keys", "ConfParser", "Retry", logging, nioCore, nioPosix, nioHTTP1, nioWebSocket, nioSSL, grpcCore, grpcHTTP2,
         asyncHTTPClient,
         .product(name: "WSCore", package: "swift-websocket"),
         .product(name: "SwiftProtobuf", package: "swift-protobuf"),
@@ -108,13 +110,13 @@ let libraries: [Target] = [
     // (libnice would speak plain TCP to a turns: server).
     .target(name: "TURNTLS", dependencies: ["Blocking", logging, nioCore, nioPosix, nioTLS, nioSSL]),
     // Port mappings on the home router for the ICE agents' UDP ports: PCP, NAT-PMP, UPnP IGD.
-    .target(name: "PortMapping", dependencies: ["Addresses", "Blocking", "CMiniUPnPc", logging]),
+    .target(name: "PortMapping", dependencies: ["Addresses", "Blocking", "Retry", "CMiniUPnPc", logging]),
     // Data paths: kernel redirection with nftables, the userspace proxy.
     .target(name: "DataPath", dependencies: ["ICE", "WireGuard", "Keys", "Blocking", "CDatagramIO", logging]),
     // The per-interface session: ties configuration, WireGuard, signaling, ICE and the data paths.
     .target(name: "Session", dependencies: [
         "Keys", "Addresses", "ConfParser", "WireGuard", "Signaling", "ICE", "DataPath", "Blocking", "PrivilegeDrop", "TURNTLS",
-        "PortMapping", logging,
+        "PortMapping", "Retry", logging,
     ]),
     // The userspace WireGuard, a drop-in for wireguard-go that needs only libsodium and libb2. Optimized in debug
     // builds too: unoptimized generics heap-allocate (coroutine frames, boxes) on every packet, so the test that
@@ -160,7 +162,7 @@ let tests: [Target] = [
     .testTarget(name: "WireGuardTests", dependencies: ["WireGuard", "Keys", "Addresses", "TestSupport"]),
     .testTarget(name: "DataPathTests", dependencies: ["DataPath", "ICE", "WireGuard", "Keys", "TestSupport", "ICETestSupport"]),
     .testTarget(name: "SignalingTests", dependencies: [
-        "Signaling", "SignalServer", "TestSupport", "CSodium", "Keys", "ConfParser", logging, nioCore, nioPosix, nioHTTP1,
+        "Signaling", "SignalServer", "TestSupport", "CSodium", "Keys", "ConfParser", "Retry", logging, nioCore, nioPosix, nioHTTP1,
         nioWebSocket, nioSSL, grpcCore, grpcHTTP2,
         .product(name: "WSClient", package: "swift-websocket"),
         .product(name: "WSCore", package: "swift-websocket"),
@@ -170,8 +172,9 @@ let tests: [Target] = [
     .testTarget(name: "KubernetesBackendTests", dependencies: ["Signaling", "Keys", "TestSupport", asyncHTTPClient, nioCore, nioSSL],
                 exclude: ["Emulator"]),
     .testTarget(name: "TURNTLSTests", dependencies: ["TURNTLS", "TestSupport", logging, nioCore, nioPosix, nioTLS, nioSSL]),
-    .testTarget(name: "SessionTests", dependencies: ["Session", "TestSupport", "Keys", "ICE", "WireGuard", "ConfParser", "DataPath", "Signaling", logging]),
+    .testTarget(name: "SessionTests", dependencies: ["Session", "TestSupport", "Keys", "ICE", "WireGuard", "ConfParser", "DataPath", "Signaling", "Retry", logging]),
     .testTarget(name: "PortMappingTests", dependencies: ["PortMapping", "Addresses", "TestSupport", logging]),
+    .testTarget(name: "RetryTests", dependencies: ["Retry"]),
     .testTarget(name: "WireGuardDaemonTests", dependencies: ["WireGuardDaemon", "Keys", "Addresses", "CMallocCount"]),
 ]
 

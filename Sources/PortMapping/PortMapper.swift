@@ -1,6 +1,7 @@
 import Addresses
 import Blocking
 import Logging
+import Retry
 
 /// Keeps UDP mappings alive for as long as asked: creates, renews at half the lease, re-creates after a router
 /// restart (PCP/NAT-PMP epoch going backwards, a UPnP mapping gone) or an external address change, deletes on stop.
@@ -137,8 +138,7 @@ public actor PortMapper {
                 let now = clock.now
                 let valid = previous.map { $0.lifetime == .zero || now < $0.obtained + $0.lifetime } ?? false
                 if !valid { publish(port, nil) }
-                var delay = tuning.retryInitial * (1 << min(failures, 16))
-                if delay > tuning.retryMaximum { delay = tuning.retryMaximum }
+                var delay = Backoff(initial: tuning.retryInitial, maximum: tuning.retryMaximum).delay(forAttempt: failures)
                 if let previous, valid, previous.lifetime > .zero { delay = min(delay, previous.obtained + previous.lifetime - now) }
                 failures += 1
                 do { try await clock.sleep(until: now + max(delay, .milliseconds(100))) } catch { return }
@@ -452,15 +452,16 @@ public actor PortMapper {
         defer { releaseExchange() }
         let server = SocketAddress(address: gateway, port: gatewayServerPort)
         let giveUp = clock.now + tuning.attemptGiveUp
-        var wait = tuning.retransmitInitial
+        let retransmit = Backoff(initial: tuning.retransmitInitial, maximum: tuning.attemptGiveUp)
+        var sends = 0
         while !Task.isCancelled, clock.now < giveUp {
             await transport.send(request, to: server)
-            let until = min(clock.now + wait, giveUp)
+            let until = min(clock.now + retransmit.delay(forAttempt: sends), giveUp)
             while !Task.isCancelled, case let left = until - clock.now, left > .zero {
                 guard let got = await transport.receive(timeout: left) else { break }
                 if got.source == server, let reply = match(got.datagram) { return reply }
             }
-            wait *= 2
+            sends += 1
         }
         return nil
     }

@@ -1,3 +1,5 @@
+import Retry
+
 /// When a peer's path is dead, judged by WireGuard first and by ICE consent second.
 ///
 /// ICE consent says whether the peer's *agent* answers, not whether WireGuard's packets cross: the agent may be
@@ -150,6 +152,7 @@ struct DeadPathRule: Sendable {
 /// (a one-way flow the peer answers only every 10 s) costs an occasional make-before-break restart, not a storm.
 struct DeadPathPacing: Sendable {
     static let quietPeriod: Duration = .seconds(60)
+    static let backoff = Backoff(initial: .seconds(1), maximum: .seconds(32))
     private var lastVerdict: ContinuousClock.Instant?
     private var streak = 0
 
@@ -157,6 +160,6 @@ struct DeadPathPacing: Sendable {
     mutating func delay(at now: ContinuousClock.Instant) -> Duration {
         if let lastVerdict, now - lastVerdict < Self.quietPeriod { streak += 1 } else { streak = 0 }
         lastVerdict = now
-        return streak == 0 ? .zero : .seconds(1 << min(streak - 1, 5))
+        return streak == 0 ? .zero : Self.backoff.delay(forAttempt: streak - 1)
     }
 }

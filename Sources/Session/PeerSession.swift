@@ -5,6 +5,7 @@ import Foundation
 import ICE
 import Logging
 import PortMapping
+import Retry
 import Signaling
 import WireGuard
 
@@ -315,10 +316,9 @@ actor PeerSession {
     private func scheduleRestart() {
         guard restartTask == nil, !retired else { return }
         failures += 1
-        let attempt = min(failures - 1, 5)
-        let delay = Double(1 << attempt) * Double.random(in: 0.5...1.0)
+        let delay = Backoff.peerRetry.delay(forAttempt: failures - 1)
         restartTask = Task { [weak self] in
-            try? await Task.sleep(for: .seconds(delay))
+            try? await Task.sleep(for: delay)
             guard !Task.isCancelled else { return }
             await self?.renewNow()
         }

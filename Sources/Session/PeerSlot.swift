@@ -2,6 +2,7 @@ import Keys
 import Foundation
 import ICE
 import Logging
+import Retry
 import Signaling
 import WireGuard
 
@@ -257,11 +258,12 @@ actor PeerSlot {
             guard !closed else { return nil }
             startFailures += 1
             lastError = "\(error)"
-            let delay = Double(1 << min(startFailures - 1, 5)) * Double.random(in: 0.5...1.0)
-            logger.error("cannot start ICE (attempt \(startFailures), next in \(String(format: "%.1f", delay)) s): \(error)")
+            let delay = Backoff.peerRetry.delay(forAttempt: startFailures - 1)
+            let seconds = Double(delay.components.seconds) + Double(delay.components.attoseconds) / 1e18
+            logger.error("cannot start ICE (attempt \(startFailures), next in \(String(format: "%.1f", seconds)) s): \(error)")
             retryTask?.cancel()
             retryTask = Task { [inbox] in
-                try? await Task.sleep(for: .seconds(delay))
+                try? await Task.sleep(for: delay)
                 if !Task.isCancelled { inbox.yield(retry) }
             }
             return nil

@@ -96,7 +96,7 @@ final class FrameClient: SignalingBackend, Sendable {
                 if short != reported { emit.yield(.unreachable(server: transport.url, reason: short)) }
                 reported = short
             }
-            let delay = options.backoff.delay(attempt: attempt)
+            let delay = options.backoff.delay(forAttempt: attempt)
             attempt += 1
             logger.info("signaling connection ended, retrying", metadata: ["reason": "\(reason)", "in": "\(delay)"])
             try? await Task.sleep(for: delay)

@@ -146,7 +146,7 @@ public final class KubernetesBackend: SignalingBackend {
                 // The server ended the watch (its timeout) or the connection dropped: resume from `version`,
                 // but not in a tight loop if a proxy keeps cutting streams off before anything arrives.
                 if !received {
-                    try await Task.sleep(for: shared.backoff.delay(attempt: failures))
+                    try await Task.sleep(for: shared.backoff.delay(forAttempt: failures))
                     failures += 1
                 }
             } catch KubernetesError.api(code: 410, _, _) {
@@ -155,7 +155,7 @@ public final class KubernetesBackend: SignalingBackend {
                 if Task.isCancelled { break }
                 shared.logger.info("Kubernetes signaling: \(error)", metadata: ["server": "\(server)"])
                 if connected { connected = false; sink.yield(.disconnected(server: server, reason: "\(error)")) }
-                try? await Task.sleep(for: shared.backoff.delay(attempt: failures))
+                try? await Task.sleep(for: shared.backoff.delay(forAttempt: failures))
                 failures += 1
             }
         }
@@ -200,7 +200,7 @@ public final class KubernetesBackend: SignalingBackend {
                         break
                     }
                     // Sliced, so close() is not held up by a long backoff (this task is never cancelled).
-                    let until = ContinuousClock.now + shared.backoff.delay(attempt: failures)
+                    let until = ContinuousClock.now + shared.backoff.delay(forAttempt: failures)
                     while ContinuousClock.now < until, !state.withLock({ $0.closed }) {
                         try? await Task.sleep(for: min(.milliseconds(100), until - .now))
                     }

@@ -1,5 +1,6 @@
 import Keys
 import Foundation
+import Retry
 import Signaling
 import TestSupport
 
@@ -122,7 +123,7 @@ final class TestPeer: Sendable {
 
 func fastOptions() -> SignalingOptions {
     var o = SignalingOptions()
-    o.backoff = Backoff(base: .milliseconds(100), cap: .seconds(1))
+    o.backoff = Backoff(initial: .milliseconds(100), maximum: .seconds(1), jitter: 0.5...1)
     return o
 }
 
