@@ -2,7 +2,7 @@ import Foundation
 import Testing
 import TestSupport
 
-/// Issue 14: memory of the server at scale, measured by signal-bench (the light idle client) against the real server.
+/// Memory of the server at scale, measured by signal-bench (the light idle client) against the real server.
 /// A suite of its own, run alone (scripts/test): 3,000 sessions set up at once starve the other server tests' timing.
 @Suite(.tags(.integration)) struct SignalServerMemoryTests {
     /// 3,000 idle authenticated sessions held, then closed: the server hands most of their memory back to the
