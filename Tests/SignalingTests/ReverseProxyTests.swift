@@ -14,8 +14,9 @@ import TestSupport
         let (ca, cert, key) = try makeCertificates(in: dir)
 
         // The server's --authority names carry nginx's port, so nginx starts first, aimed at ports the server
-        // then binds (from this test's range, like nginx's own).
-        let wsPort = Int.random(in: 48000...48399), grpcPort = wsPort + 400
+        // then binds (from this test's range, like nginx's own: below Linux's ephemeral ports, 32768-60999, which
+        // outgoing connections of the tests beside it take).
+        let wsPort = Int.random(in: 28000...28399), grpcPort = wsPort + 400
         let nginx = try Nginx(certificate: cert, key: key, locations: """
                     location /wg-ice {
                         proxy_pass http://127.0.0.1:\(wsPort);
@@ -28,7 +29,7 @@ import TestSupport
                         grpc_pass grpc://127.0.0.1:\(grpcPort);
                         grpc_read_timeout 1h;
                     }
-            """, ports: 48800...48999)
+            """, ports: 28800...28999)
         defer { nginx.stop() }
         let p = nginx.port
         let server = try ServerProcess(
