@@ -118,6 +118,9 @@ let libraries: [Target] = [
         "Keys", "Addresses", "ConfParser", "WireGuard", "Signaling", "ICE", "DataPath", "Blocking", "PrivilegeDrop", "TURNTLS",
         "PortMapping", "Retry", logging,
     ]),
+    // What `wg-ice-hook watch` decides (which sessions to start, restart after a backoff, stop), with the processes
+    // and the time passed in so that it is tested without spawning anything.
+    .target(name: "Supervision", dependencies: ["Retry", logging]),
     // The userspace WireGuard, a drop-in for wireguard-go that needs only libsodium and libb2. Optimized in debug
     // builds too: unoptimized generics heap-allocate (coroutine frames, boxes) on every packet, so the test that
     // the data path allocates nothing must see the code as it ships.
@@ -128,7 +131,9 @@ let libraries: [Target] = [
 // MARK: - Executables
 
 let executables: [Target] = [
-    .executableTarget(name: "wg-ice-hook", dependencies: ["ConfParser", "CLISupport", "Session", "WireGuard", argumentParser, logging]),
+    .executableTarget(name: "wg-ice-hook", dependencies: [
+        "ConfParser", "CLISupport", "Session", "Supervision", "WireGuard", argumentParser, logging,
+    ]),
     .executableTarget(name: "wg-ice-signal", dependencies: ["SignalServer", "ConfParser", "CLISupport", argumentParser, logging]),
     // One-shot ICE for scripts: the session's machinery without a long-running process.
     .executableTarget(name: "wg-ice-resolve", dependencies: [
@@ -175,6 +180,7 @@ let tests: [Target] = [
     .testTarget(name: "SessionTests", dependencies: ["Session", "TestSupport", "Keys", "ICE", "WireGuard", "ConfParser", "DataPath", "Signaling", "Retry", logging]),
     .testTarget(name: "PortMappingTests", dependencies: ["PortMapping", "Addresses", "TestSupport", logging]),
     .testTarget(name: "RetryTests", dependencies: ["Retry"]),
+    .testTarget(name: "SupervisionTests", dependencies: ["Supervision", logging]),
     .testTarget(name: "WireGuardDaemonTests", dependencies: ["WireGuardDaemon", "Keys", "Addresses", "CMallocCount"]),
 ]
 
