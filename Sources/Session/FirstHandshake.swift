@@ -39,9 +39,18 @@ actor FirstHandshake {
     /// The controlled side's peer runs without endpoint and keepalive until the nudge: the path's endpoint and the
     /// user's keepalive, to set then.
     private var nudgeDue: (endpoint: Endpoint, keepalive: UInt16)?
+    /// The path the peer was last re-created for, while its first handshake is due (`retry`).
+    private var firstHandshakeFor: Endpoint?
 
     /// How long the controlled side leaves the first initiation to the controlling side.
     static let controlledDelay: Duration = .milliseconds(300)
+    /// How long a first initiation may go unanswered before a fresh peer sends another, instead of WireGuard's own
+    /// retry 5 s later (REKEY_TIMEOUT): it may have reached the other side before that side's data path existed
+    /// (its redirection is set up after its own nomination, most of a second later on a loaded host), and gone to
+    /// the ICE socket instead of WireGuard. The controlled side's retries come `controlledDelay` after the
+    /// controlling side's, so the two do not cross.
+    static let retryAfter: Duration = .seconds(1)
+    static let retries = 2
     private static let restoreAttempts = 3
     private static let restoreRetryDelay: Duration = .milliseconds(200)
 
@@ -55,9 +64,11 @@ actor FirstHandshake {
     /// Sets the peer's endpoint, re-creating the peer when it has no recent handshake.
     func point(at endpoint: Endpoint) async throws {
         guard let current = try? await link.device().peer(peer), !current.hasRecentHandshake else {
+            firstHandshakeFor = nil
             try await link.apply(.endpoint(endpoint, for: peer))
             return
         }
+        firstHandshakeFor = endpoint
         let user = nudgeDue?.keepalive ?? current.persistentKeepalive
         switch role {
         case .controlling:
@@ -98,6 +109,27 @@ actor FirstHandshake {
             do { try await link.apply(.endpoint(endpoint, for: peer)) } catch { logger.warning("cannot set the endpoint: \(error)") }
         }
         if running != user { await restoreKeepalive(user) }
+    }
+
+    /// No handshake yet, a while after the first initiation: a fresh peer initiates once more, and the user's
+    /// keepalive comes back. False when there is nothing to retry (a handshake came, or another path was set).
+    func retry() async -> Bool {
+        guard nudgeDue == nil else { return false }
+        guard let endpoint = firstHandshakeFor, let current = try? await link.device().peer(peer),
+              !current.hasRecentHandshake else {
+            firstHandshakeFor = nil
+            return false
+        }
+        let user = current.persistentKeepalive
+        logger.info("no handshake yet on the new path: initiating again")
+        do {
+            try await recreate(current, endpoint: endpoint, keepalive: user == 0 ? 1 : user)
+        } catch {
+            logger.warning("cannot start the first handshake again: \(error)")
+            return false
+        }
+        if user == 0 { await restoreKeepalive(user) }
+        return true
     }
 
     /// Puts the user's keepalive back. Retried, and said loudly when it cannot be: the peer would otherwise go on

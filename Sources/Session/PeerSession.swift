@@ -69,6 +69,7 @@ actor PeerSession {
     private var mappedCandidates: Set<String> = []
     private var mappedCandidatesChecked: Set<String> = []
     private var mappedRestart: Task<Void, Never>?
+    private var handshakeTask: Task<Void, Never>?
 
     init(peer: Key, localKey: Key, signaling: SignalingChannel, link: WireGuardLink, ice: ICEConfiguration,
          paths: PathFactory?, portMapper: PortMapper? = nil, handshakeTimeout: Duration = .seconds(180), logger: Logger,
@@ -139,6 +140,7 @@ actor PeerSession {
         restartTask?.cancel()
         mappingTask?.cancel()
         mappedRestart?.cancel()
+        handshakeTask?.cancel()
         if let port = mapped.host?.port { await portMapper?.release(udpPort: port) }
         if sayBye { await send(.bye(Bye())) }
         await paths?.close()
@@ -232,18 +234,30 @@ actor PeerSession {
             let changed = try await paths.use(pair)
             path = await paths.current
             indirectSince = pair.isDirectUDP ? nil : (indirectSince ?? .now)
-            if changed { await startHandshake() }
+            if changed { startHandshake() }
             await checkMappedCandidates()
         } catch {
             logger.error("cannot set up the data path: \(error)")
         }
     }
 
-    /// The controlled side's first initiation waits a moment (see `FirstHandshake`).
-    private func startHandshake() async {
-        guard role == .controlled else { return }
-        try? await Task.sleep(for: FirstHandshake.controlledDelay)
-        await firstHandshake.nudge()
+    /// The controlled side's first initiation waits a moment, and an unanswered one is sent again sooner than
+    /// WireGuard would (see `FirstHandshake`). In a task of its own: events keep coming meanwhile, and a newer
+    /// path's first handshake replaces this one's.
+    private func startHandshake() {
+        handshakeTask?.cancel()
+        let first = firstHandshake, role = role
+        handshakeTask = Task {
+            if role == .controlled {
+                try? await Task.sleep(for: FirstHandshake.controlledDelay)
+                guard !Task.isCancelled else { return }
+                await first.nudge()
+            }
+            for _ in 0..<FirstHandshake.retries {
+                try? await Task.sleep(for: FirstHandshake.retryAfter)
+                guard !Task.isCancelled, await first.retry() else { return }
+            }
+        }
     }
 
     /// How often the interface session hands each peer its part of one device read (`watch`): the dead-path

@@ -77,6 +77,31 @@ import WireGuard
         #expect(wg.peer?.endpoint == Self.endpoint)
     }
 
+    /// An initiation that went unanswered (it reached the other side before that side's data path existed) is
+    /// sent again by a fresh peer, on either side, instead of after WireGuard's 5 s; not once a handshake came, not
+    /// before the controlled side's nudge.
+    @Test(arguments: keepalives)
+    func anUnansweredFirstInitiationIsSentAgain(keepalive: UInt16) async throws {
+        let controlling = RecordingWireGuard(peer: Self.peer, keepalive: keepalive)
+        let first = firstHandshake(controlling, .controlling)
+        try await first.point(at: Self.endpoint)
+        #expect(await first.retry())
+        #expect(controlling.initiations == 2)
+        #expect(controlling.peer?.endpoint == Self.endpoint && controlling.peer?.persistentKeepalive == keepalive)
+        controlling.handshakeCompleted()
+        #expect(await !first.retry())
+        #expect(controlling.initiations == 2)
+
+        let controlled = RecordingWireGuard(peer: Self.peer, keepalive: keepalive, trafficWaiting: true)
+        let other = firstHandshake(controlled, .controlled)
+        try await other.point(at: Self.endpoint)
+        #expect(await !other.retry())
+        await other.nudge()
+        #expect(await other.retry())
+        #expect(controlled.initiations == 2)
+        #expect(controlled.peer?.persistentKeepalive == keepalive)
+    }
+
     /// A second path before the nudge must not take the first handshake's temporary value for the user's.
     @Test func aSecondPathKeepsTheUsersKeepalive() async throws {
         let wg = RecordingWireGuard(peer: Self.peer, keepalive: 25)
