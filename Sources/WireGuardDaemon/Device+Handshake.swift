@@ -11,9 +11,9 @@ extension Device {
             // Too soon after the last one: the attempt is made when allowed, not left to the next packet.
             if peer.timers.retransmitHandshake == 0 {
                 peer.timers.retransmitHandshake = peer.lastInitiationSent + Protocol.rekeyTimeout + PeerTimers.jitter()
-                armed(peer.timers.retransmitHandshake)
             }
             peers[id] = peer
+            armed(id, peer.timers.retransmitHandshake)
             return
         }
         if let old = peer.initiation { indexTable[old.localIndex] = nil }

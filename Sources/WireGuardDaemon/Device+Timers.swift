@@ -39,13 +39,16 @@ extension Device {
 
     private func set(_ id: UInt32, _ timer: WritableKeyPath<PeerTimers, UInt64>, _ deadline: UInt64) {
         peers[id]!.timers[keyPath: timer] = deadline
-        armed(deadline)
+        armed(id, deadline)
     }
 
-    /// Runs every due timer; returns the next deadline (0: none armed).
+    /// Runs the timers due at `now`, visiting only the peers queued for them; returns the next deadline (0: none).
     func runTimers(now: UInt64) -> UInt64 {
-        nextTimerDeadline = 0
-        for id in peers.ids {
+        while let entry = timerQueue.popDue(now: now) {
+            let id = entry.peer
+            // Stale: the peer was queued again for an earlier time since, or it is gone (an id may be reused).
+            guard peers[id]?.timers.scheduled == entry.deadline else { continue }
+            peers[id]!.timers.scheduled = 0
             if due(id, \.retransmitHandshake, now) { retransmitHandshake(id, now: now) }
             if due(id, \.sendKeepalive, now) {
                 sendKeepalive(id, now: now)
@@ -61,7 +64,7 @@ extension Device {
                 peers[id]?.staged = []
             }
             if due(id, \.persistentKeepalive, now), peers[id]?.persistentKeepalive ?? 0 > 0 { sendKeepalive(id, now: now) }
-            if let deadline = peers[id]?.timers.nextDeadline { armed(deadline) }
+            if let deadline = peers[id]?.timers.nextDeadline { armed(id, deadline) }
         }
         return nextTimerDeadline
     }

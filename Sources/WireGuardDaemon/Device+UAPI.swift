@@ -4,51 +4,68 @@ import Glibc
 /// The cross-platform configuration protocol (wireguard.com/xplatform), with wireguard-go's grammar and errnos:
 /// a `set` applies line by line and stops at the first error, which is answered as a negative errno.
 extension Device {
+    /// The whole `get` answer but its status line, at once: for the fuzzer and tests (UAPIStream writes it in turns).
     func uapiGet() -> String {
+        peers.ids.reduce(uapiGetHeader()) { $0 + uapiGetPeer($1) }
+    }
+
+    func uapiGetHeader() -> String {
         var out = ""
         if let identity { out += "private_key=\(Key(bytes: identity.privateKey.array)!.hex)\n" }
         if sockets.port != 0 { out += "listen_port=\(sockets.port)\n" }
         if fwmark != 0 { out += "fwmark=\(fwmark)\n" }
-        for id in peers.ids {
-            let peer = peers[id]!
-            out += "public_key=\(Key(bytes: peer.remote.publicKey)!.hex)\n"
-            out += "preshared_key=\(Key(bytes: peer.presharedKey.array)!.hex)\n"
-            out += "protocol_version=1\n"
-            if let endpoint = peer.endpoint { out += "endpoint=\(endpoint.description)\n" }
-            out += "last_handshake_time_sec=\(peer.lastHandshake / Clock.second)\n"
-            out += "last_handshake_time_nsec=\(peer.lastHandshake % Clock.second)\n"
-            out += "tx_bytes=\(peer.txBytes)\nrx_bytes=\(peer.rxBytes)\n"
-            out += "persistent_keepalive_interval=\(peer.persistentKeepalive)\n"
-            for prefix in allowedIPs.entries(peer: id) { out += "allowed_ip=\(prefix.description)\n" }
-        }
         return out
     }
 
-    /// Applies the lines of one `set=1` request (without the blank line ending it); returns 0 or an errno.
+    func uapiGetPeer(_ id: UInt32) -> String {
+        let peer = peers[id]!
+        var out = "public_key=\(Key(bytes: peer.remote.publicKey)!.hex)\n"
+        out += "preshared_key=\(Key(bytes: peer.presharedKey.array)!.hex)\n"
+        out += "protocol_version=1\n"
+        if let endpoint = peer.endpoint { out += "endpoint=\(endpoint.description)\n" }
+        out += "last_handshake_time_sec=\(peer.lastHandshake / Clock.second)\n"
+        out += "last_handshake_time_nsec=\(peer.lastHandshake % Clock.second)\n"
+        out += "tx_bytes=\(peer.txBytes)\nrx_bytes=\(peer.rxBytes)\n"
+        out += "persistent_keepalive_interval=\(peer.persistentKeepalive)\n"
+        for prefix in allowedIPs.entries(peer: id) { out += "allowed_ip=\(prefix.description)\n" }
+        return out
+    }
+
+    /// Applies the lines of one `set=1` request (without the blank line ending it) at once; returns 0 or an errno.
     func uapiSet(_ lines: [Substring], now: UInt64) -> Int32 {
-        var session = SetSession()
+        var session = UAPISetState()
         for line in lines {
-            guard let eq = line.firstIndex(of: "=") else { return EPROTO }
-            let key = line[..<eq], value = String(line[line.index(after: eq)...])
-            if key == "public_key" {
-                session.finishPeer(self, now: now)
-                guard let publicKey = Key(hex: value)?.bytes else { return EINVAL }
-                if publicKey == identity?.publicKey {
-                    session.peer = .dummy
-                } else if let id = peerID(publicKey: publicKey) {
-                    session.peer = .existing(id)
-                } else if let id = addPeer(publicKey: publicKey) {
-                    session.peer = .created(id)
-                } else {
-                    return EINVAL
-                }
-                continue
-            }
-            let code = session.peer == nil ? setDevice(String(key), value) : session.setPeer(self, String(key), value)
+            let code = uapiSetLine(line, &session, now: now)
             if code != 0 { return code }
         }
-        session.finishPeer(self, now: now)
+        uapiSetEnd(&session, now: now)
         return 0
+    }
+
+    /// Applies one line of a `set`; returns 0 or an errno.
+    func uapiSetLine(_ line: Substring, _ session: inout UAPISetState, now: UInt64) -> Int32 {
+        guard let eq = line.firstIndex(of: "=") else { return EPROTO }
+        let key = line[..<eq], value = String(line[line.index(after: eq)...])
+        guard key == "public_key" else {
+            return session.peer == nil ? setDevice(String(key), value) : session.setPeer(self, String(key), value)
+        }
+        session.finishPeer(self, now: now)
+        guard let publicKey = Key(hex: value)?.bytes else { return EINVAL }
+        if publicKey == identity?.publicKey {
+            session.peer = .dummy
+        } else if let id = peerID(publicKey: publicKey) {
+            session.peer = .existing(id)
+        } else if let id = addPeer(publicKey: publicKey) {
+            session.peer = .created(id)
+        } else {
+            return EINVAL
+        }
+        return 0
+    }
+
+    /// The `set` ended: what its last peer was given takes effect.
+    func uapiSetEnd(_ session: inout UAPISetState, now: UInt64) {
+        session.finishPeer(self, now: now)
     }
 
     private func setDevice(_ key: String, _ value: String) -> Int32 {
@@ -78,7 +95,7 @@ extension Device {
 }
 
 /// The state of one `set` request: which peer the lines are about.
-private struct SetSession {
+struct UAPISetState {
     enum Target: Equatable { case dummy, existing(UInt32), created(UInt32) }
     var peer: Target?
     /// Persistent keepalive was just turned on: the peer gets a keepalive at once (wireguard-go's pkaOn).

@@ -21,8 +21,10 @@ final class Device<Tun: TUNInterface, Bind: DatagramBind> {
     var mtu = TUN.defaultMTU
     /// The link was set down: no sockets, no sessions, no handshakes until it is up again (Device+Link.swift).
     var isDown = false
-    /// The earliest armed peer timer, so the loop knows how long it may sleep.
-    var nextTimerDeadline: UInt64 = 0
+    /// The peers with armed timers (Device+Timers.swift).
+    var timerQueue = TimerQueue()
+    /// The earliest armed peer timer, so the loop knows how long it may sleep (0: none).
+    var nextTimerDeadline: UInt64 { timerQueue.earliest }
 
     /// Scratch space for one message, reused for every packet (header room, the largest IP packet, padding, tag).
     let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 65_536 + 64, alignment: 16)
@@ -130,7 +132,11 @@ final class Device<Tun: TUNInterface, Bind: DatagramBind> {
         }
     }
 
-    func armed(_ deadline: UInt64) {
-        if deadline != 0, nextTimerDeadline == 0 || deadline < nextTimerDeadline { nextTimerDeadline = deadline }
+    /// Peer `id` has a timer due at `deadline`: it is queued unless it already is for an earlier time (then
+    /// that wakeup queues it again for what is left).
+    func armed(_ id: UInt32, _ deadline: UInt64) {
+        guard deadline != 0, let scheduled = peers[id]?.timers.scheduled, scheduled == 0 || deadline < scheduled else { return }
+        peers[id]!.timers.scheduled = deadline
+        timerQueue.push(deadline, peer: id)
     }
 }

@@ -55,7 +55,9 @@ public struct EventLoop {
             }
             uapi.closeIdle(now: now)
             for (fd, events) in uapi.pollList(now: now) { fds.append(pollfd(fd: fd, events: events, revents: 0)) }
-            guard poll(&fds, nfds_t(fds.count), Int32(wait / 1_000_000) + 1) >= 0 || errno == EINTR else {
+            // A client's request that yielded its time slice goes on after this round, without sleeping.
+            let timeout = uapi.hasYielded ? 0 : Int32(wait / 1_000_000) + 1
+            guard poll(&fds, nfds_t(fds.count), timeout) >= 0 || errno == EINTR else {
                 return .system("poll", errno)
             }
             now = Clock.now()
@@ -70,6 +72,7 @@ public struct EventLoop {
                 default: uapi.serve(p.fd, device: device, now: now)
                 }
             }
+            uapi.resume(device: device, now: now)
         }
         return nil
     }

@@ -83,6 +83,12 @@ extension Device {
         for id in peers.ids {
             for index in peers[id]!.indices { precondition(indexTable[index] == id, "peer \(id) holds index \(index) not in the table") }
             precondition(peerIDs[peers[id]!.remote.publicKey] == id, "peer \(id) missing from the key table")
+            // A timer that is armed fires: the peer is queued for that time or earlier.
+            let timers = peers[id]!.timers
+            precondition(timers.nextDeadline == 0 || (timers.scheduled != 0 && timers.scheduled <= timers.nextDeadline),
+                         "peer \(id) has a timer at \(timers.nextDeadline) but is queued for \(timers.scheduled)")
+            precondition(timers.scheduled == 0 || timerQueue.contains(.init(deadline: timers.scheduled, peer: id)),
+                         "peer \(id) is not in the timer queue")
         }
         precondition(peerIDs.count == peers.count, "key table and peers disagree")
     }

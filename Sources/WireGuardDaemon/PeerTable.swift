@@ -52,6 +52,12 @@ struct PeerTable {
     /// The ids in use, in ascending order.
     var ids: [UInt32] { (0..<used).filter { storage.slots[$0] != nil }.map { UInt32($0) } }
 
+    /// The first id in use from `id` on, in ascending order (nil: none).
+    func firstID(from id: UInt32) -> UInt32? {
+        guard Int(id) < used else { return nil }
+        return (Int(id)..<used).first { storage.slots[$0] != nil }.map { UInt32($0) }
+    }
+
     mutating func insert(_ peer: Peer) -> UInt32 {
         count += 1
         if let slot = free.popLast() {

@@ -9,6 +9,8 @@ struct PeerTimers {
     var handshakeAttempts = 0
     var needAnotherKeepalive = false
     var sentLastMinuteHandshake = false
+    /// The deadline this peer is queued for in the device's `TimerQueue` (0: not queued).
+    var scheduled: UInt64 = 0
 
     var nextDeadline: UInt64 {
         [retransmitHandshake, sendKeepalive, newHandshake, zeroKeyMaterial, persistentKeepalive].filter { $0 != 0 }.min() ?? 0

@@ -1,13 +1,17 @@
-/// One client of the UAPI socket: what it sent that is not yet a whole request, and the replies it has not
-/// read yet. Replies are written without blocking: a client that stops reading holds only its own connection.
+/// One client of the UAPI socket: its stream, what it has been answered and not read yet. Replies are written
+/// without blocking: a client that stops reading holds only its own connection.
 struct UAPIConnection {
-    var input = [UInt8]()
+    var stream = UAPIStream()
     var output = [UInt8]()
     /// Bytes of `output` already sent.
     var sent = 0
     var lastActive: UInt64
+    /// The client shut down its side: nothing more to read.
+    var atEOF = false
     /// Close once `output` is sent: after an error reply (as wireguard-go), at the end of the stream.
     var closing = false
+    /// Work is left after a spent time slice: the loop comes back without waiting for the socket.
+    var yielded = false
 
     init(now: UInt64) { lastActive = now }
 

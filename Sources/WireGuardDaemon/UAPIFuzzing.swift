@@ -1,16 +1,17 @@
-/// The libFuzzer target for the UAPI socket: the input is what one client sent, handled request by request as
-/// UAPIServer.serve does, on a device as the daemon starts it (no key, no peers). `listen_port` binds real
+/// The libFuzzer target for the UAPI socket: the input is what one client sent, handled as UAPIServer.serve does,
+/// to its end, on a device as the daemon starts it (no key, no peers). `listen_port` binds real
 /// sockets, so scripts/fuzz-wireguard runs this in a network namespace of its own.
 public enum UAPIFuzzing {
     public static func run(_ input: UnsafeRawBufferPointer) {
         let device = KernelDevice(interfaceName: "fuzz", tun: TUN(fd: -1, name: "fuzz"), sockets: UDPSockets())
         defer { device.sockets.closeAll() }
-        var pending = Array(input)
-        while let (reply, used) = UAPIRequest.next(pending, device: device, now: FuzzDevice.start) {
-            pending.removeFirst(used)
-            guard let reply else { break }
-            precondition(reply.hasSuffix("\n\n") && reply.contains("errno="), "malformed reply \(reply)")
-        }
+        var stream = UAPIStream(), output = [UInt8]()
+        stream.append(ArraySlice(input))
+        let progress = stream.advance(device: device, now: FuzzDevice.start, atEOF: true, output: &output, outputLimit: .max,
+                                      clock: { 0 }, deadline: 1)
+        precondition(progress == .finished, "the stream did not end: \(progress)")
+        let reply = String(decoding: output, as: UTF8.self)
+        precondition(reply.isEmpty || (reply.hasSuffix("\n\n") && reply.contains("errno=")), "malformed reply \(reply)")
         device.checkConsistency()
         // What `get` prints is what a later `set` must accept (wg syncconf relies on it), to the same configuration.
         let again = KernelDevice(interfaceName: "fuzz", tun: TUN(fd: -1, name: "fuzz"), sockets: UDPSockets())

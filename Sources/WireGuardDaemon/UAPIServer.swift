@@ -3,8 +3,11 @@ import Glibc
 /// The UAPI socket, /var/run/wireguard/IFACE.sock, where wg and wg-quick find userspace interfaces.
 struct UAPIServer {
     static let directory = "/var/run/wireguard"
-    /// A request larger than this is not a configuration (wg sends about 300 bytes per peer; 65,536 peers fit).
-    static let maxRequest = 64 << 20
+    /// Input read ahead of what is handled: a request of any size waits in the client's socket, not here.
+    static let readAhead = 65_536
+    /// How long a client's requests may hold the loop before the TUN and sockets get their turn: the data path's
+    /// stall while a large configuration is applied or listed.
+    static let slice = Clock.second / 500
     /// Clients at once: more wait in the listen backlog. wg and wg-quick use one at a time.
     static let maxConnections = 16
     /// A client silent this long (neither sending nor reading its replies) is dropped, freeing its slot.
@@ -21,6 +24,8 @@ struct UAPIServer {
     private let identity: (dev_t, ino_t)
     private(set) var connections = [Int32: UAPIConnection]()
     private var acceptPausedUntil: UInt64 = 0
+    /// The time slices' clock (a test's can run out at once).
+    var clock: () -> UInt64 = Clock.now
 
     init(interface: String, directory: String = Self.directory) throws(DaemonError) {
         path = "\(directory)/\(interface).sock"
@@ -57,13 +62,18 @@ struct UAPIServer {
     }
 
     /// What the event loop polls: the listening socket while a client may be accepted, each client for its
-    /// requests or, while it has replies to read, for room to write them.
+    /// requests or, while it has replies to read, for room to write them. A client whose work yielded is not
+    /// polled: `resume` takes it up again, and the loop does not sleep meanwhile (`hasYielded`).
     func pollList(now: UInt64) -> [(fd: Int32, events: Int16)] {
         var list = [(fd: Int32, events: Int16)]()
         if connections.count < Self.maxConnections, now >= acceptPausedUntil { list.append((listenFD, Int16(POLLIN))) }
-        for (fd, connection) in connections { list.append((fd, Int16(connection.hasOutput ? POLLOUT : POLLIN))) }
+        for (fd, connection) in connections where !connection.yielded || connection.hasOutput {
+            list.append((fd, Int16(connection.hasOutput ? POLLOUT : POLLIN)))
+        }
         return list
     }
+
+    var hasYielded: Bool { connections.values.contains { $0.yielded && !$0.hasOutput } }
 
     /// Accepts waiting clients up to the cap; `accepting` is accept(2) but in tests.
     mutating func accept(now: UInt64, accepting: (Int32) -> Int32 = { Glibc.accept($0, nil, nil) }) {
@@ -83,41 +93,45 @@ struct UAPIServer {
         for (fd, connection) in connections where Clock.elapsed(now, since: connection.lastActive) >= Self.idleTimeout { drop(fd) }
     }
 
-    /// Handles `fd` being readable or writable: reads what it sent, answers the whole requests, writes what it can.
+    /// Handles `fd` being readable or writable: reads what it sent, answers it for a time slice, writes what it can.
     mutating func serve<T, B>(_ fd: Int32, device: Device<T, B>, now: UInt64) {
         guard var connection = connections[fd] else { return }
         connection.lastActive = now
-        if !connection.hasOutput {
-            var chunk = [UInt8](repeating: 0, count: 65_536)
+        if !connection.hasOutput, !connection.atEOF, connection.stream.unhandled < Self.readAhead {
+            var chunk = [UInt8](repeating: 0, count: Self.readAhead)
             let n = recv(fd, &chunk, chunk.count, Int32(MSG_DONTWAIT))
             if n < 0, errno == EAGAIN || errno == EINTR { return }
-            guard n >= 0, connection.input.count + n <= Self.maxRequest else { return drop(fd) }
-            if n == 0 { connection.closing = true } else { connection.input += chunk[..<n] }
-            answer(&connection, device: device, now: now, atEOF: n == 0)
+            guard n >= 0 else { return drop(fd) }
+            if n == 0 { connection.atEOF = true } else { connection.stream.append(chunk[..<n]) }
         }
+        work(fd, &connection, device: device, now: now)
+    }
+
+    /// Gives each client whose work yielded its next time slice.
+    mutating func resume<T, B>(device: Device<T, B>, now: UInt64) {
+        for (fd, var connection) in connections where connection.yielded && !connection.hasOutput {
+            work(fd, &connection, device: device, now: now)
+        }
+    }
+
+    private mutating func work<T, B>(_ fd: Int32, _ connection: inout UAPIConnection, device: Device<T, B>, now: UInt64) {
+        if !connection.hasOutput, !connection.closing { answer(&connection, device: device, now: now) }
         guard flush(fd, &connection) else { return drop(fd) }
-        if !connection.hasOutput, !connection.closing, !connection.input.isEmpty {
-            // The replies held back by the high-water mark are read: the requests behind them are next.
-            answer(&connection, device: device, now: now, atEOF: false)
+        if !connection.hasOutput, !connection.closing, connection.yielded == false, connection.stream.unhandled > 0 {
+            // Replies held back for the reader are read: the requests behind them are next.
+            answer(&connection, device: device, now: now)
             guard flush(fd, &connection) else { return drop(fd) }
         }
         if connection.closing, !connection.hasOutput { return drop(fd) }
         connections[fd] = connection
     }
 
-    private func answer<T, B>(_ connection: inout UAPIConnection, device: Device<T, B>, now: UInt64, atEOF: Bool) {
-        while !connection.closing || atEOF, connection.output.count - connection.sent < Self.outputHighWater,
-              let (reply, used) = UAPIRequest.next(connection.input, device: device, now: now, atEOF: atEOF) {
-            connection.input.removeFirst(used)
-            guard let reply else {
-                connection.closing = true
-                return
-            }
-            connection.output += reply.utf8
-            // As wireguard-go: an error ends the connection once its reply is out.
-            if !reply.hasPrefix("errno=0\n") && reply.hasPrefix("errno=") { connection.closing = true }
-            if connection.closing || connection.input.isEmpty { return }
-        }
+    private func answer<T, B>(_ connection: inout UAPIConnection, device: Device<T, B>, now: UInt64) {
+        let progress = connection.stream.advance(device: device, now: now, atEOF: connection.atEOF,
+                                                 output: &connection.output, outputLimit: connection.sent + Self.outputHighWater,
+                                                 clock: clock, deadline: clock() + Self.slice)
+        connection.yielded = progress == .yielded
+        if progress == .finished { connection.closing = true }
     }
 
     /// Writes what the socket takes now; false if the client is gone.

@@ -43,7 +43,11 @@ import Testing
         let device = DevicePair().alice
         let fd = try #require(server.connections.keys.first)
         let start = Clock.now()
-        for _ in 0..<4 { server.serve(fd, device: device, now: 0) }
+        // As the loop would: the socket, then the turns the work takes, until it waits for the reader.
+        for _ in 0..<4 {
+            server.serve(fd, device: device, now: 0)
+            for _ in 0..<10_000 where server.hasYielded { server.resume(device: device, now: 0) }
+        }
         #expect(Clock.now() - start < Clock.second / 2)
         #expect(server.connections[fd]?.hasOutput == true, "the connection waits for its reader")
     }

@@ -9,6 +9,7 @@ import Testing
         let id = device.peers.ids[0]
         DevicePair.ipv4(from: 1, to: 2).withUnsafeBytes { device.peers[id]!.stage($0) }
         device.peers[id]!.timers.zeroKeyMaterial = FuzzDevice.start
+        device.armed(id, FuzzDevice.start)
         _ = device.runTimers(now: FuzzDevice.start)
         #expect(device.peers[id]!.current == nil)
         #expect(device.peers[id]!.staged.isEmpty)
