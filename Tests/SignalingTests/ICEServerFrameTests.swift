@@ -26,10 +26,15 @@ import Testing
             return frame
         }
         let start = Date()
-        // 14 s spans the refresh at 7.5 s (three quarters of 10 s) after the first, with room for a loaded machine
-        // (the CI build beside the other layers' background builds) to be slow at connecting.
-        let overWS = try await rawWebSocket(ws, timeout: .seconds(14)) { [try asking($0, ws).bytes] }
-        let offers = overWS.frames.compactMap { if case .iceServers(let o)? = $0.frame { o } else { nil } }
+        // Until the refresh, 7.5 s (three quarters of 10 s) after the first offer. Not a fixed window: in CI's
+        // integration layer, blocking tests beside this one have delayed the connection itself by 8-12 s.
+        let iceServers: @Sendable ([ServerFrame]) -> [Wgice_Signal_V1_IceServers] = {
+            $0.compactMap { if case .iceServers(let o)? = $0.frame { o } else { nil } }
+        }
+        let overWS = try await rawWebSocket(ws, timeout: .seconds(60), until: { iceServers($0).count >= 2 }) {
+            [try asking($0, ws).bytes]
+        }
+        let offers = iceServers(overWS.frames)
         #expect(overWS.frames.first.map { if case .subscribed? = $0.frame { true } else { false } } == true)
         #expect(offers.count == 2, "\(overWS.frames)")
         let secret = try TURNSecret(bytes: Array("north-secret".utf8))
@@ -39,12 +44,12 @@ import Testing
             #expect(offer.password == secret.password(for: offer.username))
         }
         // Valid for the 10 s lifetime from when each was minted; the second minted three quarters of it later.
-        if let first = offers.first { #expect((9...25).contains(Double(first.expiresUnix) - start.timeIntervalSince1970)) }
+        if let first = offers.first { #expect((9...60).contains(Double(first.expiresUnix) - start.timeIntervalSince1970)) }
         if offers.count == 2 { #expect((6...10).contains(offers[1].expiresUnix - offers[0].expiresUnix)) }
         #expect(!server.log.contains(offers.first?.password ?? "-") && !server.log.contains("north-secret"))
 
-        let overGRPC = try await rawGRPC(grpc, timeout: .seconds(6)) { [try asking($0, grpc)] }
-        let grpcOffers = overGRPC.frames.compactMap { if case .iceServers(let o)? = $0.frame { o } else { nil } }
+        let overGRPC = try await rawGRPC(grpc, timeout: .seconds(60), until: { !iceServers($0).isEmpty }) { [try asking($0, grpc)] }
+        let grpcOffers = iceServers(overGRPC.frames)
         #expect(grpcOffers.count == 1 && grpcOffers.first?.username.hasSuffix(key.publicKey.base64) == true)
 
         // A revision 1.0 client (no accepts_ice_servers) gets none and stays connected; so does one never authenticated.

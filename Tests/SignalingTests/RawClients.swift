@@ -16,8 +16,11 @@ struct RawOutcome {
 }
 
 /// Speaks raw frames over WebSocket so tests can send what a well-behaved client never would.
-/// `script` gets the server's Challenge and returns the binary (or, if `text`, text) messages to send.
+/// `script` gets the server's Challenge and returns the binary (or, if `text`, text) messages to send. The
+/// connection ends at `timeout` or, sooner, once the frames received satisfy `until` (then it is not counted as
+/// closed by the server).
 func rawWebSocket(_ url: String, text: Bool = false, timeout: Duration = .seconds(10),
+                  until: (@Sendable ([ServerFrame]) -> Bool)? = nil,
                   _ script: @escaping @Sendable (Wgice_Signal_V1_Challenge) throws -> [[UInt8]]) async throws -> RawOutcome {
     let outcome = Locked(RawOutcome())
     let config = { var c = WebSocketClientConfiguration(); c.maxFrameSize = 1 << 20; return c }()
@@ -41,12 +44,16 @@ func rawWebSocket(_ url: String, text: Bool = false, timeout: Duration = .second
                 }
                 while let message = try await messages.next() {
                     if case .binary(let b) = message, let frame = try? ServerFrame(serializedBytes: Array(buffer: b)) {
-                        outcome.withLock { $0.frames.append(frame) }
+                        let frames = outcome.withLock {
+                            $0.frames.append(frame)
+                            return $0.frames
+                        }
+                        if until?(frames) == true { return }
                     }
                 }
                 outcome.withLock { $0.closedByServer = true }
             }
-            outcome.withLock { $0.closedByServer = true }
+            if until?(outcome.withLock { $0.frames }) != true { outcome.withLock { $0.closedByServer = true } }
         }
         group.addTask {
             try await Task.sleep(for: timeout)
@@ -58,7 +65,7 @@ func rawWebSocket(_ url: String, text: Bool = false, timeout: Duration = .second
 }
 
 /// The same over the gRPC Connect stream.
-func rawGRPC(_ url: String, timeout: Duration = .seconds(10),
+func rawGRPC(_ url: String, timeout: Duration = .seconds(10), until: (@Sendable ([ServerFrame]) -> Bool)? = nil,
              _ script: @escaping @Sendable (Wgice_Signal_V1_Challenge) throws -> [ClientFrame]) async throws -> RawOutcome {
     let outcome = Locked(RawOutcome())
     let u = URL(string: url)!
@@ -80,12 +87,18 @@ func rawGRPC(_ url: String, timeout: Duration = .seconds(10),
                             return
                         }
                         for frame in try script(challenge) { post.yield(frame) }
-                        while let frame = try await frames.next() { outcome.withLock { $0.frames.append(frame) } }
+                        while let frame = try await frames.next() {
+                            let all = outcome.withLock {
+                                $0.frames.append(frame)
+                                return $0.frames
+                            }
+                            if until?(all) == true { return }
+                        }
                     }
                 } catch is RPCError {
                     // The server ending the RPC with an error status is a close, which is what we look for.
                 }
-                outcome.withLock { $0.closedByServer = true }
+                if until?(outcome.withLock { $0.frames }) != true { outcome.withLock { $0.closedByServer = true } }
             }
         }
         group.addTask { try await Task.sleep(for: timeout) }
