@@ -22,7 +22,7 @@ struct UAPIStream {
 
     private enum State {
         case operation
-        /// After `get=1`: its empty line must follow.
+        /// After `get=1`: its empty line must follow at once.
         case getRequested
         /// Writing a `get`, peer by peer, from this peer slot on.
         case getting(from: UInt32)
@@ -64,6 +64,19 @@ struct UAPIStream {
                 }
                 continue
             }
+            if case .getRequested = state {
+                // As wireguard-go: the one byte after `get=1\n` must end the request; anything else is refused at
+                // once, without waiting for a line to end.
+                guard unhandled > 0 else { return atEOF ? .finished : .waitingForInput }
+                guard input[consumed] == 10 else {
+                    output += Self.status(EINVAL).utf8
+                    return .finished
+                }
+                consumed += 1
+                output += device.uapiGetHeader().utf8
+                state = .getting(from: 0)
+                continue
+            }
             guard let line = nextLine(atEOF: atEOF) else {
                 if unhandled > Self.maxLine { return .finished }
                 guard atEOF else { return .waitingForInput }
@@ -84,13 +97,6 @@ struct UAPIStream {
                 } else {
                     return .finished
                 }
-            case .getRequested:
-                guard line.text.isEmpty, line.complete else {
-                    output += Self.status(EINVAL).utf8
-                    return .finished
-                }
-                output += device.uapiGetHeader().utf8
-                state = .getting(from: 0)
             case .setting(var session):
                 if line.text.isEmpty {
                     device.uapiSetEnd(&session, now: now)
@@ -105,7 +111,7 @@ struct UAPIStream {
                     output += Self.status(code).utf8
                     return .finished
                 }
-            case .getting:
+            case .getRequested, .getting:
                 preconditionFailure("handled above")
             }
         }

@@ -83,3 +83,16 @@ import Testing
                                 clock: { 0 }, deadline: 1) == .finished)
     }
 }
+
+extension UAPIStreamTests {
+    /// wireguard-go reads one byte after `get=1\n`: anything but the empty line's newline is EINVAL at once, not
+    /// after a line that may never end (tests/wireguard-interop.sh's `get=1\nx` waited for its 3 s timeout).
+    @Test func aGetWithATrailingByteIsRefusedAtOnce() {
+        let device = DevicePair().alice
+        var stream = UAPIStream(), output = [UInt8]()
+        stream.append(ArraySlice("get=1\nx".utf8))
+        #expect(stream.advance(device: device, now: 0, atEOF: false, output: &output, outputLimit: .max,
+                               clock: { 0 }, deadline: 1) == .finished)
+        #expect(String(decoding: output, as: UTF8.self) == "errno=-22\n\n")
+    }
+}
