@@ -11,9 +11,17 @@ import Synchronization
 /// datagram to it with a TTL that leaves our NAT (creating the mapping) but expires at the next router, long
 /// before the peer's gateway; and libnice gets the candidate only `holdMilliseconds` later, the time the peer
 /// needs to receive our candidates and prime its own gateway. docs/ARCHITECTURE.md has the reasoning.
+///
+/// A remote global IPv6 host candidate gets the same: behind stateful IPv6 firewalls (RFC 6092's default on home
+/// routers) each side's first checks are dropped by the other's firewall until that side has sent on the flow
+/// itself, so the IPv6 pair used to validate only on a retransmission, a second or more after the relay pairs.
+/// There is no NAT to confuse, so these datagrams travel the whole way (the other firewall drops them, or the
+/// peer's ICE socket ignores them), opening our pinhole before libnice's first check.
 final class NATPriming: Sendable {
     /// Hop 1 is our gateway; the datagram dies at the router after it.
     static let ttl: CInt = 2
+    /// Toward an IPv6 host candidate: the whole way, as Linux's default hop limit.
+    static let pinholeHopLimit: CInt = 64
     static let holdMilliseconds: UInt32 = 100
     static let datagramsPerSocket = 2
 
@@ -24,7 +32,9 @@ final class NATPriming: Sendable {
     }
     private let held = Mutex(Held())
 
-    static func applies(to remote: ICECandidate) -> Bool { remote.type == .srflx && remote.transport == .udp }
+    static func applies(to remote: ICECandidate) -> Bool {
+        (remote.type == .srflx && remote.transport == .udp) || RelayHold.isDirectIPv6(remote)
+    }
 
     /// Sends the priming datagrams from the sockets of `locals`' UDP host candidates of the remote's family.
     /// Returns how many sockets sent them.
@@ -35,7 +45,8 @@ final class NATPriming: Sendable {
             guard let bound = SocketAddress(local.baseAddress, local.basePort),
                   let fd = bound.boundUDPDescriptor() else { continue }
             var sent = false
-            for _ in 0..<datagramsPerSocket { sent = destination.sendLimited(from: fd, ttl: ttl) || sent }
+            let hops = remote.type == .host ? pinholeHopLimit : ttl
+            for _ in 0..<datagramsPerSocket { sent = destination.sendLimited(from: fd, ttl: hops) || sent }
             if sent { primed += 1 }
         }
         return primed
