@@ -3,6 +3,9 @@
 # a fresh lab each (median and worst, in ms; outcomes counted):
 #   renumber     cone, 10/s ping from a (ping -D); `lab rebind a` (the NAT's public address changes under the host):
 #                the longest time between two replies, and whether both sites have a direct pair afterwards
+#   renumber-relayed
+#                the same on symmetric (a relayed pair: a's TURN allocation belongs to the old address), and whether
+#                a has a relayed pair again afterwards
 #   restart-cone, restart-symmetric
 #                PersistentKeepalive = 25 both sides, 10/s ping from a; b's `wg-quick down`, then `wg-quick up` with
 #                the same file: how long `wg-quick down` took, and b's `wg-quick up` returning → a's first reply
@@ -24,7 +27,7 @@
 # Debug build and wireguard-go (WG_ICE_USERSPACE), like the lab. Per-run readings go to stderr.
 set -uo pipefail
 RUNS=${RUNS:-6} SIGNALING=${SIGNALING:-ws}
-all="renumber restart-cone restart-symmetric relayed-keepalive portmap-upnp portmap-natpmp ipv6"
+all="renumber renumber-relayed restart-cone restart-symmetric relayed-keepalive portmap-upnp portmap-natpmp ipv6"
 scenarios=${*:-$all}
 NAME_PREFIX=gapb
 . "$(dirname "$0")/lab-common.sh"
@@ -84,8 +87,8 @@ site_up() {
 keep_ping_log() { [ -z "${GAPS_LOGS:-}" ] || { echo "# $1"; cat "$ping_log"; } >"$GAPS_LOGS/$scenario-$run-ping.log"; }
 tunnel_up() { site_up a && site_up b && wait_for 30 replies a || { outcome "$scenario" "no tunnel within 30 s"; return 1; }; }
 
-run_renumber() {
-  lab_up cone && tunnel_up || return
+run_renumber() {  # run_renumber cone|symmetric
+  lab_up "$1" && tunnel_up || return
   ping_start a -D
   sleep 3
   lab rebind a >/dev/null
@@ -95,7 +98,9 @@ run_renumber() {
   local_a=$(peer a .selectedPair.local)
   [ "$gap" = none ] && { outcome "$scenario" "no reply at all"; return; }
   metric "$scenario: longest gap" "$gap"
-  if is_direct a && is_direct b && [[ "$local_a" == 203.0.113.102:* ]]; then outcome "$scenario: longest gap" "direct after"
+  if [ "$1" = symmetric ]; then
+    if is_relayed a; then outcome "$scenario: longest gap" "relayed after"; else outcome "$scenario: longest gap" "NOT relayed after"; fi
+  elif is_direct a && is_direct b && [[ "$local_a" == 203.0.113.102:* ]]; then outcome "$scenario: longest gap" "direct after"
   else outcome "$scenario: longest gap" "NOT direct from the new address after"; fi
   say "gap $gap ms; a's pair after: $(peer a .selectedPair.localType) $local_a → $(peer a .selectedPair.remoteType) $(peer a .selectedPair.remote)"
 }
@@ -208,7 +213,8 @@ echo "bench/gaps.sh: RUNS=$RUNS, $SIGNALING signaling, $(git rev-parse --short H
 for scenario in $scenarios; do
   for run in $(seq "$RUNS"); do
     case "$scenario" in
-      renumber) run_renumber ;;
+      renumber) run_renumber cone ;;
+      renumber-relayed) run_renumber symmetric ;;
       restart-cone) run_restart cone ;;
       restart-symmetric) run_restart symmetric ;;
       relayed-keepalive) run_relayed_keepalive ;;

@@ -81,10 +81,10 @@ struct BadRouterTests {
             lab, client in
             let gateway = try ScriptedGateway(in: lab.router) { Self.answer(misbehaviour, to: $0) }
             defer { gateway.stop() }
-            try await client.waitFor("mapping none", seconds: 10)
+            try await client.waitFor("mapping none", seconds: 30)
             let retriesFrom = gateway.requests.withLock { $0 }
-            // Backoff from 0.3 s: several more attempts within 5 s.
-            try await waitUntil("retries", seconds: 10) { gateway.requests.withLock { $0 } >= retriesFrom + 3 }
+            // Backoff from 0.3 s: several more attempts (within about 5 s; the wait allows for a stalled test process).
+            try await waitUntil("retries", seconds: 30) { gateway.requests.withLock { $0 } >= retriesFrom + 3 }
             let lines = await client.log.lines
             #expect(lines.filter { $0 == "mapping none" }.count == 1, "\(lines)")
             #expect(!lines.contains { $0.hasPrefix("mapping ") && $0 != "mapping none" }, "\(lines)")

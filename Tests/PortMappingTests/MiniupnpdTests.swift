@@ -77,7 +77,7 @@ final class PortMapLab: Sendable {
         process.standardError = FileHandle(forWritingAtPath: log)
         try process.run()
         daemon.set(process)
-        try await waitUntil("miniupnpd to listen", seconds: 10) {
+        try await waitUntil("miniupnpd to listen", seconds: 30) {
             (try? String(contentsOfFile: log, encoding: .utf8))?.contains("Listening for NAT-PMP/PCP") == true
         }
     }
@@ -176,20 +176,20 @@ struct MiniupnpdTests {
             #expect(try lab.hasRule(externalPort: external.port, internalPort: port), "\(lab.rulesText)")
 
             try lab.sendFromWAN("hello-\(method.rawValue)", to: external)
-            try await client.waitFor("recv hello-\(method.rawValue)", seconds: 5)
+            try await client.waitFor("recv hello-\(method.rawValue)", seconds: 20)
 
             // Let the epoch run a few seconds, so that a fresh one is visibly behind.
             try await Task.sleep(for: .seconds(3))
             try lab.stopMiniupnpd()
             #expect(try !lab.hasRule(externalPort: external.port, internalPort: port))
             try await lab.startMiniupnpd()
-            try await waitUntil("the mapping re-created on the restarted router", seconds: 15) {
+            try await waitUntil("the mapping re-created on the restarted router", seconds: 30) {
                 try lab.hasRule(externalPort: external.port, internalPort: port)
             }
             let cause = method == .upnp ? "log router lost the port mapping" : "log router restarted"
-            try await client.waitFor(cause, seconds: 1)
+            try await client.waitFor(cause, seconds: 10)
             try lab.sendFromWAN("again-\(method.rawValue)", to: external)
-            try await client.waitFor("recv again-\(method.rawValue)", seconds: 5)
+            try await client.waitFor("recv again-\(method.rawValue)", seconds: 20)
 
             client.send("release")
             let released = try await client.waitFor("released ")
