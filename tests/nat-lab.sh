@@ -493,9 +493,12 @@ case_resolve_kept() {
 
 # The public address of a's NAT changes under a running tunnel (the host sees nothing; every mapping of the
 # site changes). Only what the host sees tells: WireGuard sending without receiving. A 10/s ping counts the gap.
-case_renumber() {
+# Direct (cone): a direct pair from the new address after. Relayed (symmetric): a's TURN allocation belongs to
+# the old address, so coturn drops what a sends from the new one until a new agent allocates again.
+case_renumber() {  # case_renumber direct|relayed
   check "ping within 30 s" wait_ping a 30
-  check "site a: direct pair before" is_direct a
+  if [ "$1" = direct ]; then check "site a: direct pair before" is_direct a
+  else check "site a: relayed pair before" is_relayed a; fi
   ping_start a -D
   sleep 3
   lab rebind a | sed 's/^/    /'
@@ -503,9 +506,15 @@ case_renumber() {
   local sent got gap first; read -r sent got gap first <<<"$(ping_stop)"
   echo "    10/s ping across the address change: $got of $sent answered, longest gap $gap pings ($(echo "scale=1; $gap / 10" | bc) s)"
   check "traffic resumes within 2 s of the change (gap ≤ 20 pings)" eval '[ "$first" -ge 0 ] && [ "$gap" -le 20 ]'
-  check "site a: direct pair from the new public address" eval '[[ "$(peer a .selectedPair.local)" == 203.0.113.102:* ]] && is_direct a'
-  check "site a: kernel redirect" kernel_path a
+  if [ "$1" = direct ]; then
+    check "site a: direct pair from the new public address" eval '[[ "$(peer a .selectedPair.local)" == 203.0.113.102:* ]] && is_direct a'
+    check "site a: kernel redirect" kernel_path a
+  else
+    check "site a: a relayed pair again, through the userspace proxy" eval 'is_relayed a && proxy_path a'
+  fi
 }
+case_renumber_direct() { case_renumber direct; }
+case_renumber_relayed() { case_renumber relayed; }
 
 # A PMTU black hole on a's uplink (scripts/lab --mtu-blackhole): a 1280-byte link whose routers drop ICMP
 # "fragmentation needed". The outer packets of a 1372-byte ping (~1430 bytes) cross only if they leave without
@@ -737,13 +746,14 @@ for signaling in $(each ws); do
   run_case "PMTU black hole, direct pair" cone "$signaling" case_mtu_blackhole_direct --mtu-blackhole
   run_case "PMTU black hole, relayed pair" symmetric "$signaling" case_mtu_blackhole_relayed --mtu-blackhole
   run_case "wg-ice-resolve --apply: the path outlives the process" cone "$signaling" case_resolve_kept --no-wg
-  run_case "the NAT's public address changes" cone "$signaling" case_renumber
+  run_case "the NAT's public address changes" cone "$signaling" case_renumber_direct
   run_case "symmetric NAT, UPnP routers" symmetric "$signaling" case_portmap_upnp --portmap upnp
 done
 for signaling in $(each grpc); do
   run_case "symmetric NAT" symmetric "$signaling" case_relayed
   run_case "IPv6 direct first" symmetric "$signaling" case_ipv6_direct_first --no-wg --ipv6
   run_case "NAT rebinding" cone "$signaling" case_rebind
+  run_case "the NAT's public address changes, relayed pair" symmetric "$signaling" case_renumber_relayed
   run_case "traffic before the path (direct)" cone "$signaling" case_traffic_first_direct --no-wg
   run_case "traffic before the path, keepalive 25 (direct)" cone "$signaling" case_traffic_first_direct --no-wg --keepalive 25
   run_case "the peer restarts its interface, keepalive 25 (direct)" cone "$signaling" case_peer_restart --keepalive 25
