@@ -10,7 +10,8 @@ struct UAPIConnection {
     var atEOF = false
     /// Close once `output` is sent: after an error reply (as wireguard-go), at the end of the stream.
     var closing = false
-    /// Work is left after a spent time slice: the loop comes back without waiting for the socket.
+    /// Work is left: its time slice was spent, or its replies reached the high-water mark. The loop comes back to
+    /// it without waiting for the socket once nothing of its output is left to send.
     var yielded = false
 
     init(now: UInt64) { lastActive = now }

@@ -117,11 +117,6 @@ struct UAPIServer {
     private mutating func work<T, B>(_ fd: Int32, _ connection: inout UAPIConnection, device: Device<T, B>, now: UInt64) {
         if !connection.hasOutput, !connection.closing { answer(&connection, device: device, now: now) }
         guard flush(fd, &connection) else { return drop(fd) }
-        if !connection.hasOutput, !connection.closing, connection.yielded == false, connection.stream.unhandled > 0 {
-            // Replies held back for the reader are read: the requests behind them are next.
-            answer(&connection, device: device, now: now)
-            guard flush(fd, &connection) else { return drop(fd) }
-        }
         if connection.closing, !connection.hasOutput { return drop(fd) }
         connections[fd] = connection
     }
@@ -130,7 +125,9 @@ struct UAPIServer {
         let progress = connection.stream.advance(device: device, now: now, atEOF: connection.atEOF,
                                                  output: &connection.output, outputLimit: connection.sent + Self.outputHighWater,
                                                  clock: clock, deadline: clock() + Self.slice)
-        connection.yielded = progress == .yielded
+        // Work is left either way: after its time slice, or once the reader has taken what was written (the
+        // socket is polled for room first, then `resume` goes on).
+        connection.yielded = progress == .yielded || progress == .waitingForReader
         if progress == .finished { connection.closing = true }
     }
 

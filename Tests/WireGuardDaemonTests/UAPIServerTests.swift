@@ -1,3 +1,4 @@
+import Addresses
 import Glibc
 import Testing
 @testable import WireGuardDaemon
@@ -50,6 +51,35 @@ import Testing
         }
         #expect(Clock.now() - start < Clock.second / 2)
         #expect(server.connections[fd]?.hasOutput == true, "the connection waits for its reader")
+    }
+
+    /// A `get` larger than the replies' high-water mark goes on once the reader has taken what was written, to
+    /// its status line (WireGuard's selftest: one peer with 130,560 allowed IPs; it used to stop at the mark).
+    @Test func aGetLargerThanTheHighWaterMarkIsWrittenWhole() throws {
+        var server = try Self.server()
+        defer { server.remove() }
+        let client = Self.connect(server)
+        defer { close(client) }
+        server.accept(now: 0)
+        let device = DevicePair().alice
+        let peer = device.peers.ids[0]
+        for i in 0..<60_000 { device.allowedIPs.insert(IPNetwork(address: IPAddress("10.\(100 + i / 65536).\(i / 256 % 256).\(i % 256)")!, prefixLength: 32), peer: peer) }
+        Self.write(client, "get=1\n\n")
+        let fd = try #require(server.connections.keys.first)
+        var received = [UInt8](), chunk = [UInt8](repeating: 0, count: 1 << 16)
+        // As the loop would, with the client reading as it goes.
+        for _ in 0..<100_000 {
+            if server.connections[fd] == nil { break }
+            server.serve(fd, device: device, now: 0)
+            if server.hasYielded { server.resume(device: device, now: 0) }
+            let n = recv(client, &chunk, chunk.count, Int32(MSG_DONTWAIT))
+            if n > 0 { received += chunk[..<n] }
+            if received.count > 20, received.suffix(10).elementsEqual("errno=0\n\n".utf8) { break }
+        }
+        let reply = String(decoding: received, as: UTF8.self)
+        #expect(reply.count > 1 << 20, "more than the high-water mark")
+        #expect(reply.hasSuffix("\nerrno=0\n\n"))
+        #expect(reply.split(separator: "\n").filter { $0.hasPrefix("allowed_ip=") }.count == 60_001)
     }
 
     @Test func connectionsAreCappedAndIdleOnesDropped() throws {
