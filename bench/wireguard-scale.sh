@@ -65,6 +65,8 @@ run() { # name command tag
   setconf=$(seconds in_a wg setconf "$ic" "$work/one.conf")
   [ "$(in_a wg show "$ic" peers | wc -l)" = "$PEERS" ] || { echo "bench/wireguard-scale.sh: $name did not take $PEERS peers" >&2; exit 1; }
   show=$(seconds in_a wg show "$ic" dump)
+  # The listing is whole: the interface's line and one per peer.
+  [ "$(in_a wg show "$ic" dump | wc -l)" = $(( PEERS + 1 )) ] || { echo "bench/wireguard-scale.sh: $name listed a partial dump" >&2; exit 1; }
   replace=$(seconds in_a wg setconf "$ic" "$work/two.conf")
   ip -n "$a" link del "$ic"
 
