@@ -13,6 +13,8 @@ struct UAPIConnection {
     /// Work is left: its time slice was spent, or its replies reached the high-water mark. The loop comes back to
     /// it without waiting for the socket once nothing of its output is left to send.
     var yielded = false
+    /// Its request waits for another client's to finish (`UAPIServer.holder`).
+    var deferred = false
 
     init(now: UInt64) { lastActive = now }
 

@@ -24,6 +24,10 @@ struct UAPIServer {
     private let identity: (dev_t, ino_t)
     private(set) var connections = [Int32: UAPIConnection]()
     private var acceptPausedUntil: UInt64 = 0
+    /// The client in the middle of a request. One request at a time, as wireguard-go's ipcMutex: a `get` never
+    /// sees half of a `set` (the session re-creates a peer in one set, and a reader must find it there), and a
+    /// `set` never changes what a `get` is listing. The others wait (`deferred`) until it is done or gone.
+    private var holder: Int32?
     /// The time slices' clock (a test's can run out at once).
     var clock: () -> UInt64 = Clock.now
 
@@ -67,7 +71,7 @@ struct UAPIServer {
     func pollList(now: UInt64) -> [(fd: Int32, events: Int16)] {
         var list = [(fd: Int32, events: Int16)]()
         if connections.count < Self.maxConnections, now >= acceptPausedUntil { list.append((listenFD, Int16(POLLIN))) }
-        for (fd, connection) in connections where !connection.yielded || connection.hasOutput {
+        for (fd, connection) in connections where connection.hasOutput || !(connection.yielded || connection.deferred) {
             list.append((fd, Int16(connection.hasOutput ? POLLOUT : POLLIN)))
         }
         return list
@@ -109,19 +113,32 @@ struct UAPIServer {
 
     /// Gives each client whose work yielded its next time slice.
     mutating func resume<T, B>(device: Device<T, B>, now: UInt64) {
-        for (fd, var connection) in connections where connection.yielded && !connection.hasOutput {
+        // By key, each read afresh: a turn can release the clients that waited for its request.
+        for fd in Array(connections.keys) {
+            guard var connection = connections[fd], connection.yielded, !connection.hasOutput else { continue }
             work(fd, &connection, device: device, now: now)
         }
     }
 
     private mutating func work<T, B>(_ fd: Int32, _ connection: inout UAPIConnection, device: Device<T, B>, now: UInt64) {
-        if !connection.hasOutput, !connection.closing { answer(&connection, device: device, now: now) }
+        if !connection.hasOutput, !connection.closing { answer(fd, &connection, device: device, now: now) }
         guard flush(fd, &connection) else { return drop(fd) }
         if connection.closing, !connection.hasOutput { return drop(fd) }
         connections[fd] = connection
     }
 
-    private func answer<T, B>(_ connection: inout UAPIConnection, device: Device<T, B>, now: UInt64) {
+    private mutating func answer<T, B>(_ fd: Int32, _ connection: inout UAPIConnection, device: Device<T, B>, now: UInt64) {
+        guard holder == nil || holder == fd else {
+            connection.deferred = true
+            return
+        }
+        defer {
+            if connection.stream.isMidRequest, !connection.closing {
+                holder = fd
+            } else if holder == fd {
+                release()
+            }
+        }
         let progress = connection.stream.advance(device: device, now: now, atEOF: connection.atEOF,
                                                  output: &connection.output, outputLimit: connection.sent + Self.outputHighWater,
                                                  clock: clock, deadline: clock() + Self.slice)
@@ -149,6 +166,16 @@ struct UAPIServer {
     private mutating func drop(_ fd: Int32) {
         connections[fd] = nil
         close(fd)
+        if holder == fd { release() }
+    }
+
+    /// The request in progress is done: the clients that waited for it take their turn.
+    private mutating func release() {
+        holder = nil
+        for fd in Array(connections.keys) where connections[fd]!.deferred {
+            connections[fd]!.deferred = false
+            connections[fd]!.yielded = true
+        }
     }
 
     private static func address(_ path: String) -> sockaddr_un {

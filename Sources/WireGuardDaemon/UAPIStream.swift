@@ -37,6 +37,11 @@ struct UAPIStream {
     /// Received bytes not yet handled.
     var unhandled: Int { input.count - consumed }
 
+    /// A request was begun and is not finished: a `get` not yet written whole, a `set` before its empty line.
+    var isMidRequest: Bool {
+        if case .operation = state { false } else { true }
+    }
+
     mutating func append(_ bytes: ArraySlice<UInt8>) {
         if consumed > 0 {
             input.removeFirst(consumed)

@@ -82,6 +82,35 @@ import Testing
         #expect(reply.split(separator: "\n").filter { $0.hasPrefix("allowed_ip=") }.count == 60_001)
     }
 
+    /// One request at a time, as wireguard-go's ipcMutex: a `get` waits while another client's `set` is half
+    /// received, so it never sees a peer that set removes and adds back (the session's re-creation of a peer).
+    @Test func aGetWaitsForASetInProgress() throws {
+        var server = try Self.server()
+        defer { server.remove() }
+        let setter = Self.connect(server), getter = Self.connect(server)
+        defer { close(setter); close(getter) }
+        server.accept(now: 0)
+        let device = DevicePair().alice
+        let key = "public_key=\(hex(device.peers[device.peers.ids[0]]!.remote.publicKey))\n"
+        let drive = {
+            for _ in 0..<20 {
+                for fd in Array(server.connections.keys) { server.serve(fd, device: device, now: 0) }
+                if server.hasYielded { server.resume(device: device, now: 0) }
+            }
+        }
+        Self.write(setter, "set=1\n" + key + "remove=true\n")
+        drive()
+        Self.write(getter, "get=1\n\n")
+        drive()
+        #expect(device.peers.count == 0, "the first half of the set is applied")
+        var chunk = [UInt8](repeating: 0, count: 1 << 16)
+        #expect(recv(getter, &chunk, chunk.count, Int32(MSG_DONTWAIT)) == -1, "no answer while the set is in progress")
+        Self.write(setter, key + "allowed_ip=10.99.0.2/32\n\n")
+        drive()
+        let reply = String(decoding: chunk[..<max(0, recv(getter, &chunk, chunk.count, Int32(MSG_DONTWAIT)))], as: UTF8.self)
+        #expect(reply.contains(key) && reply.hasSuffix("errno=0\n\n"), "\(reply)")
+    }
+
     @Test func connectionsAreCappedAndIdleOnesDropped() throws {
         var server = try Self.server()
         defer { server.remove() }
