@@ -83,14 +83,17 @@ let libraries: [Target] = [
     // The one privilege drop of the session and of wg-ice-wireguard: Foundation-free (the daemon links no Foundation).
     .target(name: "PrivilegeDrop", dependencies: ["CPrivileges"]),
     .target(name: "CLISupport", dependencies: [argumentParser, logging]),
-    .target(name: "ConfParser", dependencies: ["CInih", "Keys", "Addresses"]),
+    // The URLs of the services wg-ice talks to (signaling, STUN/TURN) and their one parser: what `check` accepts is
+    // what the clients and wg-ice-signal take. Its own module so that these link no config parser (libinih).
+    .target(name: "ServiceURLs", dependencies: ["Addresses"]),
+    .target(name: "ConfParser", dependencies: ["CInih", "Keys", "Addresses", "ServiceURLs"]),
     // libnice behind a Swift API.
     .target(name: "ICE", dependencies: ["CNice", "CNiceShim", "Blocking", logging]),
     // WireGuard's configuration interfaces: UAPI (userspace) and generic netlink (kernel), rtnetlink watchers.
     .target(name: "WireGuard", dependencies: ["Keys", "Addresses", "CNetlink"]),
     // Signaling: protocol, end-to-end sealing, envelopes, and the WebSocket, gRPC and Kubernetes clients.
     .target(name: "Signaling", dependencies: [
-        "CSodium", "Keys", "ConfParser", "Retry", logging, nioCore, nioPosix, nioHTTP1, nioWebSocket, nioSSL, grpcCore, grpcHTTP2,
+        "CSodium", "Keys", "ServiceURLs", "Retry", logging, nioCore, nioPosix, nioHTTP1, nioWebSocket, nioSSL, grpcCore, grpcHTTP2,
         asyncHTTPClient,
         .product(name: "WSCore", package: "swift-websocket"),
         .product(name: "SwiftProtobuf", package: "swift-protobuf"),
@@ -98,7 +101,7 @@ let libraries: [Target] = [
         .product(name: "Yams", package: "Yams"),
     ]),
     .target(name: "SignalServer", dependencies: [
-        "Signaling", "Keys", "ConfParser", "Blocking", logging, nioCore, nioHTTP1, nioWebSocket, nioSSL, grpcCore, grpcHTTP2,
+        "Signaling", "Keys", "ServiceURLs", "Blocking", logging, nioCore, nioHTTP1, nioWebSocket, nioSSL, grpcCore, grpcHTTP2,
         .product(name: "Crypto", package: "swift-crypto"),
         .product(name: "Hummingbird", package: "hummingbird"),
         .product(name: "HummingbirdCore", package: "hummingbird"),
@@ -115,8 +118,8 @@ let libraries: [Target] = [
     .target(name: "DataPath", dependencies: ["ICE", "WireGuard", "Keys", "Blocking", "CDatagramIO", logging]),
     // The per-interface session: ties configuration, WireGuard, signaling, ICE and the data paths.
     .target(name: "Session", dependencies: [
-        "Keys", "Addresses", "ConfParser", "WireGuard", "Signaling", "ICE", "DataPath", "Blocking", "PrivilegeDrop", "TURNTLS",
-        "PortMapping", "Retry", logging,
+        "Keys", "Addresses", "ConfParser", "ServiceURLs", "WireGuard", "Signaling", "ICE", "DataPath", "Blocking", "PrivilegeDrop",
+        "TURNTLS", "PortMapping", "Retry", logging,
     ]),
     // What `wg-ice-hook watch` decides (which sessions to start, restart after a backoff, stop), with the processes
     // and the time passed in so that it is tested without spawning anything.
@@ -134,7 +137,7 @@ let executables: [Target] = [
     .executableTarget(name: "wg-ice-hook", dependencies: [
         "ConfParser", "CLISupport", "Session", "Supervision", "WireGuard", argumentParser, logging,
     ]),
-    .executableTarget(name: "wg-ice-signal", dependencies: ["SignalServer", "ConfParser", "CLISupport", argumentParser, logging]),
+    .executableTarget(name: "wg-ice-signal", dependencies: ["SignalServer", "ServiceURLs", "CLISupport", argumentParser, logging]),
     // One-shot ICE for scripts: the session's machinery without a long-running process.
     .executableTarget(name: "wg-ice-resolve", dependencies: [
         "Session", "ConfParser", "CLISupport", "ICE", "WireGuard", "Keys", argumentParser, logging,
@@ -162,12 +165,12 @@ let tests: [Target] = [
     .executableTarget(name: "wireguard-driver", dependencies: ["WireGuard", "Keys", "TestSupport"], path: "Tests/WireGuardDriver"),
     // A PortMapper in a network namespace, driven by PortMappingTests' integration tests.
     .executableTarget(name: "portmap-client", dependencies: ["PortMapping", "Addresses", logging], path: "Tests/PortMapClient"),
-    .testTarget(name: "ConfParserTests", dependencies: ["ConfParser", "Keys", "TestSupport"], exclude: ["Corpus"]),
+    .testTarget(name: "ConfParserTests", dependencies: ["ConfParser", "ServiceURLs", "Keys", "TestSupport"], exclude: ["Corpus"]),
     .testTarget(name: "ICETests", dependencies: ["ICE", "TestSupport", "ICETestSupport"]),
     .testTarget(name: "WireGuardTests", dependencies: ["WireGuard", "Keys", "Addresses", "TestSupport"]),
     .testTarget(name: "DataPathTests", dependencies: ["DataPath", "ICE", "WireGuard", "Keys", "TestSupport", "ICETestSupport"]),
     .testTarget(name: "SignalingTests", dependencies: [
-        "Signaling", "SignalServer", "TestSupport", "CSodium", "Keys", "ConfParser", "Retry", logging, nioCore, nioPosix, nioHTTP1,
+        "Signaling", "SignalServer", "TestSupport", "CSodium", "Keys", "ServiceURLs", "Retry", logging, nioCore, nioPosix, nioHTTP1,
         nioWebSocket, nioSSL, grpcCore, grpcHTTP2,
         .product(name: "WSClient", package: "swift-websocket"),
         .product(name: "WSCore", package: "swift-websocket"),
@@ -177,7 +180,9 @@ let tests: [Target] = [
     .testTarget(name: "KubernetesBackendTests", dependencies: ["Signaling", "Keys", "TestSupport", asyncHTTPClient, nioCore, nioSSL],
                 exclude: ["Emulator"]),
     .testTarget(name: "TURNTLSTests", dependencies: ["TURNTLS", "TestSupport", logging, nioCore, nioPosix, nioTLS, nioSSL]),
-    .testTarget(name: "SessionTests", dependencies: ["Session", "TestSupport", "Keys", "ICE", "WireGuard", "ConfParser", "DataPath", "Signaling", "Retry", logging]),
+    .testTarget(name: "SessionTests", dependencies: [
+        "Session", "TestSupport", "Keys", "ICE", "WireGuard", "ConfParser", "ServiceURLs", "DataPath", "Signaling", "Retry", logging,
+    ]),
     .testTarget(name: "PortMappingTests", dependencies: ["PortMapping", "Addresses", "TestSupport", logging]),
     .testTarget(name: "RetryTests", dependencies: ["Retry"]),
     .testTarget(name: "SupervisionTests", dependencies: ["Supervision", logging]),

@@ -1,5 +1,6 @@
 import Addresses
 import Keys
+import ServiceURLs
 
 /// A parsed wg-quick file with its wg-ice settings. Every field has the default that applies when
 /// the file does not set it; wg-ice.conf(5) documents them.

@@ -1,4 +1,5 @@
 import Keys
+import ServiceURLs
 
 /// The wg-ice settings, identical whether they come from `[ICE]` or a `#[ICE]` block.
 extension ParseState {

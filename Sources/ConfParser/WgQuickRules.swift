@@ -1,4 +1,6 @@
 import Addresses
+import ServiceURLs
+
 /// The [Interface] keys wg-quick consumes itself (everything else it passes to `wg setconf`).
 /// Values arrive trimmed, inner spaces kept, as wg-quick's bash reads them.
 enum WgQuickRule: String {

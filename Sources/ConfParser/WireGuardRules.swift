@@ -1,5 +1,6 @@
 import Addresses
 import Keys
+import ServiceURLs
 
 /// The keys `wg setconf` reads, with config.c's rules. Values arrive with all whitespace removed.
 extension ParseState {

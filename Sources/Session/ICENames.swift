@@ -1,12 +1,12 @@
-import ConfParser
 import ICE
+import ServiceURLs
 
 // ConfParser has enums of the same names; files that import both modules use these.
 typealias ICECandidateKind = ICE.CandidateType
 typealias ICENetworkKind = ICE.NetworkType
 
 extension ICEServer {
-    /// The server a URL parsed by ConfParser names: ConfParser's parser is the only one, so `check` and the
+    /// The server a URL parsed by `ICEServerURL` names: the only parser, ConfParser's too, so `check` and the
     /// session read a URL alike. `stuns:` never gets here (`check` refuses it, with the reason).
     public init(_ url: ICEServerURL) throws {
         let kind: Kind

@@ -1,7 +1,7 @@
-import ConfParser
 import Crypto
 import Foundation
 import Keys
+import ServiceURLs
 import Signaling
 
 /// coturn's `static-auth-secret` (`use-auth-secret`, the TURN REST API): read once from a file only its owner

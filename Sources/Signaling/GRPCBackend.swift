@@ -1,6 +1,6 @@
-import ConfParser
 import GRPCCore
 import GRPCNIOTransportHTTP2
+import ServiceURLs
 
 /// `grpc://HOST[:PORT]` (plaintext HTTP/2) and `grpcs://HOST[:PORT]` (TLS): one bidirectional
 /// `wgice.signal.v1.Signal/Connect` stream per session. The URL has no path: a gRPC call's path is its

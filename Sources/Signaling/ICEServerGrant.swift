@@ -1,5 +1,5 @@
-import ConfParser
 import Foundation
+import ServiceURLs
 
 /// STUN/TURN servers a signaling server handed this client (ServerFrame `ice_servers`, docs/PROTOCOL.md §4.2),
 /// with the TURN credentials it minted for the client's key. The password is never shown in a description.

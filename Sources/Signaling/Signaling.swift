@@ -1,6 +1,6 @@
-import Keys
-import ConfParser
 import Foundation
+import Keys
+import ServiceURLs
 
 /// Builds the backend for one `[ICE] Signaling =` value. Several URLs, separated by commas or
 /// whitespace, give a MultiBackend that publishes to all and passes on what any of them receives.
@@ -12,7 +12,7 @@ public func makeSignalingBackend(urls: String, key: PrivateKey, options: Signali
 }
 
 /// Builds the backend for a single URL: ws://, wss://, grpc://, grpcs://, k8s:. The URL is read by
-/// ConfParser's `SignalingURL`, the same parser `wg-ice-hook check` runs, so check and up agree.
+/// `SignalingURL`, the same parser `wg-ice-hook check` runs, so check and up agree.
 public func makeSignalingBackend(url string: String, key: PrivateKey, options: SignalingOptions = SignalingOptions()) throws -> any SignalingBackend {
     let url: SignalingURL
     switch SignalingURL.parse(string) {

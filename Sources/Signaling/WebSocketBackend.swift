@@ -1,10 +1,10 @@
-import ConfParser
 import Logging
 import NIOCore
 import NIOHTTP1
 import NIOPosix
 import NIOSSL
 import NIOWebSocket
+import ServiceURLs
 @_spi(WSInternal) import WSCore
 
 /// `ws://HOST[:PORT][/PATH][?QUERY]` and `wss://…`: one binary WebSocket message per protobuf frame, on the

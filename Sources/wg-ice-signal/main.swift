@@ -1,8 +1,8 @@
 import ArgumentParser
 import CLISupport
-import ConfParser
 import Foundation
 import Logging
+import ServiceURLs
 import SignalServer
 
 @main

@@ -1,4 +1,5 @@
 import Keys
+import ServiceURLs
 import Testing
 @testable import ConfParser
 

@@ -2,6 +2,7 @@
 import ConfParser
 import Foundation
 import ICE
+import ServiceURLs
 import Signaling
 import Testing
 

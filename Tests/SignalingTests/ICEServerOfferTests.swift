@@ -1,7 +1,7 @@
 @testable import SignalServer
-import ConfParser
 import Foundation
 import Keys
+import ServiceURLs
 import Signaling
 import Testing
 

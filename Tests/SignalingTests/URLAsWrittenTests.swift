@@ -1,5 +1,5 @@
-import ConfParser
 import Foundation
+import ServiceURLs
 @testable import Signaling
 import Testing
 import TestSupport
