@@ -29,7 +29,7 @@ let packageDependencies: [Package.Dependency] = [
     .package(url: "https://github.com/hummingbird-project/hummingbird-websocket", from: "2.2.0"),
     .package(url: "https://github.com/hummingbird-project/swift-websocket", from: "1.0.0"),
     .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
-    // The Kubernetes API server as a signaling backend.
+    // The Kubernetes API server as a signaling backend (KubernetesSignaling only).
     .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
     .package(url: "https://github.com/jpsim/Yams", from: "5.0.1"),
     // wg-ice-signal: HMAC-SHA1 of coturn's TURN REST API credentials (already in the graph through swift-certificates).
@@ -47,6 +47,7 @@ let nioSSL: Target.Dependency = .product(name: "NIOSSL", package: "swift-nio-ssl
 let grpcCore: Target.Dependency = .product(name: "GRPCCore", package: "grpc-swift-2")
 let grpcHTTP2: Target.Dependency = .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport")
 let asyncHTTPClient: Target.Dependency = .product(name: "AsyncHTTPClient", package: "async-http-client")
+let swiftProtobuf: Target.Dependency = .product(name: "SwiftProtobuf", package: "swift-protobuf")
 
 // MARK: - C libraries and shims
 
@@ -91,13 +92,17 @@ let libraries: [Target] = [
     .target(name: "ICE", dependencies: ["CNice", "CNiceShim", "Blocking", logging]),
     // WireGuard's configuration interfaces: UAPI (userspace) and generic netlink (kernel), rtnetlink watchers.
     .target(name: "WireGuard", dependencies: ["Keys", "Addresses", "CNetlink"]),
-    // Signaling: protocol, end-to-end sealing, envelopes, and the WebSocket, gRPC and Kubernetes clients.
+    // Signaling: protocol, end-to-end sealing, envelopes, and the WebSocket and gRPC clients.
     .target(name: "Signaling", dependencies: [
         "CSodium", "Keys", "ServiceURLs", "Retry", logging, nioCore, nioPosix, nioHTTP1, nioWebSocket, nioSSL, grpcCore, grpcHTTP2,
-        asyncHTTPClient,
+        swiftProtobuf,
         .product(name: "WSCore", package: "swift-websocket"),
-        .product(name: "SwiftProtobuf", package: "swift-protobuf"),
         .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
+    ]),
+    // The Kubernetes API server as a signaling backend: apart, so that only the session links its HTTP client and
+    // YAML parser (kubeconfigs); Signaling takes it as `KubernetesBackend.maker`.
+    .target(name: "KubernetesSignaling", dependencies: [
+        "Signaling", "CSodium", "Keys", nioCore, nioHTTP1, nioSSL, asyncHTTPClient, swiftProtobuf,
         .product(name: "Yams", package: "Yams"),
     ]),
     .target(name: "SignalServer", dependencies: [
@@ -118,8 +123,8 @@ let libraries: [Target] = [
     .target(name: "DataPath", dependencies: ["ICE", "WireGuard", "Keys", "Blocking", "CDatagramIO", logging]),
     // The per-interface session: ties configuration, WireGuard, signaling, ICE and the data paths.
     .target(name: "Session", dependencies: [
-        "Keys", "Addresses", "ConfParser", "ServiceURLs", "WireGuard", "Signaling", "ICE", "DataPath", "Blocking", "PrivilegeDrop",
-        "TURNTLS", "PortMapping", "Retry", logging,
+        "Keys", "Addresses", "ConfParser", "ServiceURLs", "WireGuard", "Signaling", "KubernetesSignaling", "ICE", "DataPath",
+        "Blocking", "PrivilegeDrop", "TURNTLS", "PortMapping", "Retry", logging,
     ]),
     // What `wg-ice-hook watch` decides (which sessions to start, restart after a backoff, stop), with the processes
     // and the time passed in so that it is tested without spawning anything.
@@ -171,14 +176,14 @@ let tests: [Target] = [
     .testTarget(name: "DataPathTests", dependencies: ["DataPath", "ICE", "WireGuard", "Keys", "TestSupport", "ICETestSupport"]),
     .testTarget(name: "SignalingTests", dependencies: [
         "Signaling", "SignalServer", "TestSupport", "CSodium", "Keys", "ServiceURLs", "Retry", logging, nioCore, nioPosix, nioHTTP1,
-        nioWebSocket, nioSSL, grpcCore, grpcHTTP2,
+        nioWebSocket, nioSSL, grpcCore, grpcHTTP2, swiftProtobuf,
         .product(name: "WSClient", package: "swift-websocket"),
         .product(name: "WSCore", package: "swift-websocket"),
-        .product(name: "SwiftProtobuf", package: "swift-protobuf"),
         .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
     ]),
-    .testTarget(name: "KubernetesBackendTests", dependencies: ["Signaling", "Keys", "TestSupport", asyncHTTPClient, nioCore, nioSSL],
-                exclude: ["Emulator"]),
+    .testTarget(name: "KubernetesBackendTests", dependencies: [
+        "KubernetesSignaling", "Signaling", "Keys", "TestSupport", asyncHTTPClient, nioCore, nioSSL,
+    ], exclude: ["Emulator"]),
     .testTarget(name: "TURNTLSTests", dependencies: ["TURNTLS", "TestSupport", logging, nioCore, nioPosix, nioTLS, nioSSL]),
     .testTarget(name: "SessionTests", dependencies: [
         "Session", "TestSupport", "Keys", "ICE", "WireGuard", "ConfParser", "ServiceURLs", "DataPath", "Signaling", "Retry", logging,

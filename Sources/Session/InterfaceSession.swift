@@ -2,6 +2,7 @@ import Keys
 import Blocking
 import Foundation
 import ICE
+import KubernetesSignaling
 import Logging
 import PortMapping
 import Signaling
@@ -51,7 +52,7 @@ public actor InterfaceSession {
             let port = device.listenPort, proxy = settings.proxy
             paths = await Blocking.run { PathFactory(interface: interface, wireGuardPort: port, proxy: proxy) }
         }
-        let backend = try makeSignalingBackend(urls: settings.signalingURLs, key: signalingKey)
+        let backend = try makeSignalingBackend(urls: settings.signalingURLs, key: signalingKey, kubernetes: KubernetesBackend.maker)
         let monitor = try WireGuardMonitor(interface: connections.interface, control: connections.monitor)
         var settings = settings
         do {

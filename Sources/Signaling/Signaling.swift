@@ -2,18 +2,25 @@ import Foundation
 import Keys
 import ServiceURLs
 
+/// Makes the backend of a `k8s:` URL, as written. The one maker is `KubernetesBackend.maker` (module
+/// KubernetesSignaling): kept out of this module so that what does not pass it links no HTTP client or YAML parser.
+public typealias KubernetesBackendMaker = @Sendable (_ url: String, _ identity: Key, _ options: SignalingOptions) throws
+    -> any SignalingBackend
+
 /// Builds the backend for one `[ICE] Signaling =` value. Several URLs, separated by commas or
 /// whitespace, give a MultiBackend that publishes to all and passes on what any of them receives.
-public func makeSignalingBackend(urls: String, key: PrivateKey, options: SignalingOptions = SignalingOptions()) throws -> any SignalingBackend {
+public func makeSignalingBackend(urls: String, key: PrivateKey, options: SignalingOptions = SignalingOptions(),
+                                 kubernetes: KubernetesBackendMaker? = nil) throws -> any SignalingBackend {
     let list = urls.split(whereSeparator: { $0 == "," || $0.isWhitespace }).map(String.init)
     guard !list.isEmpty else { throw SignalingError.badURL("no URL given") }
-    let backends = try list.map { try makeSignalingBackend(url: $0, key: key, options: options) }
+    let backends = try list.map { try makeSignalingBackend(url: $0, key: key, options: options, kubernetes: kubernetes) }
     return backends.count == 1 ? backends[0] : MultiBackend(backends)
 }
 
-/// Builds the backend for a single URL: ws://, wss://, grpc://, grpcs://, k8s:. The URL is read by
-/// `SignalingURL`, the same parser `wg-ice-hook check` runs, so check and up agree.
-public func makeSignalingBackend(url string: String, key: PrivateKey, options: SignalingOptions = SignalingOptions()) throws -> any SignalingBackend {
+/// Builds the backend for a single URL: ws://, wss://, grpc://, grpcs://, and k8s: when `kubernetes` is given.
+/// The URL is read by `SignalingURL`, the same parser `wg-ice-hook check` runs, so check and up agree.
+public func makeSignalingBackend(url string: String, key: PrivateKey, options: SignalingOptions = SignalingOptions(),
+                                 kubernetes: KubernetesBackendMaker? = nil) throws -> any SignalingBackend {
     let url: SignalingURL
     switch SignalingURL.parse(string) {
     case .success(let parsed): url = parsed
@@ -25,7 +32,8 @@ public func makeSignalingBackend(url string: String, key: PrivateKey, options: S
     case .grpc, .grpcs:
         return FrameClient(transport: try GRPCTransport(url: url, options: options), key: key, options: options)
     case .k8s:
-        return try KubernetesBackend(url: string, identity: key.publicKey, options: options)
+        guard let kubernetes else { throw SignalingError.badURL("`\(string)': this program has no Kubernetes backend") }
+        return try kubernetes(string, key.publicKey, options)
     }
 }
 

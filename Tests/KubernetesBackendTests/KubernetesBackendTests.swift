@@ -1,5 +1,6 @@
 import Keys
 import Foundation
+import KubernetesSignaling
 import Signaling
 import TestSupport
 import Testing
@@ -114,7 +115,7 @@ struct KubernetesBackendTests {
         try await withEmulator { emulator in
             let b = try Peer(url: emulator.url())
             let key = PrivateKey.generate()
-            let backend = try makeSignalingBackend(urls: emulator.url(), key: key)
+            let backend = try makeSignalingBackend(urls: emulator.url(), key: key, kubernetes: KubernetesBackend.maker)
             #expect(backend is KubernetesBackend)
             let channel = SignalingChannel(key: key, backend: backend)
             backend.start()

@@ -1,6 +1,9 @@
-import Keys
 import CSodium
 import Foundation
+import Keys
+import Signaling
+import SwiftProtobuf
+import Synchronization
 
 /// Signaling through a Kubernetes API server: each envelope is one `SignalEnvelope` object
 /// (deploy/kubernetes/crd.yaml) labelled with a hash of its recipient's key. A client lists and watches

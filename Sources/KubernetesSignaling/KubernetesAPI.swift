@@ -3,6 +3,8 @@ import Foundation
 import NIOCore
 import NIOHTTP1
 import NIOSSL
+import Signaling
+import Synchronization
 import Yams
 
 /// Where a Kubernetes API server is and how to talk to it, from a `k8s:` signaling URL:
