@@ -505,7 +505,10 @@ case_renumber() {  # case_renumber direct|relayed
   sleep 12
   local sent got gap first; read -r sent got gap first <<<"$(ping_stop)"
   echo "    10/s ping across the address change: $got of $sent answered, longest gap $gap pings ($(echo "scale=1; $gap / 10" | bc) s)"
-  check "traffic resumes within 2 s of the change (gap ≤ 20 pings)" eval '[ "$first" -ge 0 ] && [ "$gap" -le 20 ]'
+  # Direct: the issue's 2 s. Relayed: a new TURN allocation comes on top (1.9 and 2.0 s in the first runs), so
+  # 3 s, which still tells the dead-path rule (1 s) from libnice's consent timeout (6-10 s).
+  local limit=20; [ "$1" = direct ] || limit=30
+  check "traffic resumes within $((limit / 10)) s of the change (gap ≤ $limit pings)" eval '[ "$first" -ge 0 ] && [ "$gap" -le "$limit" ]'
   if [ "$1" = direct ]; then
     check "site a: direct pair from the new public address" eval '[[ "$(peer a .selectedPair.local)" == 203.0.113.102:* ]] && is_direct a'
     check "site a: kernel redirect" kernel_path a
