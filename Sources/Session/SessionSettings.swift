@@ -49,7 +49,14 @@ public struct SessionSettings: Sendable {
         case .keys(let keys): peers = .only(Set(keys))
         }
         proxy = s.proxy
-        portMapping = Set(s.portMapping.compactMap { PortMappingMethod(rawValue: $0.rawValue) })
+        // Exhaustive, not by raw value: a protocol `check` accepts can never be dropped here without a compile error.
+        portMapping = Set(s.portMapping.map { method -> PortMappingMethod in
+            switch method {
+            case .pcp: .pcp
+            case .natpmp: .natpmp
+            case .upnp: .upnp
+            }
+        })
         handshakeTimeout = s.handshakeTimeout
         user = s.user
     }
