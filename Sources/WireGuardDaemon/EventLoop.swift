@@ -72,7 +72,7 @@ public struct EventLoop {
                 default: uapi.serve(p.fd, device: device, now: now)
                 }
             }
-            uapi.resume(device: device, now: now)
+            if uapi.hasYielded { uapi.resume(device: device, now: now) }
         }
         return nil
     }
