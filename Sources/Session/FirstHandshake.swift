@@ -48,12 +48,9 @@ actor FirstHandshake {
     /// retry 5 s later (REKEY_TIMEOUT): it may have reached the other side before that side's data path existed
     /// (its redirection is set up after its own nomination, most of a second later on a loaded host), and gone to
     /// the ICE socket instead of WireGuard. The controlled side's retries come `controlledDelay` after the
-    /// controlling side's, so the two do not cross. Half a second: a peer restarting its interface is answered
-    /// within a second even when its first initiation was lost. The cost falls on paths whose round trip is longer
-    /// than that (geostationary satellite links): each retry's fresh peer rejects the answer to the one before, so
-    /// their first handshake completes only after the last retry, about 1.5 s plus a round trip in.
-    static let retryAfter: Duration = .milliseconds(500)
-    static let retries = 3
+    /// controlling side's, so the two do not cross.
+    static let retryAfter: Duration = .seconds(1)
+    static let retries = 2
     private static let restoreAttempts = 3
     private static let restoreRetryDelay: Duration = .milliseconds(200)
 
